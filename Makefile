@@ -1,0 +1,54 @@
+# Two commands: `make run` (everything, with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+export DJANGO_SETTINGS_MODULE ?= mlprojects.settings.local
+
+.PHONY: setup run test lint format bench demo migrate clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## install Python and npm dependencies only
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo  ## serve the app with a Celery worker on http://127.0.0.1:$(PORT)
+	@echo ""
+	@echo "  mlprojects is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the worker)"
+	@echo "  Demo logins (password: mlprojects-demo):"
+	@echo "    owner@example.com  admin@example.com  member@example.com"
+	@echo "    stakeholder@example.com  viewer@example.com   (organization 'demo')"
+	@echo "    other@example.com                               (organization 'other')"
+	@echo ""
+	APP_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: setup  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup  ## benchmark scripts; each prints ratios against a reference measured in the same run
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf var/broker var/test.sqlite3* staticfiles

@@ -1,0 +1,74 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import Organization, User
+from .permissions import Role
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class SignupForm(forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=150, required=False)
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    organization_name = forms.CharField(
+        label="Organization",
+        max_length=100,
+        help_text="Your team's workspace. You can invite colleagues next.",
+    )
+
+    def __init__(self, *args, invited: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invited:
+            # Joining through an invitation: the organization already exists.
+            del self.fields["organization_name"]
+            self.fields["email"].disabled = True
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists. Log in.")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            probe = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name"]
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "approvals_required"]
+
+    def clean_approvals_required(self) -> int:
+        value = self.cleaned_data["approvals_required"]
+        if value < 1:
+            raise forms.ValidationError("At least one approval is needed.")
+        return value
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

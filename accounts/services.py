@@ -1,0 +1,208 @@
+"""Every state change of accounts and organizations: atomic, audited, with side effects
+deferred until the transaction commits."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import AuditEvent, Invitation, Membership, Organization, User
+from .permissions import Role
+
+RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
+
+
+def audit(
+    *,
+    org: Organization,
+    actor: User | None,
+    action: str,
+    target: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        organization=org, actor=actor, action=action, target=target, data=data or {}
+    )
+
+
+def _unique_org_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-team"
+    slug, n = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User) -> Organization:
+    org = Organization.objects.create(name=name.strip(), slug=_unique_org_slug(name))
+    Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
+    audit(org=org, actor=owner, action="organization.created", target=org.name)
+    return org
+
+
+@transaction.atomic
+def user_signup(
+    *, email: str, password: str, full_name: str = "", organization_name: str = ""
+) -> tuple[User, Organization | None]:
+    """Create a user; with an organization name, also their first organization (owner)."""
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+    org = None
+    if organization_name:
+        org = organization_create(name=organization_name, owner=user)
+    return user, org
+
+
+@transaction.atomic
+def invitation_create(
+    *, org: Organization, invited_by: User, email: str, role: str
+) -> tuple[Invitation, str]:
+    """Invite `email` with `role`. Returns the invitation and the raw token (the link is
+    shown once to the inviter and mailed by a Celery task after commit)."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise ValidationError({"role": "Unknown role."})
+    inviter = Membership.objects.get(organization=org, user=invited_by)
+    if role == Role.OWNER and inviter.role != Role.OWNER:
+        raise PermissionDenied("Only an owner can invite another owner.")
+    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member."})
+    # A new invitation replaces any pending one for the same address.
+    Invitation.objects.pending().filter(organization=org, email__iexact=email).update(
+        revoked_at=timezone.now()
+    )
+    raw, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        organization=org,
+        email=email,
+        role=role,
+        token_hash=token_hash,
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    audit(org=org, actor=invited_by, action="invitation.created", target=email, data={"role": role})
+    from .tasks import send_invitation_email_task
+
+    transaction.on_commit(lambda: send_invitation_email_task.delay(invitation.pk, raw))
+    return invitation, raw
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
+    if invitation.is_pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at", "updated_at"])
+        audit(
+            org=invitation.organization,
+            actor=actor,
+            action="invitation.revoked",
+            target=invitation.email,
+        )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Join the invitation's organization with its role. Accepting twice is harmless."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    existing = Membership.objects.filter(organization=invitation.organization, user=user).first()
+    if invitation.accepted_at and invitation.accepted_by_id == user.pk and existing:
+        return existing
+    if not invitation.is_pending:
+        raise ValidationError("This invitation has expired or was already used.")
+    if invitation.email.lower() != user.email.lower():
+        raise PermissionDenied(
+            f"This invitation was sent to {invitation.email}; you are signed in as {user.email}."
+        )
+    if existing:
+        membership = existing
+    else:
+        membership = Membership.objects.create(
+            organization=invitation.organization, user=user, role=invitation.role
+        )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    audit(
+        org=invitation.organization,
+        actor=user,
+        action="invitation.accepted",
+        target=user.email,
+        data={"role": membership.role},
+    )
+    return membership
+
+
+def _check_keeps_an_owner(org: Organization, membership: Membership, new_role: str | None) -> None:
+    """Raise if the change would leave the organization without an owner. The owner rows
+    are locked so two concurrent demotions cannot both pass the check."""
+    if membership.role != Role.OWNER or new_role == Role.OWNER:
+        return
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(organization=org, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if len(owners) <= 1:
+        raise ValidationError(
+            "The last owner can't be removed or demoted. Make someone else an owner first."
+        )
+
+
+def _check_may_manage(
+    actor_membership: Membership, target: Membership, new_role: str | None
+) -> None:
+    touches_owner = target.role == Role.OWNER or new_role == Role.OWNER
+    if touches_owner and actor_membership.role != Role.OWNER:
+        raise PermissionDenied("Only an owner can change or remove an owner.")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, actor: User) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": "Unknown role."})
+    org = membership.organization
+    actor_membership = Membership.objects.get(organization=org, user=actor)
+    _check_may_manage(actor_membership, membership, role)
+    _check_keeps_an_owner(org, membership, role)
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit(
+        org=org,
+        actor=actor,
+        action="membership.role_changed",
+        target=membership.user.email,
+        data={"from": old, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    org = membership.organization
+    actor_membership = Membership.objects.get(organization=org, user=actor)
+    if membership.user_id != actor.pk:
+        _check_may_manage(actor_membership, membership, None)
+    _check_keeps_an_owner(org, membership, None)
+    email = membership.user.email
+    membership.delete()
+    audit(org=org, actor=actor, action="membership.removed", target=email)
+
+
+def membership_add(*, org: Organization, user: User, role: str) -> Membership:
+    """Used by the demo loader and tests: idempotent add-or-update."""
+    try:
+        with transaction.atomic():
+            membership, _ = Membership.objects.update_or_create(
+                organization=org, user=user, defaults={"role": role}
+            )
+    except IntegrityError:
+        membership = Membership.objects.get(organization=org, user=user)
+    return membership

@@ -1,0 +1,31 @@
+"""Thin Celery adapters: they take ids, load the rows and call plain functions."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from .models import Invitation
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_invitation_email_task(invitation_id: int, raw_token: str) -> None:
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return
+    link = settings.SITE_URL + reverse("accounts:invitation", args=[raw_token])
+    inviter = invitation.invited_by.display_name if invitation.invited_by else "Someone"
+    send_mail(
+        subject=f"{inviter} invited you to {invitation.organization.name} on mlprojects",
+        message=(
+            f"{inviter} invited you to join {invitation.organization.name} as "
+            f"{invitation.get_role_display().lower()}.\n\nAccept the invitation: {link}\n\n"
+            f"The link expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )

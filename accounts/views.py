@@ -1,0 +1,209 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from . import services
+from .access import require_perm
+from .forms import (
+    InvitationForm,
+    OrganizationForm,
+    OrganizationSettingsForm,
+    RoleForm,
+    SignupForm,
+)
+from .models import Invitation, Membership
+from .permissions import Perm, Role, permission_matrix
+
+
+def _error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user, org = services.user_signup(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            full_name=form.cleaned_data["full_name"],
+            organization_name=form.cleaned_data["organization_name"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome! {org.name} is ready. Invite your team.")
+        return redirect("mlprojects:dashboard", org_slug=org.slug)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = services.organization_create(name=form.cleaned_data["name"], owner=request.user)
+        messages.success(request, f"{org.name} created.")
+        return redirect("mlprojects:dashboard", org_slug=org.slug)
+    return render(request, "accounts/organization_form.html", {"form": form})
+
+
+@require_perm(Perm.READ)
+def members(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.org
+    context = {
+        "memberships": org.memberships.select_related("user").order_by("user__email"),
+        "invitations": org.invitations.pending().select_related("invited_by"),
+        "invite_form": InvitationForm(),
+        "roles": Role.choices,
+        "matrix": permission_matrix(),
+        "owner_count": org.memberships.filter(role=Role.OWNER).aggregate(n=Count("id"))["n"],
+        "new_invite_link": request.session.pop("new_invite_link", None),
+    }
+    return render(request, "accounts/members.html", context)
+
+
+@require_POST
+@require_perm(Perm.MANAGE_MEMBERS)
+def invite(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = InvitationForm(request.POST)
+    members_url = reverse("accounts:members", args=[org_slug])
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect(members_url)
+    try:
+        invitation, raw = services.invitation_create(
+            org=request.org,
+            invited_by=request.user,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(members_url)
+    link = request.build_absolute_uri(reverse("accounts:invitation", args=[raw]))
+    request.session["new_invite_link"] = {"email": invitation.email, "link": link}
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect(members_url)
+
+
+@require_POST
+@require_perm(Perm.MANAGE_MEMBERS)
+def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=request.org)
+    services.invitation_revoke(invitation=invitation, actor=request.user)
+    messages.success(request, f"Invitation for {invitation.email} revoked.")
+    return redirect("accounts:members", org_slug=org_slug)
+
+
+@require_POST
+@require_perm(Perm.MANAGE_MEMBERS)
+def membership_role(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, organization=request.org
+    )
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(
+                membership=membership, role=form.cleaned_data["role"], actor=request.user
+            )
+            messages.success(request, f"{membership.user.email} is now {membership.role}.")
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+    else:
+        messages.error(request, "Choose a valid role.")
+    url = reverse("accounts:members", args=[org_slug])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_POST
+@require_perm(Perm.READ)
+def membership_remove(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, organization=request.org
+    )
+    leaving = membership.user_id == request.user.pk
+    if not leaving and not request.membership.can(Perm.MANAGE_MEMBERS):
+        raise PermissionDenied("Your role may not remove members.")
+    try:
+        services.membership_remove(membership=membership, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("accounts:members", org_slug=org_slug)
+    if leaving:
+        messages.success(request, f"You left {request.org.name}.")
+        return redirect("home")
+    messages.success(request, f"{membership.user.email} removed.")
+    return redirect("accounts:members", org_slug=org_slug)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.MANAGE_MEMBERS)
+def organization_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = OrganizationSettingsForm(request.POST or None, instance=request.org)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        services.audit(
+            org=request.org,
+            actor=request.user,
+            action="organization.updated",
+            target=request.org.name,
+            data=form.cleaned_data,
+        )
+        messages.success(request, "Settings saved.")
+        return redirect("accounts:organization_settings", org_slug=org_slug)
+    audit_events = request.org.audit_events.select_related("actor")[:50]
+    return render(
+        request, "accounts/organization_settings.html", {"form": form, "audit_events": audit_events}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation link: sign up (new user), log in, or accept."""
+    found = Invitation.find_by_token(token)
+    if found is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            try:
+                membership = services.invitation_accept(invitation=found, user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, _error_text(exc))
+                return redirect("accounts:invitation", token=token)
+            messages.success(request, f"You joined {membership.organization.name}.")
+            return redirect("mlprojects:dashboard", org_slug=membership.organization.slug)
+        return render(request, "accounts/invitation.html", {"invitation": found})
+    if not found.is_pending:
+        return render(request, "accounts/invitation_invalid.html", status=410)
+    from .models import User
+
+    has_account = User.objects.filter(email__iexact=found.email).exists()
+    form = SignupForm(request.POST or None, invited=True, initial={"email": found.email})
+    if request.method == "POST" and not has_account:
+        if form.is_valid():
+            user, _ = services.user_signup(
+                email=found.email,
+                password=form.cleaned_data["password"],
+                full_name=form.cleaned_data["full_name"],
+            )
+            membership = services.invitation_accept(invitation=found, user=user)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {membership.organization.name}.")
+            return redirect("mlprojects:dashboard", org_slug=membership.organization.slug)
+    return render(
+        request,
+        "accounts/invitation.html",
+        {"invitation": found, "form": form, "has_account": has_account},
+    )

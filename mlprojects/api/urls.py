@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("projects/", views.ProjectListView.as_view(), name="api-project-list"),
+    path("projects/<int:pk>/", views.ProjectDetailView.as_view(), name="api-project-detail"),
+]

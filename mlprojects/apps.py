@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MlprojectsConfig(AppConfig):
+    name = "mlprojects"
+    verbose_name = "ML projects"

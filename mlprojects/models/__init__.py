@@ -1,0 +1,3 @@
+from .projects import Project, ProjectQuerySet, Stage
+
+__all__ = ["Project", "ProjectQuerySet", "Stage"]

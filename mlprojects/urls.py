@@ -1,0 +1,29 @@
+"""Root URLs: the composition root that includes every app's web and API routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .health import healthz
+
+lifecycle_urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("projects/new/", views.project_create, name="project_create"),
+    path("projects/<slug:project_slug>/", views.project_detail, name="project_detail"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("o/<slug:org_slug>/", include((lifecycle_urlpatterns, "mlprojects"))),
+    path("api/v1/", include("mlprojects.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "mlprojects.errors.not_found"
+handler403 = "mlprojects.errors.forbidden"
+handler500 = "mlprojects.errors.server_error"

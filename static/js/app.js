@@ -1,0 +1,18 @@
+// Small progressive enhancements; every page also works without them.
+document.addEventListener("click", (event) => {
+  // Close open dropdowns when clicking elsewhere.
+  document.querySelectorAll("details.dropdown[open]").forEach((details) => {
+    if (!details.contains(event.target)) details.removeAttribute("open");
+  });
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    navigator.clipboard?.writeText(copy.dataset.copy);
+    copy.textContent = "Copied";
+  }
+});
+document.addEventListener("change", (event) => {
+  // <select data-autosubmit> submits its form (role changes on the members page).
+  if (event.target.matches("select[data-autosubmit]") && !event.target.form.hasAttribute("hx-post")) {
+    event.target.form.requestSubmit();
+  }
+});

@@ -1,0 +1,107 @@
+"""Personas: one user per role in `org`, and an outsider who owns `other_org`.
+`other_*` fixtures are objects of the other organization, for tenancy tests."""
+
+import os
+
+import pytest
+from django.test import Client
+
+from accounts.permissions import Role
+from tests.factories import (
+    InvitationFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ProjectFactory,
+    UserFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to
+# run next to one unless told it is safe (it is: the loop only drives the browser).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROLES = [Role.OWNER, Role.ADMIN, Role.MEMBER, Role.STAKEHOLDER, Role.VIEWER]
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+def _member(org, role, email):
+    return MembershipFactory(organization=org, role=role, user=UserFactory(email=email)).user
+
+
+@pytest.fixture
+def owner(org):
+    return _member(org, Role.OWNER, "owner@acme.test")
+
+
+@pytest.fixture
+def admin(org):
+    return _member(org, Role.ADMIN, "admin@acme.test")
+
+
+@pytest.fixture
+def member(org):
+    return _member(org, Role.MEMBER, "member@acme.test")
+
+
+@pytest.fixture
+def stakeholder(org):
+    return _member(org, Role.STAKEHOLDER, "stakeholder@acme.test")
+
+
+@pytest.fixture
+def viewer(org):
+    return _member(org, Role.VIEWER, "viewer@acme.test")
+
+
+@pytest.fixture
+def outsider(other_org):
+    """Owner of the other organization: a logged-in user who must see nothing of `org`."""
+    return _member(other_org, Role.OWNER, "outsider@globex.test")
+
+
+@pytest.fixture
+def user_with_role(org):
+    def make(role: str):
+        return _member(org, role, f"{role}-{Role(role).value}@acme.test")
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def project(org, member):
+    return ProjectFactory(
+        organization=org, owner=member, name="Menu recommender", slug="menu-recommender"
+    )
+
+
+@pytest.fixture
+def other_project(other_org, outsider):
+    return ProjectFactory(
+        organization=other_org, owner=outsider, name="Secret", slug="secret-project"
+    )
+
+
+@pytest.fixture
+def other_invitation(other_org):
+    return InvitationFactory(organization=other_org)
+
+
+from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -1,0 +1,131 @@
+"""The tenancy sweep: every named URL of the project, reversed with another organization's
+objects, answers 404 to a logged-in member of a different organization — for GET and
+for POST. New URLs are picked up from the URL conf automatically; a URL whose arguments
+this file cannot fill fails `test_every_url_argument_has_a_foreign_object` until a
+foreign object is registered in `foreign_kwargs` below."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Membership
+
+# URLs that are not organization data, with the reason they are exempt.
+PUBLIC = {
+    "home": "redirects to the caller's own organization",
+    "healthz": "service health, no tenant data",
+    "api-schema": "the API description",
+    "api-docs": "the API description",
+    "api-me": "the caller's own account",
+    "accounts:signup": "account page",
+    "accounts:login": "account page",
+    "accounts:logout": "account page",
+    "accounts:password_change": "the caller's own account",
+    "accounts:password_change_done": "the caller's own account",
+    "accounts:password_reset": "account page",
+    "accounts:password_reset_done": "account page",
+    "accounts:password_reset_confirm": "signed token link, checked by Django",
+    "accounts:password_reset_complete": "account page",
+    "accounts:invitation": "secret token link, tested in tests/accounts",
+    "accounts:organization_create": "creates a new organization of the caller",
+}
+# List endpoints whose answer is scoped to the caller's organization (tested for leaks
+# in tests/test_tenancy_lists.py rather than by a foreign id).
+LISTS = {"api-project-list"}
+
+KWARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def named_patterns(patterns=None, prefix: str = "", namespace: str = ""):
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = ":".join(filter(None, [namespace, p.namespace]))
+            if p.namespace == "admin":
+                continue
+            yield from named_patterns(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern) and p.name:
+            name = f"{namespace}:{p.name}" if namespace else p.name
+            route = prefix + str(p.pattern)
+            yield name, route, [m.group("name") for m in KWARG.finditer(route)]
+
+
+ALL_PATTERNS = sorted({(n, tuple(k)) for n, _, k in named_patterns()})
+SCOPED = [(n, k) for n, k in ALL_PATTERNS if n not in PUBLIC and n not in LISTS]
+# URLs naming an object of the organization besides the organization itself.
+OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
+
+
+@pytest.fixture
+def foreign_kwargs(other_org, other_project, other_invitation, outsider):
+    """URL arguments naming the other organization's objects, by argument name; per-URL
+    overrides where a generic name such as `pk` needs a specific object."""
+    membership = Membership.objects.get(organization=other_org, user=outsider)
+    by_name = {
+        "org_slug": other_org.slug,
+        "project_slug": other_project.slug,
+        "membership_id": membership.pk,
+        "invitation_id": other_invitation.pk,
+    }
+    by_url = {
+        "api-project-detail": {"pk": other_project.pk},
+    }
+    return by_name, by_url
+
+
+def build_kwargs(name, kwarg_names, foreign):
+    by_name, by_url = foreign
+    values = {**by_name, **by_url.get(name, {})}
+    return {k: values[k] for k in kwarg_names}
+
+
+def test_every_url_is_named_and_classified():
+    assert SCOPED, "the sweep found no organization URLs at all"
+    for name, route, _ in named_patterns():
+        assert name, f"URL {route} has no name, so the sweep cannot check it"
+
+
+@pytest.mark.parametrize(("name", "kwarg_names"), SCOPED, ids=[n for n, _ in SCOPED])
+def test_every_url_argument_has_a_foreign_object(name, kwarg_names, foreign_kwargs):
+    by_name, by_url = foreign_kwargs
+    known = set(by_name) | set(by_url.get(name, {}))
+    missing = [k for k in kwarg_names if k not in known]
+    assert not missing, f"{name}: register a foreign object for {missing} in foreign_kwargs"
+    assert kwarg_names, f"{name} takes no argument: add it to PUBLIC or LISTS with a reason"
+
+
+@pytest.mark.parametrize(("name", "kwarg_names"), SCOPED, ids=[n for n, _ in SCOPED])
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
+def test_outsider_gets_404_on_other_orgs_url(
+    name, kwarg_names, method, foreign_kwargs, member, client_for
+):
+    url = reverse(name, kwargs=build_kwargs(name, kwarg_names, foreign_kwargs))
+    response = getattr(client_for(member), method)(url, content_type="application/json")
+    # 405 (the route has no such method) is answered before any lookup and reveals nothing.
+    assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
+
+
+@pytest.mark.parametrize(
+    ("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED]
+)
+def test_member_gets_404_for_other_orgs_object_under_own_org(
+    name, kwarg_names, foreign_kwargs, org, owner, client_for
+):
+    """Own organization slug, foreign object id: the object lookup is scoped too (asked by
+    an owner, who passes every role check, so only the scope can answer 404)."""
+    kwargs = build_kwargs(name, kwarg_names, foreign_kwargs)
+    kwargs["org_slug"] = org.slug
+    url = reverse(name, kwargs=kwargs)
+    for method in ("get", "post"):
+        response = getattr(client_for(owner), method)(url)
+        assert response.status_code in (404, 405), f"{method.upper()} {url}"
+
+
+@pytest.mark.parametrize(("name", "kwarg_names"), SCOPED, ids=[n for n, _ in SCOPED])
+def test_anonymous_user_never_sees_org_data(name, kwarg_names, foreign_kwargs, client):
+    url = reverse(name, kwargs=build_kwargs(name, kwarg_names, foreign_kwargs))
+    response = client.get(url)
+    assert response.status_code in (302, 401, 403, 404)
+    if response.status_code == 302:
+        assert "/accounts/login/" in response["Location"]

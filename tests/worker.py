@@ -1,0 +1,135 @@
+"""A real Celery worker process for integration tests: it consumes from Redis and writes
+to the same test database as the test (which must therefore use `transactional_db`)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from mlprojects.celery import app
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def redis_available(url: str) -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+def database_url() -> str:
+    """The URL of the test database this process is using right now."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, log_path: Path, mail_dir: Path):
+        self.process = process
+        self.log_path = log_path
+        self.mail_dir = mail_dir
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children): a crash, not a
+        shutdown, so unacknowledged tasks go back to the queue."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=10)
+
+
+def start_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None) -> Worker:
+    broker = settings.CELERY_BROKER_URL
+    if not broker.startswith("redis") or not redis_available(broker):
+        if services_required():
+            pytest.fail(f"Redis is required but not reachable at {broker}")
+        pytest.skip(f"no Redis reachable at {broker}: the worker tests need one")
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir(exist_ok=True)
+    log_path = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mlprojects.settings.base",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "EMAIL_URL": f"filemail://{mail_dir}",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mlprojects",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = Worker(process, log_path, mail_dir)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the worker exited at start-up:\n{worker.log()}")
+        if " ready." in worker.log():
+            return worker
+        time.sleep(0.2)
+    worker.kill()
+    pytest.fail(f"the worker did not become ready in 30 s:\n{worker.log()}")
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or "condition not met in time")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A running worker; tasks are sent to it through Redis instead of running inline."""
+    worker = start_worker(tmp_path)
+    app.conf.task_always_eager = False
+    try:
+        yield worker
+    finally:
+        app.conf.task_always_eager = True
+        worker.kill()
