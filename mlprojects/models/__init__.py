@@ -1,3 +1,4 @@
+from .analyses import BusinessAnalysis, DataSource, Rating
 from .projects import Project, ProjectQuerySet, Stage
 
-__all__ = ["Project", "ProjectQuerySet", "Stage"]
+__all__ = ["BusinessAnalysis", "DataSource", "Project", "ProjectQuerySet", "Rating", "Stage"]
