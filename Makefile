@@ -3,7 +3,6 @@ PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
-export DJANGO_SETTINGS_MODULE ?= mlprojects.settings.local
 
 .PHONY: setup run test lint format bench demo migrate clean
 
@@ -37,7 +36,7 @@ run: demo  ## serve the app with a Celery worker on http://127.0.0.1:$(PORT)
 	APP_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 test: setup  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
-	$(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test $(PY) -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -21,10 +21,17 @@ def _check_broker() -> str:
 
 
 def _check_worker() -> str:
-    replies = app.control.ping(timeout=1.5)
-    if not replies:
-        raise RuntimeError("no worker answered a ping within 1.5 s")
-    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})"
+    """At least one worker must consume the queue this process sends tasks to."""
+    queue = app.conf.task_default_queue
+    replies = app.control.inspect(timeout=1.5).active_queues() or {}
+    consuming = [
+        name
+        for name, queues in replies.items()
+        if any(q.get("name") == queue for q in queues or [])
+    ]
+    if not consuming:
+        raise RuntimeError(f"no worker consuming queue {queue!r} answered within 1.5 s")
+    return f"ok ({len(consuming)} worker{'s' if len(consuming) != 1 else ''})"
 
 
 @never_cache

@@ -46,6 +46,9 @@ def test_healthz_answers_503_without_a_worker(transactional_db, client, settings
     from mlprojects.celery import app
 
     app.conf.task_always_eager = False
-    response = client.get("/healthz")
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.task_always_eager = True
     assert response.status_code == 503
     assert response.json()["checks"]["worker"].startswith("error")
