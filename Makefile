@@ -17,6 +17,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+var/gbstats/.installed: requirements-reference.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --no-deps --upgrade --target var/gbstats -r requirements-reference.txt
+	touch $@
+
 setup: $(VENV)/.installed node_modules/.installed  ## install Python and npm dependencies only
 
 migrate: setup
@@ -35,8 +39,8 @@ run: demo  ## serve the app with a Celery worker on http://127.0.0.1:$(PORT)
 	@echo ""
 	APP_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
-test: setup  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
-	DJANGO_SETTINGS_MODULE=mlprojects.settings.test $(PY) -m pytest
+test: setup var/gbstats/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats $(PY) -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .

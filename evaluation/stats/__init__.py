@@ -1,0 +1,98 @@
+"""Pure A/B-test statistics engine (no Django): frequentist and Bayesian tests, SRM,
+multiple-comparison correction, CUPED, guardrails, sample-size planning and raw-row
+aggregation. Every public function is keyword-only over plain numbers and returns
+dataclasses or JSON-safe dictionaries (None, never NaN, for undefined values)."""
+
+from evaluation.stats.aggregate import aggregate_file
+from evaluation.stats.analysis import RESULT_KEYS, analyze
+from evaluation.stats.bayesian import (
+    BayesianResult,
+    GaussianPrior,
+    bayesian_test,
+    normal_risk,
+    posterior,
+)
+from evaluation.stats.cuped import CupedInput, CupedResult, cuped_adjust, cuped_theta
+from evaluation.stats.frequentist import (
+    EffectEstimate,
+    FrequentistResult,
+    frequentist_test,
+    relative_lift_variance,
+    welch_dof,
+)
+from evaluation.stats.guardrails import guardrail_breach
+from evaluation.stats.inputs import (
+    BinomialAggregate,
+    ContinuousAggregate,
+    Covariate,
+    Metric,
+    StatsInputError,
+    Variant,
+    parse_aggregate,
+    parse_count,
+    parse_metrics,
+    parse_results,
+    parse_variants,
+)
+from evaluation.stats.multiple import adjust_p_values
+from evaluation.stats.sample_size import (
+    SampleSizeResult,
+    normal_power,
+    sample_size_binomial,
+    sample_size_continuous,
+    t_power,
+)
+from evaluation.stats.srm import SRM_THRESHOLD, SrmResult, srm_test
+from evaluation.stats.statistics import (
+    Note,
+    VariantStatistics,
+    binomial_statistics,
+    continuous_statistics,
+    statistics_from_aggregate,
+)
+
+__all__ = [
+    "RESULT_KEYS",
+    "SRM_THRESHOLD",
+    "BayesianResult",
+    "BinomialAggregate",
+    "ContinuousAggregate",
+    "Covariate",
+    "CupedInput",
+    "CupedResult",
+    "EffectEstimate",
+    "FrequentistResult",
+    "GaussianPrior",
+    "Metric",
+    "Note",
+    "SampleSizeResult",
+    "SrmResult",
+    "StatsInputError",
+    "Variant",
+    "VariantStatistics",
+    "adjust_p_values",
+    "aggregate_file",
+    "analyze",
+    "bayesian_test",
+    "binomial_statistics",
+    "continuous_statistics",
+    "cuped_adjust",
+    "cuped_theta",
+    "frequentist_test",
+    "guardrail_breach",
+    "normal_power",
+    "normal_risk",
+    "parse_aggregate",
+    "parse_count",
+    "parse_metrics",
+    "parse_results",
+    "parse_variants",
+    "posterior",
+    "relative_lift_variance",
+    "sample_size_binomial",
+    "sample_size_continuous",
+    "srm_test",
+    "statistics_from_aggregate",
+    "t_power",
+    "welch_dof",
+]
