@@ -207,4 +207,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # kombu's filesystem transport has no host and says so on every connection.
+    "loggers": {"kombu.connection": {"level": "ERROR"}}
+    if CELERY_BROKER_URL.startswith("filesystem://")
+    else {},
 }
