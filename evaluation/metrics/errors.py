@@ -1,0 +1,18 @@
+"""The one exception type the metric engine raises for bad input."""
+
+from __future__ import annotations
+
+
+class EvaluationInputError(ValueError):
+    """An uploaded file or column set cannot be evaluated as asked.
+
+    The message is written for the person who uploaded the file: it names the problem
+    (which file, column, row or value) and says what to change. It is safe to show as is.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
