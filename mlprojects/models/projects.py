@@ -49,6 +49,10 @@ class Project(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Summaries of the current cycle, refreshed by every lifecycle service, so that the
+    # dashboard can sort and filter without loading every section of every project.
+    readiness_score = models.PositiveSmallIntegerField(default=0)
+    verdict = models.CharField(max_length=16, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 
@@ -64,3 +68,9 @@ class Project(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def readiness_level(self) -> str:
+        """`ok` / `warn` / `bad`: the badge colour of the readiness score."""
+        score = self.readiness_score
+        return "ok" if score >= 80 else "warn" if score >= 50 else "bad"
