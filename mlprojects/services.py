@@ -277,8 +277,8 @@ def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     further analysis, which belong to the cycle that produced them. Cycle N stays as it
     was and becomes read-only."""
     # Lock the project row so that two clicks cannot start the same cycle twice.
-    project.cycle = Project.objects.select_for_update().values_list("cycle", flat=True).get(
-        pk=project.pk
+    project.cycle = (
+        Project.objects.select_for_update().values_list("cycle", flat=True).get(pk=project.pk)
     )
     old = selectors.cycle_get(project=project)
     new = ProjectCycle.objects.create(project=project, number=old.number + 1, started_by=user)

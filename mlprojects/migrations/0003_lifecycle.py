@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='project',
             name='verdict',
-            field=models.CharField(blank=True, max_length=16),
+            field=models.CharField(blank=True, choices=[('ml_fits', 'ML fits'), ('open_questions', 'Open questions'), ('rules_first', 'Rules first'), ('ml_not_advised', 'ML not advised')], max_length=16),
         ),
         migrations.CreateModel(
             name='ProjectCycle',

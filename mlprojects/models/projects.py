@@ -3,6 +3,8 @@ from django.db import models
 
 from accounts.models import Organization, TimeStampedModel
 
+from ..feasibility import VERDICTS
+
 
 class Stage(models.TextChoices):
     """The nine steps of the lifecycle (seed §1), in order."""
@@ -52,7 +54,7 @@ class Project(TimeStampedModel):
     # Summaries of the current cycle, refreshed by every lifecycle service, so that the
     # dashboard can sort and filter without loading every section of every project.
     readiness_score = models.PositiveSmallIntegerField(default=0)
-    verdict = models.CharField(max_length=16, blank=True)
+    verdict = models.CharField(max_length=16, blank=True, choices=list(VERDICTS.items()))
 
     objects = ProjectQuerySet.as_manager()
 
