@@ -79,9 +79,7 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
     }
-    by_url = {
-        "api-project-detail": {"pk": other_project.pk},
-    }
+    by_url = {}
     return by_name, by_url
 
 
