@@ -264,6 +264,9 @@ def _clone(obj: models.Model, **changes) -> models.Model:
     obj.pk = None
     obj.id = None
     obj._state.adding = True
+    # A loaded instance keeps the prefetched relations of its source; drop them so that
+    # the copy's many-to-many managers see the copy's (empty) rows.
+    obj.__dict__.pop("_prefetched_objects_cache", None)
     for name, value in changes.items():
         setattr(obj, name, value)
     obj.save()
