@@ -50,8 +50,9 @@ class CycleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.cycle = cycle
         for field in self.fields.values():
-            if isinstance(field.widget, forms.Textarea):
-                field.widget.attrs.setdefault("rows", 3)
+            # Django's default of 10 rows makes every step's form a wall of boxes.
+            if isinstance(field.widget, forms.Textarea) and field.widget.attrs.get("rows") == "10":
+                field.widget.attrs["rows"] = 3
 
 
 # ---------------------------------------------------------------- single-row sections
@@ -86,6 +87,11 @@ class FeasibilityForm(CycleForm):
             name for key in list(CRITERIA) + list(RED_FLAGS) for name in (key, f"{key}_rationale")
         ]
         widgets = {key: forms.RadioSelect for key in CRITERIA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in list(CRITERIA) + list(RED_FLAGS):
+            self.fields[f"{key}_rationale"].widget.attrs.update(rows=2, placeholder="Why?")
 
     def criteria_rows(self):
         return [
@@ -280,10 +286,18 @@ class ConstraintForm(CycleForm):
         ]
 
 
+class RulesField(forms.JSONField):
+    """JSON rules; an empty box means no rules (not the text “null”)."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class BaselineForm(CycleForm):
     class Meta:
         model = Baseline
         fields = ["name", "kind", "strategy", "description", "rules", "result"]
+        field_classes = {"rules": RulesField}
         widgets = {"rules": forms.Textarea(attrs={"rows": 6, "class": "mono"})}
         help_texts = {
             "rules": 'Rules baselines only, as JSON: {"rules": [{"when": [{"feature": "age", '
