@@ -3,6 +3,8 @@ from django.db import models
 
 from accounts.models import Organization, TimeStampedModel
 
+from ..feasibility import VERDICTS
+
 
 class Stage(models.TextChoices):
     """The nine steps of the lifecycle (seed §1), in order."""
@@ -49,6 +51,10 @@ class Project(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Summaries of the current cycle, refreshed by every lifecycle service, so that the
+    # dashboard can sort and filter without loading every section of every project.
+    readiness_score = models.PositiveSmallIntegerField(default=0)
+    verdict = models.CharField(max_length=16, blank=True, choices=list(VERDICTS.items()))
 
     objects = ProjectQuerySet.as_manager()
 
@@ -64,3 +70,9 @@ class Project(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def readiness_level(self) -> str:
+        """`ok` / `warn` / `bad`: the badge colour of the readiness score."""
+        score = self.readiness_score
+        return "ok" if score >= 80 else "warn" if score >= 50 else "bad"

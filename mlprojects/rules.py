@@ -1,0 +1,128 @@
+"""Rule baselines (seed §1.4.4: "write the rules as if you were the model") as data.
+
+The one format, shared with the evaluation engine, which applies exactly this::
+
+    {"rules": [{"when": [{"feature": "age", "op": ">=", "value": 30}], "then": 1}],
+     "default": 0}
+
+Rules are tried in order; the first whose conditions all hold gives `then`, else
+`default`. `validate_rules` is strict (unknown keys, wrong types and empty lists are
+errors) so that what is saved is exactly what the engine can run.
+"""
+
+from typing import Any
+
+OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
+ORDER_OPS = (">", ">=", "<", "<=")
+LIST_OPS = ("in", "not_in")
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def validate_rules(spec: Any) -> list[str]:
+    """Every problem of `spec`, as messages naming where it is; empty when valid."""
+    if not isinstance(spec, dict):
+        return ["The rules must be a JSON object with “rules” and “default”."]
+    errors: list[str] = []
+    extra = sorted(set(spec) - {"rules", "default"})
+    if extra:
+        errors.append(f"Unknown key(s): {', '.join(extra)}.")
+    if "default" not in spec:
+        errors.append("“default” is required (the answer when no rule matches).")
+    elif not _is_scalar(spec["default"]):
+        errors.append("“default” must be a number, string, boolean or null.")
+    rules = spec.get("rules")
+    if not isinstance(rules, list) or not rules:
+        errors.append("“rules” must be a non-empty list.")
+        return errors
+    for i, rule in enumerate(rules, start=1):
+        where = f"Rule {i}"
+        if not isinstance(rule, dict):
+            errors.append(f"{where} must be an object with “when” and “then”.")
+            continue
+        extra = sorted(set(rule) - {"when", "then"})
+        if extra:
+            errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+        if "then" not in rule:
+            errors.append(f"{where}: “then” is required.")
+        elif not _is_scalar(rule["then"]):
+            errors.append(f"{where}: “then” must be a number, string, boolean or null.")
+        when = rule.get("when")
+        if not isinstance(when, list) or not when:
+            errors.append(f"{where}: “when” must be a non-empty list of conditions.")
+            continue
+        for j, cond in enumerate(when, start=1):
+            errors += _condition_errors(cond, f"{where}, condition {j}")
+    return errors
+
+
+def _condition_errors(cond: Any, where: str) -> list[str]:
+    if not isinstance(cond, dict):
+        return [f"{where} must be an object with “feature”, “op” and “value”."]
+    errors = []
+    extra = sorted(set(cond) - {"feature", "op", "value"})
+    if extra:
+        errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
+    feature = cond.get("feature")
+    if not isinstance(feature, str) or not feature.strip():
+        errors.append(f"{where}: “feature” must be a non-empty string.")
+    op = cond.get("op")
+    if op not in OPS:
+        errors.append(f"{where}: “op” must be one of {' '.join(OPS)}.")
+    if "value" not in cond:
+        errors.append(f"{where}: “value” is required.")
+        return errors
+    value = cond["value"]
+    if op in LIST_OPS:
+        if not isinstance(value, list) or not value or not all(_is_scalar(v) for v in value):
+            errors.append(f"{where}: “{op}” needs a non-empty list of values.")
+    elif op in ORDER_OPS:
+        if not _is_number(value):
+            errors.append(f"{where}: “{op}” needs a number.")
+    elif not _is_scalar(value):
+        errors.append(f"{where}: “value” must be a number, string, boolean or null.")
+    return errors
+
+
+def _holds(cond: dict, row: dict) -> bool:
+    if cond["feature"] not in row:
+        return False
+    left, op, right = row[cond["feature"]], cond["op"], cond["value"]
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    if op == "in":
+        return left in right
+    if op == "not_in":
+        return left not in right
+    if not _is_number(left):
+        return False
+    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
+
+
+def apply_rules(spec: dict, row: dict) -> Any:
+    """The prediction of a valid rule set for one row (a mapping of feature → value).
+    A condition on a feature the row lacks does not hold."""
+    for rule in spec["rules"]:
+        if all(_holds(cond, row) for cond in rule["when"]):
+            return rule["then"]
+    return spec["default"]
+
+
+def describe_rules(spec: dict) -> list[str]:
+    """Readable lines: “if age >= 30 and city in [Seoul, Busan] then 1”, “otherwise 0”."""
+    lines = []
+    for rule in spec.get("rules", []):
+        conds = " and ".join(
+            f"{c['feature']} {c['op'].replace('_', ' ')} {c['value']}" for c in rule["when"]
+        )
+        lines.append(f"if {conds} then {rule['then']}")
+    lines.append(f"otherwise {spec.get('default')}")
+    return lines
