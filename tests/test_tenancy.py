@@ -29,6 +29,7 @@ PUBLIC = {
     "accounts:password_reset_complete": "account page",
     "accounts:invitation": "secret token link, tested in tests/accounts",
     "accounts:organization_create": "creates a new organization of the caller",
+    "api-sample-size": "a calculator over the query's own numbers, no tenant data",
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
@@ -58,7 +59,7 @@ OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
 
 
 @pytest.fixture
-def foreign_kwargs(other_org, other_project, other_invitation, outsider):
+def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, outsider):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
@@ -67,9 +68,22 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "project_slug": other_project.slug,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "project_id": other_project.pk,
+        "abtest_id": other_abtest.pk,
+        "analysis_id": other_abtest.analyses.get().pk,
+        "upload_id": other_abtest.raw_uploads.get().pk,
     }
     by_url = {
         "api-project-detail": {"pk": other_project.pk},
+        **{
+            name: {"pk": other_abtest.pk}
+            for name in (
+                "api-abtest-detail",
+                "api-abtest-results",
+                "api-abtest-analyze",
+                "api-abtest-analysis",
+            )
+        },
     }
     return by_name, by_url
 
@@ -106,9 +120,7 @@ def test_outsider_gets_404_on_other_orgs_url(
     assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
 
 
-@pytest.mark.parametrize(
-    ("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED]
-)
+@pytest.mark.parametrize(("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED])
 def test_member_gets_404_for_other_orgs_object_under_own_org(
     name, kwarg_names, foreign_kwargs, org, owner, client_for
 ):
