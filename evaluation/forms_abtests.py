@@ -199,7 +199,7 @@ def results_from_form(form: forms.Form, metric: ABMetric, variant_keys: list[str
     """`{metric: {variant: {field: number}}}` from a valid results form; bad numbers are
     added to the form as field errors (the caller checks `form.errors`)."""
     per_variant: dict[str, dict] = {key: {} for key in variant_keys}
-    for name, value in form.cleaned_data.items():
+    for name, value in list(form.cleaned_data.items()):
         variant, field = name.split("__", 1)
         try:
             per_variant[variant][field] = parse_number(value)

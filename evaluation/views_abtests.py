@@ -61,8 +61,7 @@ def _add_errors(form, exc: ValidationError) -> None:
 
 def _get_abtest(request: HttpRequest, project_slug: str, abtest_id: int) -> ABTest:
     project = project_get(org=request.org, slug=project_slug)
-    abtest = selectors.abtest_get(org=request.org, project=project, pk=abtest_id)
-    return selectors.abtest_design(abtest=abtest)
+    return selectors.abtest_get(org=request.org, project=project, pk=abtest_id)
 
 
 def _detail_url(abtest: ABTest) -> str:
@@ -238,9 +237,14 @@ def abtest_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpR
 def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) -> HttpResponse:
     initial, variant_initial, metric_initial = design_initial(abtest)
     post = request.POST if request.method == "POST" else None
+    # A bound formset gets no initial rows: an unchanged extra row would count as empty.
     form = ABTestForm(post, initial=initial)
-    variant_formset = VariantFormSet(post, initial=variant_initial, prefix="variants")
-    metric_formset = MetricFormSet(post, initial=metric_initial, prefix="metrics")
+    variant_formset = VariantFormSet(
+        post, initial=variant_initial if post is None else None, prefix="variants"
+    )
+    metric_formset = MetricFormSet(
+        post, initial=metric_initial if post is None else None, prefix="metrics"
+    )
     if post is not None and all(
         [form.is_valid(), variant_formset.is_valid(), metric_formset.is_valid()]
     ):

@@ -10,7 +10,6 @@ from evaluation.models import (
     ABTest,
     ABTestAnalysis,
     ABTestDecision,
-    JobStatus,
 )
 from mlprojects.models import Project
 
@@ -33,11 +32,13 @@ def abtest_list(*, project: Project) -> QuerySet[ABTest]:
 
 
 def abtest_get(*, org: Organization, project: Project | None = None, pk: int) -> ABTest:
-    """The test `pk` of `org` (and of `project` when given), or 404 — also when it
-    belongs to another organization."""
+    """The test `pk` of `org` (and of `project` when given) with its variants and metrics,
+    or 404 — also when it belongs to another organization."""
     scope = {"project": project} if project is not None else {}
     return get_object_or_404(
-        ABTest.objects.for_org(org).select_related("project__organization", "created_by"),
+        ABTest.objects.for_org(org)
+        .select_related("project__organization", "created_by")
+        .prefetch_related("variants", "metrics"),
         pk=pk,
         **scope,
     )
@@ -123,10 +124,3 @@ def abtest_decisions_for_project(*, project: Project) -> list[dict]:
             }
         )
     return entries
-
-
-def abtest_pending_jobs(*, abtest: ABTest) -> bool:
-    return (
-        abtest.analyses.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
-        or abtest.raw_uploads.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
-    )
