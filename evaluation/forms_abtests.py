@@ -52,9 +52,17 @@ class VariantForm(forms.Form):
 class MetricForm(forms.Form):
     key = forms.SlugField(max_length=60, required=False)
     description = forms.CharField(max_length=200, required=False)
-    type = forms.ChoiceField(choices=MetricType.choices, initial=MetricType.BINOMIAL)
+    # Short labels: the design table shows five inputs in a row.
+    type = forms.ChoiceField(
+        choices=[(MetricType.BINOMIAL, "Binomial (0/1)"), (MetricType.CONTINUOUS, "Continuous")],
+        initial=MetricType.BINOMIAL,
+    )
     role = forms.ChoiceField(choices=MetricRole.choices, initial=MetricRole.SECONDARY)
-    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.INCREASE)
+    direction = forms.ChoiceField(
+        choices=[(Direction.INCREASE, "Higher"), (Direction.DECREASE, "Lower")],
+        initial=Direction.INCREASE,
+        label="Good when",
+    )
 
 
 VariantFormSet = forms.formset_factory(VariantForm, extra=1, max_num=10, absolute_max=10)
@@ -157,7 +165,8 @@ def sample_size_defaults() -> dict[str, Any]:
 
 def results_form_class(metric: ABMetric, variant_keys: list[str]) -> type[forms.Form]:
     """A form with users and conversions (binomial) or users, Σ and Σ² (continuous) for
-    every variant of the test; field names are `<variant>__<field>`."""
+    every variant of the test; field names are `<variant>__<field>` (use the metric key as
+    the prefix, so several metrics' forms can share a page)."""
     fields: dict[str, forms.Field] = {}
     value_fields = (
         ["users", "conversions"]

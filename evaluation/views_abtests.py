@@ -175,7 +175,9 @@ def _detail_context(abtest: ABTest, **overrides: Any) -> dict[str, Any]:
                     data = cell["result"].as_stats()
                     for field, value in data.items():
                         initial[f"{cell['variant'].key}__{field}"] = value
-            results_forms[metric.key] = results_form_class(metric, variant_keys)(initial=initial)
+            results_forms[metric.key] = results_form_class(metric, variant_keys)(
+                initial=initial, prefix=metric.key
+            )
         row["form"] = results_forms[metric.key]
         row["fields"] = [
             {
@@ -398,7 +400,7 @@ def abtest_results(
         messages.error(request, "Unknown metric.")
         return redirect(_detail_url(abtest))
     variant_keys = [v.key for v in abtest.variants.all()]
-    form = results_form_class(metric, variant_keys)(request.POST)
+    form = results_form_class(metric, variant_keys)(request.POST, prefix=metric.key)
     if form.is_valid():
         results = results_from_form(form, metric, variant_keys)
         if form.is_valid():

@@ -202,7 +202,7 @@ def results_post(metric="conversion", **values) -> dict:
             }
         )
     data.update(values)
-    return data
+    return {k if k == "metric" else f"{metric}-{k}": v for k, v in data.items()}
 
 
 def test_results_entered_in_the_form_are_saved_and_redirect(
