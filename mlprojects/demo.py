@@ -3,6 +3,7 @@ project's lifecycle is written only while it has no history yet, through the sam
 services the pages use."""
 
 from accounts.models import Organization, User
+from evaluation.demo import load_abtest_demo
 from mlprojects import services
 from mlprojects.models import (
     Baseline,
@@ -463,6 +464,7 @@ def load_stories(*, demo: Organization, other: Organization, stdout=None) -> Non
     )
     if _is_blank(fraud):
         _fraud(fraud, User.objects.get(email="owner@example.com"))
+    load_abtest_demo(demo)
     _ensure_project(
         org=other,
         slug="churn-forecast",

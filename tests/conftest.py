@@ -104,4 +104,23 @@ def other_invitation(other_org):
     return InvitationFactory(organization=other_org)
 
 
+@pytest.fixture
+def other_abtest(other_project, outsider):
+    """An A/B test of the other organization, with an analysis version and a raw upload."""
+    from evaluation.models import ABRawUpload, ABTestAnalysis
+    from evaluation.services.abtests import abtest_create
+
+    abtest = abtest_create(
+        project=other_project,
+        user=outsider,
+        name="Secret test",
+        hypothesis="Nobody outside Globex may read this.",
+        variants=[{"key": "control", "allocation": 0.5}, {"key": "b", "allocation": 0.5}],
+        metrics=[{"key": "conversion", "type": "binomial", "role": "primary"}],
+    )
+    ABTestAnalysis.objects.create(abtest=abtest, version=1)
+    ABRawUpload.objects.create(abtest=abtest, file="abtests/secret.csv")
+    return abtest
+
+
 from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -31,6 +31,7 @@ PUBLIC = {
     "accounts:password_reset_complete": "account page",
     "accounts:invitation": "secret token link, tested in tests/accounts",
     "accounts:organization_create": "creates a new organization of the caller",
+    "api-sample-size": "a calculator over the query's own numbers, no tenant data",
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
@@ -60,7 +61,7 @@ OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
 
 
 @pytest.fixture
-def foreign_kwargs(other_org, other_project, other_invitation, outsider):
+def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, outsider):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
@@ -72,6 +73,9 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "project_id": other_project.pk,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "abtest_id": other_abtest.pk,
+        "analysis_id": other_abtest.analyses.get().pk,
+        "upload_id": other_abtest.raw_uploads.get().pk,
         # Words naming a step, section or kind of item are not objects; with the other
         # organization's project they must still answer 404.
         "step": "phenomenon",
@@ -79,7 +83,17 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
     }
-    by_url = {}
+    by_url = {
+        **{
+            name: {"pk": other_abtest.pk}
+            for name in (
+                "api-abtest-detail",
+                "api-abtest-results",
+                "api-abtest-analyze",
+                "api-abtest-analysis",
+            )
+        },
+    }
     return by_name, by_url
 
 

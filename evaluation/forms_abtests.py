@@ -1,0 +1,344 @@
+"""Forms of the A/B test pages. They validate and shape input; services save."""
+
+import csv
+import io
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from evaluation.models import ABMetric, ABTest, Direction, MetricRole, MetricType, Outcome
+
+#: Largest aggregates CSV (one row per metric × variant, so a few KB in practice).
+AGGREGATES_CSV_MAX_BYTES = 1024 * 1024
+
+
+class ABTestForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    hypothesis = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="We believe that <change> for <whom> will move <metric>, because <reason>.",
+    )
+    control = forms.SlugField(
+        max_length=60,
+        initial="control",
+        label="Control variant",
+        help_text="The key of the variant that keeps the old way.",
+    )
+    planned_users_per_variant = forms.IntegerField(
+        min_value=1, required=False, label="Planned users per variant"
+    )
+    planned_days = forms.IntegerField(min_value=1, required=False, label="Planned duration (days)")
+
+
+class VariantForm(forms.Form):
+    key = forms.SlugField(max_length=60, required=False)
+    description = forms.CharField(max_length=200, required=False)
+    allocation = forms.FloatField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Traffic %",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("key") and data.get("allocation") is None:
+            self.add_error("allocation", "Give this variant a share of the traffic.")
+        return data
+
+
+class MetricForm(forms.Form):
+    key = forms.SlugField(max_length=60, required=False)
+    description = forms.CharField(max_length=200, required=False)
+    # Short labels: the design table shows five inputs in a row.
+    type = forms.ChoiceField(
+        choices=[(MetricType.BINOMIAL, "Binomial (0/1)"), (MetricType.CONTINUOUS, "Continuous")],
+        initial=MetricType.BINOMIAL,
+    )
+    role = forms.ChoiceField(choices=MetricRole.choices, initial=MetricRole.SECONDARY)
+    direction = forms.ChoiceField(
+        choices=[(Direction.INCREASE, "Higher"), (Direction.DECREASE, "Lower")],
+        initial=Direction.INCREASE,
+        label="Good when",
+    )
+
+
+VariantFormSet = forms.formset_factory(VariantForm, extra=1, max_num=10, absolute_max=10)
+MetricFormSet = forms.formset_factory(MetricForm, extra=2, max_num=20, absolute_max=20)
+
+
+def design_variants(formset: forms.BaseFormSet) -> list[dict]:
+    """Filled variant rows as the service takes them (percent → share of traffic)."""
+    return [
+        {
+            "key": f.cleaned_data["key"],
+            "description": f.cleaned_data.get("description", ""),
+            "allocation": f.cleaned_data["allocation"] / 100,
+        }
+        for f in formset
+        if f.cleaned_data.get("key")
+    ]
+
+
+def design_metrics(formset: forms.BaseFormSet) -> list[dict]:
+    return [
+        {k: f.cleaned_data[k] for k in ("key", "description", "type", "role", "direction")}
+        for f in formset
+        if f.cleaned_data.get("key")
+    ]
+
+
+def design_initial(abtest: ABTest | None) -> tuple[dict, list[dict], list[dict]]:
+    """Initial values of the design form: the test's own, or a two-arm starting point."""
+    if abtest is None:
+        return (
+            {"control": "control"},
+            [
+                {"key": "control", "description": "The old way", "allocation": 50},
+                {"key": "treatment", "description": "The new way", "allocation": 50},
+            ],
+            [{"type": MetricType.BINOMIAL, "role": MetricRole.PRIMARY}],
+        )
+    variants = list(abtest.variants.all())
+    return (
+        {
+            "name": abtest.name,
+            "hypothesis": abtest.hypothesis,
+            "control": next((v.key for v in variants if v.is_control), "control"),
+            "planned_users_per_variant": abtest.planned_users_per_variant,
+            "planned_days": abtest.planned_days,
+        },
+        [
+            {"key": v.key, "description": v.description, "allocation": round(v.allocation * 100, 6)}
+            for v in variants
+        ],
+        [
+            {k: getattr(m, k) for k in ("key", "description", "type", "role", "direction")}
+            for m in abtest.metrics.all()
+        ],
+    )
+
+
+class SampleSizeForm(forms.Form):
+    """Inputs of the sample-size and duration calculator."""
+
+    metric_type = forms.ChoiceField(
+        choices=[("binomial", "Conversion rate"), ("continuous", "Mean (continuous)")],
+        initial="binomial",
+        label="Metric",
+    )
+    baseline = forms.FloatField(
+        required=False, initial=0.1, label="Baseline rate", help_text="e.g. 0.10 for 10%"
+    )
+    mean = forms.FloatField(required=False, label="Baseline mean")
+    sd = forms.FloatField(required=False, label="Standard deviation")
+    mde = forms.FloatField(initial=0.05, label="Minimum detectable effect")
+    mde_type = forms.ChoiceField(
+        choices=[("relative", "relative (share of baseline)"), ("absolute", "absolute")],
+        initial="relative",
+        label="MDE is",
+    )
+    alpha = forms.FloatField(initial=0.05, label="α (significance)")
+    power = forms.FloatField(initial=0.8, label="Power")
+    variants = forms.IntegerField(
+        initial=2, min_value=2, max_value=20, label="Variants (incl. control)"
+    )
+    daily_users = forms.FloatField(required=False, label="Expected daily users (all variants)")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("metric_type") == "binomial" and data.get("baseline") is None:
+            self.add_error("baseline", "Give the baseline conversion rate.")
+        if data.get("metric_type") == "continuous":
+            if data.get("sd") is None:
+                self.add_error("sd", "Give the per-user standard deviation.")
+            if data.get("mde_type") == "relative" and data.get("mean") is None:
+                self.add_error("mean", "A relative MDE needs the baseline mean.")
+        return data
+
+
+def sample_size_defaults() -> dict[str, Any]:
+    return {name: field.initial for name, field in SampleSizeForm.base_fields.items()}
+
+
+def results_form_class(metric: ABMetric, variant_keys: list[str]) -> type[forms.Form]:
+    """A form with users and conversions (binomial) or users, Σ and Σ² (continuous) for
+    every variant of the test; field names are `<variant>__<field>` (use the metric key as
+    the prefix, so several metrics' forms can share a page)."""
+    fields: dict[str, forms.Field] = {}
+    value_fields = (
+        ["users", "conversions"]
+        if metric.type == MetricType.BINOMIAL
+        else [
+            "users",
+            "sum",
+            "sum_squares",
+        ]
+    )
+    for key in variant_keys:
+        for name in value_fields:
+            label = {
+                "users": "Users",
+                "conversions": "Conversions",
+                "sum": "Sum",
+                "sum_squares": "Sum of squares",
+            }[name]
+            fields[f"{key}__{name}"] = forms.CharField(
+                label=f"{label} ({key})", widget=forms.TextInput(attrs={"inputmode": "decimal"})
+            )
+    return type("ResultsForm", (forms.Form,), fields)
+
+
+def parse_number(text: str) -> int | float:
+    """A whole number stays an int (exact counts); anything else must be a float."""
+    text = text.strip().replace("_", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise ValidationError(f"{text!r} is not a number.") from exc
+
+
+def results_from_form(form: forms.Form, metric: ABMetric, variant_keys: list[str]) -> dict:
+    """`{metric: {variant: {field: number}}}` from a valid results form; bad numbers are
+    added to the form as field errors (the caller checks `form.errors`)."""
+    per_variant: dict[str, dict] = {key: {} for key in variant_keys}
+    for name, value in list(form.cleaned_data.items()):
+        variant, field = name.split("__", 1)
+        try:
+            per_variant[variant][field] = parse_number(value)
+        except ValidationError as exc:
+            form.add_error(name, exc)
+    return {metric.key: per_variant}
+
+
+class AggregatesCSVForm(forms.Form):
+    file = forms.FileField(
+        label="Aggregates CSV",
+        help_text="Columns: metric, variant, users, then conversions (binomial) or sum, "
+        "sum_squares (continuous).",
+    )
+
+    def clean_file(self) -> dict[str, dict[str, dict]]:
+        upload = self.cleaned_data["file"]
+        if upload.size > AGGREGATES_CSV_MAX_BYTES:
+            raise ValidationError("The aggregates CSV is larger than 1 MB; is it raw rows?")
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("The file is not UTF-8 text.") from exc
+        return parse_aggregates_csv(text)
+
+
+AGGREGATE_COLUMNS = (
+    "users",
+    "conversions",
+    "sum",
+    "sum_squares",
+    "covariate_sum",
+    "covariate_sum_squares",
+    "covariate_sum_products",
+)
+
+
+def parse_aggregates_csv(text: str) -> dict[str, dict[str, dict]]:
+    """Rows of (metric, variant, users, conversions | sum, sum_squares) into the results
+    mapping. Empty cells are left out, so a continuous metric's row with `conversions`
+    filled is rejected later as the wrong type, with the engine's message."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = [c for c in ("metric", "variant", "users") if c not in columns]
+    if missing:
+        raise ValidationError(f"The CSV needs the column(s) {', '.join(missing)}.")
+    unknown = [c for c in columns if c not in ("metric", "variant", *AGGREGATE_COLUMNS)]
+    if unknown:
+        raise ValidationError(f"Unknown column(s) {', '.join(unknown)}.")
+    results: dict[str, dict[str, dict]] = {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        metric, variant = row.get("metric", ""), row.get("variant", "")
+        if not metric or not variant:
+            raise ValidationError(f"Line {number}: metric and variant are required.")
+        if variant in results.get(metric, {}):
+            raise ValidationError(f"Line {number}: {metric}/{variant} appears twice.")
+        values = {}
+        for column in AGGREGATE_COLUMNS:
+            if row.get(column):
+                try:
+                    values[column] = parse_number(row[column])
+                except ValidationError as exc:
+                    raise ValidationError(f"Line {number}, column {column}: {exc.message}") from exc
+        results.setdefault(metric, {})[variant] = values
+    if not results:
+        raise ValidationError("The CSV has no data rows.")
+    return results
+
+
+class RawUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Raw per-user rows",
+        help_text="CSV, gzip-compressed CSV or Parquet: one row per user, a variant column "
+        "and one column per metric key.",
+    )
+    variant_column = forms.CharField(max_length=100, initial="variant")
+    covariate_suffix = forms.CharField(
+        max_length=30,
+        required=False,
+        label="Pre-period column suffix (CUPED)",
+        help_text="e.g. _pre when the file has revenue_pre next to revenue; leave empty if none.",
+    )
+
+
+class AnalysisOptionsForm(forms.Form):
+    alpha = forms.FloatField(initial=0.05, min_value=0.0001, max_value=0.5, label="α")
+    correction = forms.ChoiceField(
+        choices=[
+            ("none", "No correction"),
+            ("holm", "Holm (family-wise error)"),
+            ("bh", "Benjamini–Hochberg (false discovery rate)"),
+        ],
+        initial="none",
+        label="Multiple comparisons",
+    )
+    cuped = forms.BooleanField(required=False, label="CUPED (uses pre-period covariates)")
+    prior = forms.ChoiceField(
+        choices=[("flat", "Flat (uninformative)"), ("normal", "Normal on the lift")],
+        initial="flat",
+        label="Bayesian prior",
+    )
+    prior_mean = forms.FloatField(required=False, initial=0.0, label="Prior mean of the lift")
+    prior_variance = forms.FloatField(
+        required=False, initial=0.09, label="Prior variance of the lift"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("prior") == "normal" and data.get("prior_variance") is None:
+            self.add_error("prior_variance", "A normal prior needs a variance.")
+        return data
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        prior = None
+        if data["prior"] == "normal":
+            prior = {"mean": data.get("prior_mean") or 0.0, "variance": data["prior_variance"]}
+        return {
+            "alpha": data["alpha"],
+            "correction": data["correction"],
+            "cuped": data["cuped"],
+            "prior": prior,
+        }
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Outcome.choices, widget=forms.RadioSelect)
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Tie it to the business metric: what did the test show about it (e.g. "
+        "revisit rate, revenue), and what will you do?",
+    )

@@ -1,0 +1,33 @@
+from .abtests import (
+    ABMetric,
+    ABRawUpload,
+    ABResult,
+    ABTest,
+    ABTestAnalysis,
+    ABTestDecision,
+    ABTestStatus,
+    ABVariant,
+    Direction,
+    JobStatus,
+    MetricRole,
+    MetricType,
+    Outcome,
+    ResultSource,
+)
+
+__all__ = [
+    "ABMetric",
+    "ABRawUpload",
+    "ABResult",
+    "ABTest",
+    "ABTestAnalysis",
+    "ABTestDecision",
+    "ABTestStatus",
+    "ABVariant",
+    "Direction",
+    "JobStatus",
+    "MetricRole",
+    "MetricType",
+    "Outcome",
+    "ResultSource",
+]

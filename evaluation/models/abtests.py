@@ -1,0 +1,357 @@
+"""A/B tests of a project: the design (variants, metrics), the per-variant results, raw
+per-user uploads aggregated by a worker, the analyses (each a new version) and the
+decision. The statistics live in `evaluation.stats`; these rows only record what was
+planned, observed, computed and decided."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import TimeStampedModel
+from mlprojects.models import Project
+
+
+class ABTestStatus(models.TextChoices):
+    """The life of a test; the allowed moves are in `evaluation.services.abtests`."""
+
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+    ANALYZED = "analyzed", "Analyzed"
+    DECIDED = "decided", "Decided"
+
+
+class MetricType(models.TextChoices):
+    BINOMIAL = "binomial", "Binomial (conversion)"
+    CONTINUOUS = "continuous", "Continuous (e.g. revenue per user)"
+
+
+class MetricRole(models.TextChoices):
+    PRIMARY = "primary", "Primary"
+    SECONDARY = "secondary", "Secondary"
+    GUARDRAIL = "guardrail", "Guardrail"
+
+
+class Direction(models.TextChoices):
+    INCREASE = "increase", "Increase is good"
+    DECREASE = "decrease", "Decrease is good"
+
+
+class ResultSource(models.TextChoices):
+    FORM = "form", "Entered in the form"
+    CSV = "csv", "Aggregates CSV"
+    API = "api", "API"
+    RAW = "raw", "Raw per-user rows"
+    DEMO = "demo", "Demo data"
+
+
+class JobStatus(models.TextChoices):
+    """Status of work done by a worker (an analysis, a raw-rows aggregation)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Outcome(models.TextChoices):
+    SHIP = "ship", "Ship"
+    DONT_SHIP = "dont_ship", "Don't ship"
+    ITERATE = "iterate", "Iterate"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+
+
+class ABTestQuerySet(models.QuerySet):
+    def for_org(self, org) -> "ABTestQuerySet":
+        return self.filter(project__organization=org)
+
+
+class ABTest(TimeStampedModel):
+    """An A/B test of a project: does the new way (a treatment) beat the old way (the
+    control) on the metric that matters, without breaking a guardrail?"""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="abtests")
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(
+        help_text="What you change, for whom, and what you expect to move — and why."
+    )
+    status = models.CharField(
+        max_length=20, choices=ABTestStatus.choices, default=ABTestStatus.DRAFT
+    )
+    planned_users_per_variant = models.PositiveIntegerField(null=True, blank=True)
+    planned_days = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ABTestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ABTestStatus.values),
+                name="abtest_status_valid",
+                violation_error_message="Unknown A/B test status.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        """The design (variants, metrics) can change only before the test starts."""
+        return self.status == ABTestStatus.DRAFT
+
+
+class ABVariant(models.Model):
+    """One arm of a test and the share of traffic it is meant to receive."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="variants")
+    key = models.SlugField(max_length=60)
+    description = models.CharField(max_length=200, blank=True)
+    allocation = models.FloatField()
+    is_control = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["abtest", "key"],
+                name="abvariant_key_unique_per_test",
+                violation_error_message="Variant keys must be unique within a test.",
+            ),
+            models.UniqueConstraint(
+                fields=["abtest"],
+                condition=Q(is_control=True),
+                name="abvariant_one_control_per_test",
+                violation_error_message="A test has exactly one control.",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocation__gt=0) & Q(allocation__lte=1),
+                name="abvariant_allocation_in_range",
+                violation_error_message="An allocation is a share in (0, 1].",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ABMetric(models.Model):
+    """A metric the test is judged on, how it is aggregated and which way is good."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="metrics")
+    key = models.SlugField(max_length=60)
+    description = models.CharField(max_length=200, blank=True)
+    type = models.CharField(max_length=20, choices=MetricType.choices)
+    role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    direction = models.CharField(
+        max_length=20, choices=Direction.choices, default=Direction.INCREASE
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["abtest", "key"],
+                name="abmetric_key_unique_per_test",
+                violation_error_message="Metric keys must be unique within a test.",
+            ),
+            models.UniqueConstraint(
+                fields=["abtest"],
+                condition=Q(role="primary"),
+                name="abmetric_one_primary_per_test",
+                violation_error_message="A test has exactly one primary metric.",
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=MetricType.values)
+                & Q(role__in=MetricRole.values)
+                & Q(direction__in=Direction.values),
+                name="abmetric_choices_valid",
+                violation_error_message="Unknown metric type, role or direction.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def as_stats(self) -> dict:
+        """The definition in the form `evaluation.stats.analyze` takes."""
+        return {"key": self.key, "type": self.type, "role": self.role, "direction": self.direction}
+
+
+class ABResult(TimeStampedModel):
+    """Observed aggregates of one metric in one variant: users and conversions for a
+    binomial metric; users, Σy and Σy² for a continuous one; optionally the CUPED
+    pre-period sums Σx, Σx², Σxy."""
+
+    metric = models.ForeignKey(ABMetric, on_delete=models.CASCADE, related_name="results")
+    variant = models.ForeignKey(ABVariant, on_delete=models.CASCADE, related_name="results")
+    users = models.PositiveBigIntegerField()
+    conversions = models.PositiveBigIntegerField(null=True, blank=True)
+    sum = models.FloatField(null=True, blank=True)
+    sum_squares = models.FloatField(null=True, blank=True)
+    covariate_sum = models.FloatField(null=True, blank=True)
+    covariate_sum_squares = models.FloatField(null=True, blank=True)
+    covariate_sum_products = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=ResultSource.choices)
+
+    class Meta:
+        ordering = ["metric__position", "variant__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "variant"],
+                name="abresult_one_per_metric_and_variant",
+                violation_error_message="There is already a result for this metric and variant.",
+            ),
+            models.CheckConstraint(
+                condition=Q(users__gt=0),
+                name="abresult_users_positive",
+                violation_error_message="A variant needs at least one user.",
+            ),
+            models.CheckConstraint(
+                condition=Q(conversions__isnull=True) | Q(conversions__lte=F("users")),
+                name="abresult_conversions_at_most_users",
+                violation_error_message="Conversions cannot exceed users.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}/{self.variant_id}: {self.users} users"
+
+    def as_stats(self) -> dict:
+        """The aggregate in the form `evaluation.stats.analyze` takes."""
+        data: dict = {"users": self.users}
+        if self.conversions is not None:
+            data["conversions"] = self.conversions
+        else:
+            data["sum"] = self.sum
+            data["sum_squares"] = self.sum_squares
+        if self.covariate_sum is not None:
+            data["covariate_sum"] = self.covariate_sum
+            data["covariate_sum_squares"] = self.covariate_sum_squares
+            data["covariate_sum_products"] = self.covariate_sum_products
+        return data
+
+    @property
+    def mean(self) -> float:
+        total = self.conversions if self.conversions is not None else self.sum
+        return float(total) / self.users
+
+
+def raw_upload_path(instance: "ABRawUpload", filename: str) -> str:
+    """A server-generated name: the client's file name never reaches the storage path."""
+    return f"abtests/{instance.abtest_id}/raw-{uuid.uuid4().hex}{instance.suffix}"
+
+
+class ABRawUpload(TimeStampedModel):
+    """A file of raw per-user rows (variant, metric values, optional pre-period values),
+    aggregated by a worker into `ABResult` rows for every metric of the test."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="raw_uploads")
+    file = models.FileField(upload_to=raw_upload_path, max_length=200)
+    original_name = models.CharField(max_length=200, blank=True)
+    suffix = models.CharField(max_length=12, default=".csv")
+    size = models.PositiveBigIntegerField(default=0)
+    variant_column = models.CharField(max_length=100, default="variant")
+    covariate_suffix = models.CharField(
+        max_length=30, blank=True, help_text="Pre-period columns are named <metric><suffix>."
+    )
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    rows_read = models.PositiveBigIntegerField(default=0)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return PurePath(self.file.name).name if self.file else f"upload {self.pk}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class ABTestAnalysis(models.Model):
+    """One version of the analysis of a test: created `queued` by the request, filled by
+    the worker. `inputs` is the snapshot of design and results the analysis ran on, so a
+    version never changes when results are edited later, and a redelivered task computes
+    the same numbers into the same row."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="analyses")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    options = models.JSONField(default=dict)
+    inputs = models.JSONField(default=dict)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["abtest", "version"],
+                name="abtestanalysis_version_unique",
+                violation_error_message="This analysis version exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.abtest} analysis v{self.version}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class ABTestDecision(models.Model):
+    """What the team decided from an analysis, and why in terms of the business metric."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="decisions")
+    analysis = models.ForeignKey(ABTestAnalysis, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values),
+                name="abtestdecision_outcome_valid",
+                violation_error_message="Unknown decision.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rationale=""),
+                name="abtestdecision_rationale_required",
+                violation_error_message="A decision needs a rationale.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.abtest}: {self.get_outcome_display()}"
