@@ -10,6 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
+from accounts.services import api_token_create
 
 # URLs that are not organization data, with the reason they are exempt.
 PUBLIC = {
@@ -62,11 +63,13 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
+    other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "token_id": other_token.pk,
     }
     by_url = {
         "api-project-detail": {"pk": other_project.pk},
@@ -106,9 +109,7 @@ def test_outsider_gets_404_on_other_orgs_url(
     assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
 
 
-@pytest.mark.parametrize(
-    ("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED]
-)
+@pytest.mark.parametrize(("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED])
 def test_member_gets_404_for_other_orgs_object_under_own_org(
     name, kwarg_names, foreign_kwargs, org, owner, client_for
 ):
