@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
 from accounts.services import api_token_create
+from tests.factories import RunFactory
 
 # URLs that are not organization data, with the reason they are exempt.
 PUBLIC = {
@@ -64,15 +65,22 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
     other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
+    other_run = RunFactory(project=other_project, name="secret run")
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
         "token_id": other_token.pk,
+        "run_id": other_run.pk,
+        "key": "f1",
     }
     by_url = {
         "api-project-detail": {"pk": other_project.pk},
+        "api-project-runs": {"pk": other_project.pk},
+        "api-run-detail": {"pk": other_run.pk},
+        "api-run-log-batch": {"pk": other_run.pk},
+        "api-run-metric-history": {"pk": other_run.pk},
     }
     return by_name, by_url
 

@@ -1,0 +1,1 @@
+"""Reads of runs, evaluations and A/B tests, always narrowed to one organization."""
