@@ -20,6 +20,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include((lifecycle_urlpatterns, "mlprojects"))),
     path("api/v1/", include("mlprojects.api.urls")),
     path("api/v1/", include("evaluation.api.urls")),
+    path("mlflow/", include("evaluation.mlflow.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

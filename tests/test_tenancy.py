@@ -53,6 +53,17 @@ def named_patterns(patterns=None, prefix: str = "", namespace: str = ""):
             yield name, route, [m.group("name") for m in KWARG.finditer(route)]
 
 
+# The MLflow-compatible endpoint takes its ids in the query or body, not in the URL; its
+# tenancy (another organization's experiment or run is RESOURCE_DOES_NOT_EXIST) is tested
+# in tests/evaluation/runs/test_mlflow.py.
+PUBLIC.update(
+    {
+        name: "MLflow endpoint, ids in the body; tenancy tested in test_mlflow.py"
+        for name, _, _ in named_patterns()
+        if name.startswith("mlflow:")
+    }
+)
+
 ALL_PATTERNS = sorted({(n, tuple(k)) for n, _, k in named_patterns()})
 SCOPED = [(n, k) for n, k in ALL_PATTERNS if n not in PUBLIC and n not in LISTS]
 # URLs naming an object of the organization besides the organization itself.

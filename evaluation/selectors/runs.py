@@ -94,6 +94,11 @@ def run_list(
             runs = runs.filter(filter_value__gte=metric_min)
         if metric_max is not None:
             runs = runs.filter(filter_value__lte=metric_max)
+    return order_runs(runs, order)
+
+
+def order_runs(runs: QuerySet[Run], order: RunOrder) -> QuerySet[Run]:
+    """Order by `order`, runs without a value last, the id breaking ties."""
     if order.metric:
         runs = runs.annotate(sort_value=metric_expression(order.metric))
     column = F(order.field)

@@ -191,6 +191,15 @@ def run_update(
 
 
 @transaction.atomic
+def run_delete_tag(*, run: Run, key: str) -> Run:
+    locked = Run.objects.select_for_update().get(pk=run.pk)
+    if key in locked.tags:
+        del locked.tags[key]
+        locked.save(update_fields=["tags", "updated_at"])
+    return locked
+
+
+@transaction.atomic
 def run_set_role(*, run: Run, role: str, actor: User) -> Run:
     """Mark a run as the project's baseline or a candidate (or neither)."""
     if role not in RunRole.values:
