@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("o/<slug:org_slug>/", include((lifecycle_urlpatterns, "mlprojects"))),
+    path("o/<slug:org_slug>/projects/<slug:project_slug>/runs/", include("evaluation.urls")),
     path("api/v1/", include("mlprojects.api.urls")),
     path("api/v1/", include("evaluation.api.urls")),
     path("mlflow/", include("evaluation.mlflow.urls")),
