@@ -1,6 +1,8 @@
 """Input serializers validate the shape of a request; the services check the rest and save.
 Output serializers are separate and list their fields explicitly."""
 
+import math
+
 from rest_framework import serializers
 
 from ..models import Run, RunStatus
@@ -54,10 +56,68 @@ class MetricInSerializer(serializers.Serializer):
         required=False, default=None, allow_null=True, help_text="Milliseconds since the epoch."
     )
 
-    def validate_value(self, value: float) -> float:
-        if value != value or value in (float("inf"), float("-inf")):
-            raise serializers.ValidationError("A finite number is required (not NaN or ±inf).")
-        return value
+
+class MetricListField(serializers.ListField):
+    """A list of `MetricInSerializer` items, validated in plain Python: a nested serializer
+    per item cost ~0.15 ms, most of the time of a 1,000-metric log-batch. The child stays
+    for the OpenAPI schema; errors keep DRF's shape ({index: {field: [message]}})."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=MetricInSerializer(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        points, errors = [], {}
+        for index, item in enumerate(data):
+            point, item_errors = _metric(item)
+            if item_errors:
+                errors[index] = item_errors
+            points.append(point)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return points
+
+
+def _integer(value, field: str, errors: dict) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        errors[field] = ["A valid integer is required."]
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        errors[field] = ["A valid integer is required."]
+        return None
+
+
+def _metric(item) -> tuple[dict | None, dict]:
+    if not isinstance(item, dict):
+        return None, {"non_field_errors": ["Expected an object with key and value."]}
+    errors: dict = {}
+    key = item.get("key")
+    if not isinstance(key, str) or not key.strip():
+        errors["key"] = ["This field is required."]
+    elif len(key) > MAX_KEY_LENGTH:
+        errors["key"] = [f"Ensure this field has no more than {MAX_KEY_LENGTH} characters."]
+    value = item.get("value")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors["value"] = ["A valid number is required."]
+    elif not math.isfinite(value):
+        errors["value"] = ["A finite number is required (not NaN or ±inf)."]
+    step = _integer(item.get("step", 0), "step", errors)
+    timestamp = item.get("timestamp")
+    if timestamp is not None:
+        timestamp = _integer(timestamp, "timestamp", errors)
+    if errors:
+        return None, errors
+    return {"key": key, "value": float(value), "step": step, "timestamp": timestamp}, {}
 
 
 class KeyValueSerializer(serializers.Serializer):
@@ -66,9 +126,7 @@ class KeyValueSerializer(serializers.Serializer):
 
 
 class LogBatchSerializer(serializers.Serializer):
-    metrics = serializers.ListField(
-        child=MetricInSerializer(), required=False, max_length=MAX_BATCH_METRICS
-    )
+    metrics = MetricListField(required=False, max_length=MAX_BATCH_METRICS)
     params = serializers.ListField(
         child=KeyValueSerializer(), required=False, max_length=MAX_BATCH_PARAMS
     )

@@ -14,6 +14,7 @@ import math
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
@@ -264,13 +265,18 @@ class ExperimentCreate(MlflowEndpoint):
                 "RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists.", 400
             )
         slug = slugify(name)[:80]
-        project = project_create(
-            org=self.org,
-            user=request.user,
-            name=name,
-            slug=slug if slug and slug == name else "",
-            summary=f"Created by the MLflow client for the experiment “{name}”.",
-        )
+        try:
+            project = project_create(
+                org=self.org,
+                user=request.user,
+                name=name,
+                slug=slug if slug and slug == name else "",
+                summary=f"Created by the MLflow client for the experiment “{name}”.",
+            )
+        except IntegrityError as exc:  # created concurrently under the same slug
+            raise MlflowError(
+                "RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists.", 400
+            ) from exc
         return {"experiment_id": str(project.pk)}
 
 
