@@ -41,11 +41,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, headers: dict | None = None) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, headers: dict | None = None) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"server exited with {proc.returncode}; its log ends:\n{tail}")
         try:
             if requests.get(url, headers=headers, timeout=2).status_code < 500:
                 return
@@ -78,12 +79,12 @@ def ensure_mlflow_server(postgres: bool) -> Path:
     the version of the mlflow client the project tests against."""
     version = importlib.metadata.version("mlflow-skinny")
     python = MLFLOW_VENV / "bin" / "python"
-    packages = [f"mlflow=={version}"] + (["psycopg2-binary"] if postgres else [])
+    packages = [f"mlflow=={version}"] + (["psycopg[binary]"] if postgres else [])
     if not python.exists():
         print(f"installing mlflow=={version} into {MLFLOW_VENV} (once)…", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
     missing = subprocess.run(
-        [str(python), "-c", "import mlflow.server" + (", psycopg2" if postgres else "")],
+        [str(python), "-c", "import mlflow.server" + (", psycopg" if postgres else "")],
         capture_output=True,
     ).returncode
     if missing:
@@ -230,7 +231,7 @@ def main() -> int:
         ))  # fmt: skip
         ours = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
-        wait_until_up(f"{ours}/api/v1/me/", procs[-1], headers)
+        wait_until_up(f"{ours}/api/v1/me/", procs[-1], workdir / "ours.log", headers)
 
         _, mlflow_db = db.new("mlflow")
         mlflow_port = free_port()
@@ -241,7 +242,7 @@ def main() -> int:
             {**os.environ, "MLFLOW_HOME": str(workdir)}, workdir / "mlflow.log",
         ))  # fmt: skip
         mlflow = f"http://127.0.0.1:{mlflow_port}"
-        wait_until_up(f"{mlflow}/health", procs[-1])
+        wait_until_up(f"{mlflow}/health", procs[-1], workdir / "mlflow.log")
 
         ours_session.headers.update(headers)
         project = check(ours_session.get(f"{ours}/api/v1/projects/"))["results"][0]["id"]

@@ -135,3 +135,13 @@ def test_the_interactive_docs_load_offline_assets(client, db):
     assert response.status_code == 200
     assert "swagger-ui" in response.text
     assert "cdn" not in response.text.lower()
+
+
+def test_every_api_post_is_idempotent_including_projects(api, org):
+    from mlprojects.models import Project
+
+    first = post(api, "/api/v1/projects/", {"name": "Churn"}, key="p-1")
+    second = post(api, "/api/v1/projects/", {"name": "Churn"}, key="p-1")
+    assert first.status_code == second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+    assert Project.objects.filter(organization=org).count() == 1
