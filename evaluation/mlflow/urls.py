@@ -24,6 +24,8 @@ ENDPOINTS = {
 }
 
 urlpatterns = [
+    path("", views.ui_link, name="ui-link"),
+] + [
     path(f"api/2.0/mlflow/{route}", view.as_view(), name=route.replace("/", "-"))
     for route, view in ENDPOINTS.items()
 ]

@@ -13,10 +13,11 @@ import json
 import math
 from datetime import UTC, datetime
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
@@ -458,3 +459,23 @@ class MetricGetHistory(MlflowEndpoint):
                 for value, step, timestamp in history
             ]
         }
+
+
+@login_required
+def ui_link(request: HttpRequest) -> HttpResponse:
+    """The page behind the links the mlflow client prints ("View run at
+    http://HOST/mlflow/#/experiments/3/runs/7"): the browser keeps the fragment to itself,
+    so a line of JavaScript turns it into a query, and the run's page opens (404 unless
+    the run belongs to one of the caller's organizations)."""
+    experiment, run_id = request.GET.get("experiment", ""), request.GET.get("run", "")
+    if not experiment.isdigit():
+        return render(request, "evaluation/mlflow_link.html")
+    project = get_object_or_404(
+        Project.objects.for_member(request.user).select_related("organization"),
+        pk=int(experiment),
+    )
+    org_slug, project_slug = project.organization.slug, project.slug
+    if run_id.isdigit():
+        run = get_object_or_404(Run, pk=int(run_id), project=project)
+        return redirect("runs:detail", org_slug=org_slug, project_slug=project_slug, run_id=run.pk)
+    return redirect("runs:list", org_slug=org_slug, project_slug=project_slug)

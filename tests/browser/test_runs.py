@@ -74,3 +74,10 @@ def test_a_member_creates_a_token_and_sees_it_once(page, screenshot, member, pro
     page.reload()
     expect(page.locator("#token-value")).to_have_count(0)
     expect(page.locator("tbody tr")).to_have_count(1)
+
+
+def test_the_link_printed_by_the_mlflow_client_opens_the_run(page, member, project, logged_runs):
+    run = Run.objects.get(name="xgb-depth-4")
+    login(page, member)
+    page.goto(f"/mlflow/#/experiments/{project.pk}/runs/{run.pk}")
+    expect(page.get_by_role("heading", name="xgb-depth-4")).to_be_visible()

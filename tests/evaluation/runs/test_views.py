@@ -188,3 +188,22 @@ def test_a_viewer_sees_runs_but_may_not_mark_them(viewer, runs, client_for):
     assert page.status_code == 200
     assert 'name="role"' not in page.text
     assert client.post(f"{URL}{a.pk}/role/", {"role": "baseline"}).status_code == 403
+
+
+def test_the_link_the_mlflow_client_prints_opens_the_run(member, project, run, client_for):
+    client = client_for(member)
+    assert "location.hash" in client.get("/mlflow/").text
+    response = client.get(f"/mlflow/?experiment={project.pk}&run={run.pk}")
+    assert response["Location"] == f"{URL}{run.pk}/"
+    assert client.get(f"/mlflow/?experiment={project.pk}")["Location"] == URL
+
+
+def test_the_mlflow_link_does_not_open_another_orgs_run(member, other_run, client_for):
+    response = client_for(member).get(
+        f"/mlflow/?experiment={other_run.project_id}&run={other_run.pk}"
+    )
+    assert response.status_code == 404
+
+
+def test_the_mlflow_link_asks_an_anonymous_visitor_to_log_in(client, db):
+    assert "/accounts/login/" in client.get("/mlflow/?experiment=1")["Location"]
