@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AuditEvent, Invitation, Membership, Organization, User
+from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
 
 
 @admin.register(User)
@@ -30,3 +30,10 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 admin.site.register(Invitation)
 admin.site.register(AuditEvent)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "organization", "scope", "hint", "expires_at", "revoked_at"]
+    list_filter = ["scope"]
+    readonly_fields = ["token_hash", "hint", "last_used_at"]

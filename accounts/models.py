@@ -221,3 +221,120 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are immutable.")
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> "ApiTokenQuerySet":
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(TimeStampedModel):
+    """A bearer token with which scripts act as `user` in `organization`, never beyond the
+    user's role there: the scope narrows the role, it never widens it. Only the SHA-256 of
+    the token is stored; the token itself is shown once, when it is created."""
+
+    PREFIX = "mlp_"
+    # `last_used_at` is refreshed at most this often, so a busy script does not turn every
+    # API request into a write.
+    LAST_USED_RESOLUTION_SECONDS = 60
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.READ)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters of the token, so a user can tell their tokens apart.
+    hint = models.CharField(max_length=16)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_token_name_unique_per_user_org",
+                violation_error_message="You already have a token with this name.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scope__in=TokenScope.values), name="api_token_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def new_token(cls) -> tuple[str, str]:
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        return raw, _hash_token(raw)
+
+    @classmethod
+    def find_active(cls, raw: str) -> "ApiToken | None":
+        return (
+            cls.objects.active()
+            .select_related("user", "organization")
+            .filter(token_hash=_hash_token(raw))
+            .first()
+        )
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    def allows(self, method: str) -> bool:
+        """Whether the scope permits an HTTP method (the role is checked separately)."""
+        return self.scope == TokenScope.WRITE or method in ("GET", "HEAD", "OPTIONS")
+
+    def touch(self) -> None:
+        now = timezone.now()
+        last = self.last_used_at
+        if last is None or (now - last).total_seconds() >= self.LAST_USED_RESOLUTION_SECONDS:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an API POST that carried an `Idempotency-Key` header. A repeat
+    with the same key and body gets this response back and writes nothing; the unique
+    constraint makes a concurrent duplicate wait for, then replay, the first one."""
+
+    # "token:<id>" or "user:<id>": keys of different callers never collide.
+    caller = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "key"],
+                name="idempotency_key_unique_per_caller",
+                violation_error_message="This idempotency key was already used.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.key}"

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import AuditEvent, Invitation, Membership, Organization, User
+from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, TokenScope, User
 from .permissions import Role
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
@@ -206,3 +206,49 @@ def membership_add(*, org: Organization, user: User, role: str) -> Membership:
     except IntegrityError:
         membership = Membership.objects.get(organization=org, user=user)
     return membership
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    org: Organization,
+    user: User,
+    name: str,
+    scope: str = TokenScope.READ,
+    expires_at=None,
+) -> tuple[ApiToken, str]:
+    """A token for `user` in `org`. Returns the token and its raw value, which is shown
+    once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name."})
+    if scope not in TokenScope.values:
+        raise ValidationError({"scope": "Choose read or write."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if not Membership.objects.filter(organization=org, user=user).exists():
+        raise ValidationError(f"{user.email} is not a member of {org.name}.")
+    if ApiToken.objects.filter(
+        organization=org, user=user, name=name, revoked_at__isnull=True
+    ).exists():
+        raise ValidationError({"name": "You already have a token with this name."})
+    raw, token_hash = ApiToken.new_token()
+    token = ApiToken.objects.create(
+        organization=org,
+        user=user,
+        name=name,
+        scope=scope,
+        token_hash=token_hash,
+        hint=raw[: len(ApiToken.PREFIX) + 4],
+        expires_at=expires_at,
+    )
+    audit(org=org, actor=user, action="api_token.created", target=name, data={"scope": scope})
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        audit(org=token.organization, actor=actor, action="api_token.revoked", target=token.name)

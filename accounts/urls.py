@@ -80,6 +80,8 @@ org_urlpatterns = [
         "invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
     ),
     path("settings/", views.organization_settings, name="organization_settings"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]
 
 urlpatterns += [path("o/<slug:org_slug>/", include(org_urlpatterns))]

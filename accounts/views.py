@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -6,19 +8,21 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from . import services
 from .access import require_perm
 from .forms import (
+    ApiTokenForm,
     InvitationForm,
     OrganizationForm,
     OrganizationSettingsForm,
     RoleForm,
     SignupForm,
 )
-from .models import Invitation, Membership
+from .models import ApiToken, Invitation, Membership
 from .permissions import Perm, Role, permission_matrix
 
 
@@ -207,3 +211,47 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         "accounts/invitation.html",
         {"invitation": found, "form": form, "has_account": has_account},
     )
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.MANAGE_TOKENS)
+def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The caller's own API tokens in this organization; a new token is shown once."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["expires_in_days"]
+        try:
+            token, raw = services.api_token_create(
+                org=request.org,
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+        else:
+            request.session["new_api_token"] = {"name": token.name, "token": raw}
+            messages.success(request, f"Token “{token.name}” created.")
+            return redirect("accounts:api_tokens", org_slug=org_slug)
+    tokens = ApiToken.objects.filter(organization=request.org, user=request.user)
+    context = {
+        "form": form,
+        "tokens": tokens,
+        "new_token": request.session.pop("new_api_token", None),
+        "api_base": request.build_absolute_uri("/"),
+    }
+    return render(request, "accounts/api_tokens.html", context)
+
+
+@require_POST
+@require_perm(Perm.MANAGE_TOKENS)
+def api_token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, organization=request.org, user=request.user)
+    services.api_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:api_tokens", org_slug=org_slug)

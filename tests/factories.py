@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import Role
+from evaluation.models import Run
 from mlprojects.models import Project
 
 
@@ -58,3 +59,11 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
     token_hash = factory.Sequence(lambda n: f"{n:064d}")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+
+
+class RunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Run
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"run-{n}")

@@ -10,8 +10,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
+from accounts.services import api_token_create
 from mlprojects.models import Hypothesis
 from mlprojects.services import cycle_ensure
+from tests.factories import RunFactory
 
 # URLs that are not organization data, with the reason they are exempt.
 PUBLIC = {
@@ -54,6 +56,17 @@ def named_patterns(patterns=None, prefix: str = "", namespace: str = ""):
             yield name, route, [m.group("name") for m in KWARG.finditer(route)]
 
 
+# The MLflow-compatible endpoint takes its ids in the query or body, not in the URL; its
+# tenancy (another organization's experiment or run is RESOURCE_DOES_NOT_EXIST) is tested
+# in tests/evaluation/runs/test_mlflow.py.
+PUBLIC.update(
+    {
+        name: "MLflow endpoint, ids in the body; tenancy tested in test_mlflow.py"
+        for name, _, _ in named_patterns()
+        if name.startswith("mlflow:")
+    }
+)
+
 ALL_PATTERNS = sorted({(n, tuple(k)) for n, _, k in named_patterns()})
 SCOPED = [(n, k) for n, k in ALL_PATTERNS if n not in PUBLIC and n not in LISTS]
 # URLs naming an object of the organization besides the organization itself.
@@ -67,12 +80,17 @@ def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, out
     membership = Membership.objects.get(organization=other_org, user=outsider)
     cycle = cycle_ensure(project=other_project)
     hypothesis = Hypothesis.objects.create(cycle=cycle, statement="Their secret hypothesis")
+    other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
+    other_run = RunFactory(project=other_project, name="secret run")
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
         "project_id": other_project.pk,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "token_id": other_token.pk,
+        "run_id": other_run.pk,
+        "key": "f1",
         "abtest_id": other_abtest.pk,
         "analysis_id": other_abtest.analyses.get().pk,
         "upload_id": other_abtest.raw_uploads.get().pk,
@@ -93,6 +111,10 @@ def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, out
                 "api-abtest-analysis",
             )
         },
+        "api-project-runs": {"pk": other_project.pk},
+        "api-run-detail": {"pk": other_run.pk},
+        "api-run-log-batch": {"pk": other_run.pk},
+        "api-run-metric-history": {"pk": other_run.pk},
     }
     return by_name, by_url
 

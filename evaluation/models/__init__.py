@@ -14,6 +14,7 @@ from .abtests import (
     Outcome,
     ResultSource,
 )
+from .runs import Run, RunMetric, RunQuerySet, RunRole, RunStatus
 
 __all__ = [
     "ABMetric",
@@ -30,4 +31,9 @@ __all__ = [
     "MetricType",
     "Outcome",
     "ResultSource",
+    "Run",
+    "RunMetric",
+    "RunQuerySet",
+    "RunRole",
+    "RunStatus",
 ]

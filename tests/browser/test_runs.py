@@ -1,0 +1,83 @@
+"""A member looks at the runs a training script logged, sorts and filters them, compares
+two, marks a baseline, and creates an API token."""
+
+import pytest
+from playwright.sync_api import expect
+
+from evaluation.models import Run
+from evaluation.services.runs import MetricPoint, run_create, run_log_batch
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def logged_runs(project, member):
+    specs = [
+        ("logreg-baseline", {"model": "logreg", "lr": "0.1"}, "finished", [0.52, 0.58, 0.61]),
+        ("xgb-depth-4", {"model": "xgboost", "lr": "0.05", "depth": "4"}, "finished",
+         [0.55, 0.66, 0.71, 0.74]),
+        ("xgb-depth-8", {"model": "xgboost", "lr": "0.05", "depth": "8"}, "failed",
+         [0.57, 0.69]),
+    ]  # fmt: skip
+    for name, params, status, f1s in specs:
+        run = run_create(project=project, user=member, name=name, params=params)
+        points = [MetricPoint("f1", v, step=i) for i, v in enumerate(f1s)]
+        points += [MetricPoint("val_loss", 1 - v + 0.1, step=i) for i, v in enumerate(f1s)]
+        run_log_batch(run=run, metrics=points, tags={"dataset": "menu-2024"})
+        Run.objects.filter(pk=run.pk).update(status=status)
+
+
+def login(page, user):
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_a_member_reviews_sorts_compares_and_marks_runs(page, screenshot, member, logged_runs):
+    login(page, member)
+    page.goto("/o/acme/projects/menu-recommender/")
+    page.get_by_role("button", name="Experiment runs").click()
+    expect(page.get_by_role("heading", name="Experiment runs")).to_be_visible()
+    expect(page.locator("#runs-table tbody tr")).to_have_count(3)
+    page.get_by_role("link", name="f1", exact=True).click()
+    expect(page.locator("#runs-table tbody tr").first).to_contain_text("xgb-depth-4")
+    screenshot("runs-table")
+
+    page.get_by_label("Status").select_option("failed")
+    expect(page.locator("#runs-table tbody tr")).to_have_count(1)
+    page.get_by_label("Status").select_option("")
+    expect(page.locator("#runs-table tbody tr")).to_have_count(3)
+
+    page.get_by_label("Compare logreg-baseline").check()
+    page.get_by_label("Compare xgb-depth-4").check()
+    page.get_by_role("button", name="Compare selected").click()
+    expect(page.get_by_role("heading", name="Compare 2 runs")).to_be_visible()
+    expect(page.locator("tr.diff")).to_have_count(3)  # depth, lr, model
+    expect(page.locator("canvas[data-chart-index]")).to_have_count(2)
+    page.wait_for_function("Chart.getChart(document.querySelector('canvas')) !== undefined")
+    screenshot("runs-compare")
+
+    page.get_by_label("Role of logreg-baseline").select_option("baseline")
+    expect(page.get_by_text("“logreg-baseline” is now baseline.")).to_be_visible()
+    assert Run.objects.get(name="logreg-baseline").role == "baseline"
+
+
+def test_a_member_creates_a_token_and_sees_it_once(page, screenshot, member, project):
+    login(page, member)
+    page.goto("/o/acme/tokens/")
+    page.get_by_label("Name").fill("training box")
+    page.get_by_label("Scope").select_option("write")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#token-value")).to_contain_text("mlp_")
+    screenshot("api-tokens")
+    page.reload()
+    expect(page.locator("#token-value")).to_have_count(0)
+    expect(page.locator("tbody tr")).to_have_count(1)
+
+
+def test_the_link_printed_by_the_mlflow_client_opens_the_run(page, member, project, logged_runs):
+    run = Run.objects.get(name="xgb-depth-4")
+    login(page, member)
+    page.goto(f"/mlflow/#/experiments/{project.pk}/runs/{run.pk}")
+    expect(page.get_by_role("heading", name="xgb-depth-4")).to_be_visible()
