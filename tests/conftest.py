@@ -104,4 +104,5 @@ def other_invitation(other_org):
     return InvitationFactory(organization=other_org)
 
 
+from tests.mlprojects.analyses.fixtures import *  # noqa: E402,F401,F403  (fixtures)
 from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -1,4 +1,23 @@
-from .analyses import BusinessAnalysis, DataSource, Rating
+from .analyses import (
+    BusinessAnalysis,
+    DataSource,
+    Interview,
+    Offering,
+    OutputUse,
+    Rating,
+    UseCase,
+)
 from .projects import Project, ProjectQuerySet, Stage
 
-__all__ = ["BusinessAnalysis", "DataSource", "Project", "ProjectQuerySet", "Rating", "Stage"]
+__all__ = [
+    "BusinessAnalysis",
+    "DataSource",
+    "Interview",
+    "Offering",
+    "OutputUse",
+    "Project",
+    "ProjectQuerySet",
+    "Rating",
+    "Stage",
+    "UseCase",
+]
