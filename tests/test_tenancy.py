@@ -32,7 +32,7 @@ PUBLIC = {
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
-LISTS = {"api-project-list"}
+LISTS = {"api-project-list", "api-analysis-list", "api-data-source-list"}
 
 KWARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -58,7 +58,17 @@ OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
 
 
 @pytest.fixture
-def foreign_kwargs(other_org, other_project, other_invitation, outsider):
+def foreign_kwargs(
+    other_org,
+    other_project,
+    other_invitation,
+    outsider,
+    other_analysis,
+    other_data_source,
+    other_offering,
+    other_use_case,
+    other_interview,
+):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
@@ -67,9 +77,17 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "project_slug": other_project.slug,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "analysis_slug": other_analysis.slug,
+        "analysis_id": other_analysis.pk,
+        "data_source_id": other_data_source.pk,
+        "offering_id": other_offering.pk,
+        "use_case_id": other_use_case.pk,
+        "interview_id": other_interview.pk,
     }
     by_url = {
         "api-project-detail": {"pk": other_project.pk},
+        "api-analysis-detail": {"pk": other_analysis.pk},
+        "api-data-source-detail": {"pk": other_data_source.pk},
     }
     return by_name, by_url
 
