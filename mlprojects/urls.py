@@ -11,6 +11,7 @@ lifecycle_urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("projects/new/", views.project_create, name="project_create"),
     path("projects/<slug:project_slug>/", views.project_detail, name="project_detail"),
+    path("analyses/", include("mlprojects.urls_analyses")),
 ]
 
 urlpatterns = [
