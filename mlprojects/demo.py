@@ -1,6 +1,7 @@
 """The seed's stories as demo data. Each loader is idempotent (keyed on slugs/names)."""
 
 from accounts.models import Organization, User
+from mlprojects.demo_analyses import load_uber_analysis
 from mlprojects.models import Project
 from mlprojects.services import project_create
 
@@ -24,6 +25,7 @@ def load_stories(*, demo: Organization, other: Organization, stdout=None) -> Non
         "guests dropped most.",
         owner_email="member@example.com",
     )
+    load_uber_analysis(demo)
     _ensure_project(
         org=other,
         slug="churn-forecast",
