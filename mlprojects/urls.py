@@ -43,6 +43,7 @@ lifecycle_urlpatterns = [
         name="item_delete",
     ),
     path("projects/<slug:project_slug>/next-cycle/", views.next_cycle, name="next_cycle"),
+    path("analyses/", include("mlprojects.urls_analyses")),
 ]
 
 urlpatterns = [

@@ -123,4 +123,5 @@ def other_abtest(other_project, outsider):
     return abtest
 
 
+from tests.mlprojects.analyses.fixtures import *  # noqa: E402,F401,F403  (fixtures)
 from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -37,7 +37,7 @@ PUBLIC = {
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
-LISTS = {"api-project-list"}
+LISTS = {"api-project-list", "api-analysis-list", "api-data-source-list"}
 
 KWARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -74,7 +74,18 @@ OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
 
 
 @pytest.fixture
-def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, outsider):
+def foreign_kwargs(
+    other_org,
+    other_project,
+    other_invitation,
+    outsider,
+    other_abtest,
+    other_analysis,
+    other_data_source,
+    other_offering,
+    other_use_case,
+    other_interview,
+):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
@@ -88,11 +99,16 @@ def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, out
         "project_id": other_project.pk,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "analysis_slug": other_analysis.slug,
+        "analysis_id": other_analysis.pk,
+        "data_source_id": other_data_source.pk,
+        "offering_id": other_offering.pk,
+        "use_case_id": other_use_case.pk,
+        "interview_id": other_interview.pk,
         "token_id": other_token.pk,
         "run_id": other_run.pk,
         "key": "f1",
         "abtest_id": other_abtest.pk,
-        "analysis_id": other_abtest.analyses.get().pk,
         "upload_id": other_abtest.raw_uploads.get().pk,
         # Words naming a step, section or kind of item are not objects; with the other
         # organization's project they must still answer 404.
@@ -115,6 +131,10 @@ def foreign_kwargs(other_org, other_project, other_invitation, other_abtest, out
         "api-run-detail": {"pk": other_run.pk},
         "api-run-log-batch": {"pk": other_run.pk},
         "api-run-metric-history": {"pk": other_run.pk},
+        # `analysis_id` names a business analysis by default; here an A/B test's analysis.
+        "abtests:analysis": {"analysis_id": other_abtest.analyses.get().pk},
+        "api-analysis-detail": {"pk": other_analysis.pk},
+        "api-data-source-detail": {"pk": other_data_source.pk},
     }
     return by_name, by_url
 

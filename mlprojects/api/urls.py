@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -68,4 +68,5 @@ urlpatterns = [
         views.FurtherAnalysisView.as_view(),
         name="api-project-further-analysis",
     ),
+    path("", include("mlprojects.api.urls_analyses")),
 ]

@@ -1,4 +1,12 @@
-from .analyses import BusinessAnalysis, DataSource, Rating
+from .analyses import (
+    BusinessAnalysis,
+    DataSource,
+    Interview,
+    Offering,
+    OutputUse,
+    Rating,
+    UseCase,
+)
 from .lifecycle import (
     CYCLE_SECTIONS,
     LABEL_NEXT_STEPS,
@@ -67,6 +75,7 @@ __all__ = [
     "Goal",
     "Hypothesis",
     "HypothesisStatus",
+    "Interview",
     "LabelScenario",
     "Level",
     "Metric",
@@ -74,6 +83,8 @@ __all__ = [
     "MultiObjectiveStrategy",
     "Objective",
     "ObjectiveKind",
+    "Offering",
+    "OutputUse",
     "PerformanceRequirements",
     "Phenomenon",
     "ProblemDefinition",
@@ -96,6 +107,7 @@ __all__ = [
     "SolutionStatus",
     "Stage",
     "TimeToValue",
+    "UseCase",
     "Verdict",
     "WatchedMetric",
 ]
