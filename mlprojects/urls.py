@@ -18,7 +18,12 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("o/<slug:org_slug>/", include((lifecycle_urlpatterns, "mlprojects"))),
+    path(
+        "o/<slug:org_slug>/projects/<slug:project_slug>/evaluations/",
+        include("evaluation.urls_evaluations"),
+    ),
     path("api/v1/", include("mlprojects.api.urls")),
+    path("api/v1/", include("evaluation.api.urls_evaluations")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import Role
+from evaluation.models import Evaluation
 from mlprojects.models import Project
 
 
@@ -58,3 +59,17 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
     token_hash = factory.Sequence(lambda n: f"{n:064d}")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+
+
+class EvaluationFactory(factory.django.DjangoModelFactory):
+    """An evaluation row without a stored file (for tenancy and list tests)."""
+
+    class Meta:
+        model = Evaluation
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Evaluation {n}")
+    status = "queued"
+    file = "evaluations/0/missing.csv"
+    file_format = "csv"
+    columns = factory.LazyFunction(lambda: {"y_true": "label", "y_score": "score"})

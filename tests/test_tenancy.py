@@ -58,7 +58,7 @@ OBJECT_SCOPED = [(n, k) for n, k in SCOPED if "org_slug" in k and len(k) > 1]
 
 
 @pytest.fixture
-def foreign_kwargs(other_org, other_project, other_invitation, outsider):
+def foreign_kwargs(other_org, other_project, other_invitation, other_evaluation, outsider):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
@@ -67,9 +67,12 @@ def foreign_kwargs(other_org, other_project, other_invitation, outsider):
         "project_slug": other_project.slug,
         "membership_id": membership.pk,
         "invitation_id": other_invitation.pk,
+        "evaluation_id": other_evaluation.pk,
     }
     by_url = {
         "api-project-detail": {"pk": other_project.pk},
+        "api-evaluation-list": {"pk": other_project.pk},
+        "api-evaluation-detail": {"pk": other_evaluation.pk},
     }
     return by_name, by_url
 
@@ -106,9 +109,7 @@ def test_outsider_gets_404_on_other_orgs_url(
     assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
 
 
-@pytest.mark.parametrize(
-    ("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED]
-)
+@pytest.mark.parametrize(("name", "kwarg_names"), OBJECT_SCOPED, ids=[n for n, _ in OBJECT_SCOPED])
 def test_member_gets_404_for_other_orgs_object_under_own_org(
     name, kwarg_names, foreign_kwargs, org, owner, client_for
 ):

@@ -1,0 +1,3 @@
+from .evaluations import Evaluation, EvaluationMetric, EvaluationStatus, EvaluationTask
+
+__all__ = ["Evaluation", "EvaluationMetric", "EvaluationStatus", "EvaluationTask"]
