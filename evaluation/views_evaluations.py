@@ -92,9 +92,12 @@ def evaluation_upload(request: HttpRequest, org_slug: str, project_slug: str) ->
     try:
         return _evaluation_upload(request, project=project)
     except UploadTooLarge as exc:
-        form = EvaluationUploadForm()
-        form.add_error("file", str(exc))
-        context = {"project": project, "form": form, "max_bytes": human_bytes(limit)}
+        context = {
+            "project": project,
+            "form": EvaluationUploadForm(),
+            "upload_error": str(exc),
+            "max_bytes": human_bytes(limit),
+        }
         return render(request, "evaluation/evaluations/upload.html", context, status=413)
 
 

@@ -482,10 +482,28 @@ def _current(evaluation_id: int, attempt: int):
     )
 
 
+def _estimated_rows(fh: IO[bytes], file_format: str, size: int) -> int | None:
+    """Rows in a plain CSV, estimated from the line length of its first megabyte (the
+    reader reads ahead, so the file position says little about the rows converted)."""
+    if file_format != "csv":
+        return None
+    head = fh.read(1 << 20)
+    fh.seek(0)
+    lines = head.count(b"\n")
+    if not lines:
+        return None
+    if len(head) >= size:
+        unterminated_last_line = not head.endswith(b"\n")
+        return max(lines + unterminated_last_line - 1, 1)  # minus the header
+    return max(round(size * lines / len(head)) - 1, 1)
+
+
 def _progress_writer(
-    evaluation_id: int, attempt: int, fh: IO[bytes], size: int
+    evaluation_id: int, attempt: int, fh: IO[bytes], evaluation: Evaluation
 ) -> Callable[[int, int | None], None]:
     last = 0.0
+    size = evaluation.file_size
+    estimate = _estimated_rows(fh, evaluation.file_format, size)
 
     def report(rows: int, total: int | None) -> None:
         nonlocal last
@@ -495,10 +513,14 @@ def _progress_writer(
         if now - last < PROGRESS_WRITE_INTERVAL_S and not _TEST_PROGRESS_DELAY_S:
             return
         last = now
-        # Parquet knows its row count; for CSV the share of the file's bytes read so far.
-        fraction = rows / total if total else (fh.tell() / size if size else 0.0)
+        # Parquet knows its row count; a plain CSV's is estimated; for gzip, the share of
+        # the compressed bytes read so far. 100 % only once the whole file is read.
+        if total or estimate:
+            fraction = rows / (total or estimate)
+        else:
+            fraction = fh.tell() / size if size else 0.0
         updated = _current(evaluation_id, attempt).update(
-            progress=min(max(fraction, 0.0), 1.0), rows_read=rows, updated_at=timezone.now()
+            progress=min(max(fraction, 0.0), 0.99), rows_read=rows, updated_at=timezone.now()
         )
         if not updated:
             raise Superseded
@@ -511,7 +533,7 @@ def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
         read = read_predictions(
             fh,
             mapping=engine_mapping(evaluation),
-            progress=_progress_writer(evaluation.pk, attempt, fh, evaluation.file_size),
+            progress=_progress_writer(evaluation.pk, attempt, fh, evaluation),
         )
     rows = read.rows
     if not _current(evaluation.pk, attempt).update(
