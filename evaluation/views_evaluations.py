@@ -185,9 +185,13 @@ def _metric_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     for name, value in result["metrics"].items():
         baselines = []
         for base_name, base in result["baselines"].items():
-            baselines.append(
-                {"name": base_name, "value": base.get(name), "lift": base["lift"].get(name)}
-            )
+            lift = dict(base["lift"].get(name) or {})
+            if lift.get("relative") is not None and lift.get("improvement") is not None:
+                # The relative change, signed like the improvement: for a lower-is-better
+                # metric a 90 % drop is shown as +90 %.
+                sign = 1 if lift["improvement"] >= 0 else -1
+                lift["relative_improvement"] = sign * abs(lift["relative"])
+            baselines.append({"name": base_name, "value": base.get(name), "lift": lift})
         rows.append(
             {"name": name, "label": METRIC_LABELS.get(name, name), "value": value,
              "baselines": baselines}

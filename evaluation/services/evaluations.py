@@ -108,9 +108,10 @@ def file_preview(fh: IO[bytes], file_format: str, rows: int = PREVIEW_ROWS) -> l
             ]
         raw = gzip.GzipFile(fileobj=fh) if file_format == "csv.gz" else fh
         head = raw.read(64 * 1024).decode("utf-8-sig", errors="replace")
-        lines = head.splitlines()[: rows + 1]
+        lines = head.splitlines()
         if len(head) == 64 * 1024 and len(lines) > 1:
             lines = lines[:-1]  # the last line may be cut in the middle
+        lines = lines[: rows + 1]
         try:
             dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|")
         except csv.Error:
