@@ -1,6 +1,7 @@
 """Celery tasks of the evaluation app: thin adapters that take ids and call a service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 # --- A/B tests -----------------------------------------------------------------------------
@@ -27,3 +28,20 @@ def aggregate_abtest_upload_task(upload_id: int) -> None:
     from evaluation.services import abtests as services
 
     services.abtest_raw_upload_process(upload_id=upload_id)
+
+
+# -- evaluations -------------------------------------------------------------------------------
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.EVALUATION_TIME_LIMIT_SECONDS,
+    time_limit=settings.EVALUATION_TIME_LIMIT_SECONDS + 60,
+)
+def run_evaluation_task(evaluation_id: int) -> None:
+    """Compute an evaluation. Idempotent: a finished evaluation is left alone, and a
+    redelivered one (its worker died) restarts cleanly as a new attempt."""
+    from evaluation.services.evaluations import evaluation_run
+
+    evaluation_run(evaluation_id=evaluation_id)

@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.permissions import Role
 from tests.factories import (
+    EvaluationFactory,
     InvitationFactory,
     MembershipFactory,
     OrganizationFactory,
@@ -97,6 +98,11 @@ def other_project(other_org, outsider):
     return ProjectFactory(
         organization=other_org, owner=outsider, name="Secret", slug="secret-project"
     )
+
+
+@pytest.fixture
+def other_evaluation(other_project):
+    return EvaluationFactory(project=other_project)
 
 
 @pytest.fixture

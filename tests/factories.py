@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import Role
-from evaluation.models import Run
+from evaluation.models import Evaluation, Run
 from mlprojects.models import Project
 
 
@@ -67,3 +67,17 @@ class RunFactory(factory.django.DjangoModelFactory):
 
     project = factory.SubFactory(ProjectFactory)
     name = factory.Sequence(lambda n: f"run-{n}")
+
+
+class EvaluationFactory(factory.django.DjangoModelFactory):
+    """An evaluation row without a stored file (for tenancy and list tests)."""
+
+    class Meta:
+        model = Evaluation
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Evaluation {n}")
+    status = "queued"
+    file = "evaluations/0/missing.csv"
+    file_format = "csv"
+    columns = factory.LazyFunction(lambda: {"y_true": "label", "y_score": "score"})

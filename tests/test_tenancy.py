@@ -79,6 +79,7 @@ def foreign_kwargs(
     other_project,
     other_invitation,
     outsider,
+    other_evaluation,
     other_abtest,
     other_analysis,
     other_data_source,
@@ -116,6 +117,7 @@ def foreign_kwargs(
         "section": "phenomenon",
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
+        "evaluation_id": other_evaluation.pk,
     }
     by_url = {
         **{
@@ -135,6 +137,8 @@ def foreign_kwargs(
         "abtests:analysis": {"analysis_id": other_abtest.analyses.get().pk},
         "api-analysis-detail": {"pk": other_analysis.pk},
         "api-data-source-detail": {"pk": other_data_source.pk},
+        "api-evaluation-list": {"pk": other_project.pk},
+        "api-evaluation-detail": {"pk": other_evaluation.pk},
     }
     return by_name, by_url
 

@@ -14,6 +14,7 @@ from .abtests import (
     Outcome,
     ResultSource,
 )
+from .evaluations import Evaluation, EvaluationMetric, EvaluationStatus, EvaluationTask
 from .runs import Run, RunMetric, RunQuerySet, RunRole, RunStatus
 
 __all__ = [
@@ -26,6 +27,10 @@ __all__ = [
     "ABTestStatus",
     "ABVariant",
     "Direction",
+    "Evaluation",
+    "EvaluationMetric",
+    "EvaluationStatus",
+    "EvaluationTask",
     "JobStatus",
     "MetricRole",
     "MetricType",

@@ -180,9 +180,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged task (its worker died) to another worker only after
+    # this many seconds; it must exceed the longest task, or a slow task runs twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="mlprojects")
+
+# Metric evaluation: the largest predictions file accepted, and how long one evaluation
+# may run before it is stopped and marked failed.
+EVALUATION_MAX_UPLOAD_BYTES = env_int("EVALUATION_MAX_UPLOAD_BYTES", 2 * 1024**3)
+EVALUATION_TIME_LIMIT_SECONDS = env_int("EVALUATION_TIME_LIMIT_SECONDS", 50 * 60)
+for _name in ("EVALUATION_MAX_UPLOAD_BYTES", "EVALUATION_TIME_LIMIT_SECONDS"):
+    if vars()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
 if REDIS_URL:
     CACHES = {

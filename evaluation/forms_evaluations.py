@@ -1,0 +1,123 @@
+"""Forms of the evaluation pages: upload a file, then map its columns. They validate; the
+services in `evaluation.services.evaluations` save."""
+
+from typing import Any
+
+from django import forms
+
+from evaluation.metrics import suggest_mapping
+from evaluation.models import EvaluationTask
+
+# Slicing by every column of a wide file would be slow and unreadable; the form suggests
+# at most this many of the detected feature columns.
+SUGGESTED_SLICES = 4
+
+
+class EvaluationUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Predictions file",
+        help_text="CSV, gzip-compressed CSV or Parquet, one row per prediction, with a header.",
+    )
+    name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+
+
+def _optional(header: list[str]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(c, c) for c in header]
+
+
+class EvaluationColumnsForm(forms.Form):
+    """Step 2: which column is which, the task and the options, with the guesses of
+    `suggest_mapping` as initial values."""
+
+    name = forms.CharField(max_length=200)
+    task = forms.ChoiceField(choices=EvaluationTask.choices)
+    y_true = forms.ChoiceField(label="True label / target (y_true)")
+    y_score = forms.ChoiceField(label="Score or probability (y_score)", required=False)
+    y_pred = forms.ChoiceField(label="Predicted label or value (y_pred)", required=False)
+    proba = forms.MultipleChoiceField(
+        label="Per-class probability columns (multiclass)",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    group = forms.ChoiceField(label="Group / query / user id (ranking)", required=False)
+    item = forms.ChoiceField(label="Item id (ranking)", required=False)
+    features = forms.MultipleChoiceField(
+        label="Feature columns to load",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For slices and rule baselines.",
+    )
+    slice_columns = forms.MultipleChoiceField(
+        label="Slice by", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    threshold = forms.FloatField(initial=0.5, help_text="Predict positive when score ≥ this.")
+    cost_fn = forms.FloatField(label="Cost of a false negative", initial=1, min_value=0)
+    cost_fp = forms.FloatField(label="Cost of a false positive", initial=1, min_value=0)
+    k = forms.IntegerField(label="k (ranking cut-off)", initial=10, min_value=1)
+    drop_invalid = forms.BooleanField(
+        label="Drop rows with missing or non-finite values (they are counted and reported)",
+        required=False,
+    )
+    score_b = forms.ChoiceField(label="Second objective: score", required=False)
+    label_b = forms.ChoiceField(label="Second objective: label", required=False)
+
+    GROUPS = (
+        ("What the file holds", ("name", "task", "y_true", "y_score", "y_pred", "proba")),
+        ("Ranking", ("group", "item", "k")),
+        ("Decision threshold and costs", ("threshold", "cost_fn", "cost_fp", "drop_invalid")),
+        ("Slices", ("features", "slice_columns")),
+        ("Multi-objective trade-off (optional)", ("score_b", "label_b")),
+    )
+
+    def __init__(self, *args: Any, header: list[str], evaluation: Any, **kwargs: Any) -> None:
+        self.header = header
+        suggestion = suggest_mapping(header, task=None)
+        mapping = suggestion["mapping"]
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("name", evaluation.name)
+        initial.setdefault("task", suggestion["task"] or evaluation.task)
+        for role in ("y_true", "y_score", "y_pred", "group", "item"):
+            initial.setdefault(role, mapping.get(role, ""))
+        initial.setdefault("proba", list((mapping.get("proba") or {}).values()))
+        features = mapping.get("features", [])
+        initial.setdefault("features", features)
+        initial.setdefault("slice_columns", features[:SUGGESTED_SLICES])
+        super().__init__(*args, **kwargs)
+        every = [(c, c) for c in header]
+        for role in ("y_true",):
+            self.fields[role].choices = every
+        for role in ("y_score", "y_pred", "group", "item", "score_b", "label_b"):
+            self.fields[role].choices = _optional(header)
+        for name in ("proba", "features", "slice_columns"):
+            self.fields[name].choices = every
+
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
+
+    def mapping(self) -> dict[str, Any]:
+        """The cleaned form as the service's `columns` and `options`."""
+        data = self.cleaned_data
+        columns: dict[str, Any] = {
+            role: data[role]
+            for role in ("y_true", "y_score", "y_pred", "group", "item", "score_b", "label_b")
+            if data.get(role)
+        }
+        if data["proba"]:
+            # Class names from the column names (proba_cat -> cat) when they follow a
+            # recognised pattern, else the column name itself.
+            detected = suggest_mapping(data["proba"])["mapping"].get("proba") or {}
+            if len(detected) == len(data["proba"]):
+                columns["proba"] = detected
+            else:
+                columns["proba"] = {c: c for c in data["proba"]}
+            columns.pop("y_score", None)
+        columns["features"] = list(dict.fromkeys([*data["features"], *data["slice_columns"]]))
+        options: dict[str, Any] = {
+            "threshold": data["threshold"],
+            "cost_fn": data["cost_fn"],
+            "cost_fp": data["cost_fp"],
+            "k": data["k"],
+            "drop_invalid": data["drop_invalid"],
+            "slice_columns": data["slice_columns"],
+        }
+        return {"columns": columns, "options": options}
