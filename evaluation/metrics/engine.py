@@ -167,8 +167,9 @@ def _undefined_warnings(undefined: Mapping[str, str], scope: str) -> list[dict[s
 def evaluate(
     *,
     task: str,
-    columns: Mapping[str, np.ndarray],
+    columns: Mapping[str, np.ndarray] | None = None,
     options: Mapping[str, Any] | EvaluationOptions | None = None,
+    prepared: PreparedData | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model's predictions: metrics, baselines with lift, thresholds, curves,
     slices and the optional trade-off, as one JSON-serialisable dict.
@@ -202,15 +203,24 @@ def evaluate(
 
     Every number is a finite float/int or None (never NaN). Raises `EvaluationInputError`
     for input problems, with a message for the uploader.
+
+    Instead of `columns`, a caller may pass `prepared`: the columns already validated for
+    this task (``read_predictions(task=…).prepared``), so that it can drop the raw arrays
+    before the metrics run and keep peak memory near one copy of the data.
     """
     opts = EvaluationOptions.parse(options)
-    data = prepare_columns(
-        task=task,
-        columns=columns,
-        drop_invalid=opts.drop_invalid,
-        pos_label=opts.pos_label,
-        score_kind=opts.score_kind,
-    )
+    if prepared is not None:
+        data = prepared
+    elif columns is not None:
+        data = prepare_columns(
+            task=task,
+            columns=columns,
+            drop_invalid=opts.drop_invalid,
+            pos_label=opts.pos_label,
+            score_kind=opts.score_kind,
+        )
+    else:
+        raise TypeError("evaluate() needs `columns` or `prepared`.")
     features = data.features()
     rule_sets = {
         name: parse_rules(spec, features=features, task=task) for name, spec in opts.rules.items()

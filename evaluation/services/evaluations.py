@@ -530,21 +530,28 @@ def _progress_writer(
 
 
 def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
+    options = engine_options(evaluation)
+    opts = EvaluationOptions.parse(options)
     with default_storage.open(evaluation.file.name, "rb") as fh:
+        # Validated while reading, so the raw arrays can go before the metrics allocate
+        # their own (sort orders, cumulative sums): peak memory stays near one copy.
         read = read_predictions(
             fh,
             mapping=engine_mapping(evaluation),
+            task=evaluation.task,
+            drop_invalid=opts.drop_invalid,
+            pos_label=opts.pos_label,
+            score_kind=opts.score_kind,
             progress=_progress_writer(evaluation.pk, attempt, fh, evaluation),
         )
-    rows = read.rows
+    rows, prepared, file_format = read.rows, read.prepared, read.file_format
+    del read
     if not _current(evaluation.pk, attempt).update(
         progress=1.0, rows_read=rows, updated_at=timezone.now()
     ):
         raise Superseded
-    result = evaluate(
-        task=evaluation.task, columns=read.columns, options=engine_options(evaluation)
-    )
-    result["info"]["file_format"] = read.file_format
+    result = evaluate(task=evaluation.task, prepared=prepared, options=options)
+    result["info"]["file_format"] = file_format
     return result
 
 
