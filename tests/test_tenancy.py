@@ -196,3 +196,23 @@ def test_anonymous_user_never_sees_org_data(name, kwarg_names, foreign_kwargs, c
     assert response.status_code in (302, 401, 403, 404)
     if response.status_code == 302:
         assert "/accounts/login/" in response["Location"]
+
+
+API_SCOPED = [(n, k) for n, k in SCOPED if n.startswith("api-")]
+
+
+@pytest.mark.parametrize(("name", "kwarg_names"), API_SCOPED, ids=[n for n, _ in API_SCOPED])
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_a_write_token_of_another_org_gets_404_on_every_api_route(
+    name, kwarg_names, method, foreign_kwargs, org, owner, client
+):
+    """The same sweep over the API with `Authorization: Bearer`: an owner's write token of
+    one organization never reaches the other organization's objects."""
+    _, raw = api_token_create(org=org, user=owner, name="sweep", scope="write")
+    url = reverse(name, kwargs=build_kwargs(name, kwarg_names, foreign_kwargs))
+    response = getattr(client, method)(
+        url, data={}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
+    if response.status_code == 404:
+        assert response.json()["error"]["status"] == 404
