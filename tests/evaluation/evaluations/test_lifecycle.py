@@ -192,6 +192,26 @@ def test_a_rule_baseline_whose_prediction_does_not_fit_the_task_is_skipped(api, 
     assert "Dish rule" in warning and "binary task" in warning
 
 
+def test_a_rule_set_the_workspace_accepts_but_the_engine_refuses_is_skipped(
+    api, project, lifecycle
+):
+    """The two rule validators differ at the edges (the workspace accepts a null
+    prediction, the engine needs a number or a label): the engine's word decides."""
+    baseline = Baseline(
+        cycle=lifecycle.cycle,
+        name="Unfinished rule",
+        kind="rules",
+        rules={"rules": [{"when": [{"feature": "texture", "op": ">", "value": 30}],
+                          "then": None}], "default": 0},
+    )  # fmt: skip
+    baseline.full_clean()  # valid in the workspace
+    baseline.save()
+    response = submit(api, project)
+    assert response.status_code == 202
+    [warning] = response.json()["skipped_rule_baselines"]
+    assert warning.startswith("Rule baseline “Unfinished rule” skipped: rules[0].then:")
+
+
 def test_only_the_current_cycles_rule_baselines_are_used(api, project, rule_baseline, member):
     cycle_start_next(project=project, user=member)
     Baseline.objects.filter(cycle__number=2).update(name="Texture rule v2")
