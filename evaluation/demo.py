@@ -1,13 +1,32 @@
 """Demo data of the evaluation app. Each loader is idempotent (keyed on names)."""
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Organization, User
-from evaluation.models import ABTest, ABTestStatus, JobStatus, Outcome, ResultSource
+from evaluation.models import ABTest, ABTestStatus, JobStatus, Outcome, ResultSource, Run
 from evaluation.services import abtests as services
-from mlprojects.models import Project
+from evaluation.services import runs as run_services
+from mlprojects.models import Metric, MetricKind, Objective, ObjectiveKind, Project
 
 MENU_TEST = "Menu descriptions for first-time guests"
+RESTAURANT = "restaurant-revenue"
+
+
+def _restaurant_links(project: Project) -> tuple[Objective | None, Metric | None]:
+    """The restaurant's recommender objective (the current cycle's ranking objective) and
+    its revisit-rate business metric, if the lifecycle demo has them."""
+    cycle = {"cycle__project": project, "cycle__number": project.cycle}
+    objective = Objective.objects.filter(kind=ObjectiveKind.RANK, **cycle).order_by("id").first()
+    revisit = (
+        Metric.objects.filter(kind=MetricKind.BUSINESS, **cycle)
+        .filter(name__icontains="visit")
+        .order_by("id")
+        .first()
+    )
+    return objective, revisit
 
 
 def _continuous(users: int, mean: float, sd: float) -> dict:
@@ -48,15 +67,22 @@ MENU_RATIONALE = (
 def load_abtest_demo(org: Organization) -> ABTest | None:
     """The restaurant's menu-descriptions test on `restaurant-revenue`: designed, run,
     analysed (synchronously, through the services) and decided "ship"."""
-    project = Project.objects.filter(organization=org, slug="restaurant-revenue").first()
+    project = Project.objects.filter(organization=org, slug=RESTAURANT).first()
     if project is None:
         return None
     user = User.objects.filter(email="member@example.com").first()
+    objective, revisit = _restaurant_links(project)
     abtest = ABTest.objects.filter(project=project, name=MENU_TEST).first()
+    if abtest is not None and abtest.objective_id is None and abtest.business_metric_id is None:
+        # A demo test loaded before tests had lifecycle links: link it in place (its design
+        # is no longer a draft, so the design service would refuse).
+        ABTest.objects.filter(pk=abtest.pk).update(objective=objective, business_metric=revisit)
     if abtest is None:
         abtest = services.abtest_create(
             project=project,
             user=user,
+            objective=objective,
+            business_metric=revisit,
             name=MENU_TEST,
             hypothesis='We believe that adding rule-based descriptions to the menu ("if you '
             'like X, try Y") will make more first-time guests come back, because a thinner, '
@@ -94,7 +120,7 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
             planned_days=28,
         )
     if abtest.status == ABTestStatus.DRAFT:
-        services.abtest_start(abtest=abtest, user=user)
+        abtest = services.abtest_start(abtest=abtest, user=user)
     if abtest.status == ABTestStatus.RUNNING:
         services.abtest_results_set(
             abtest=abtest, user=user, results=MENU_RESULTS, source=ResultSource.DEMO
@@ -114,3 +140,69 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
         )
         abtest.refresh_from_db()
     return abtest
+
+
+# The taste-based recommender's training runs: (name, params, final NDCG@5, epochs, role).
+RECOMMENDER_RUNS = [
+    ("taste-mf-baseline", {"model": "matrix_factorization", "factors": "16", "lr": "0.05"},
+     0.301, 6, "baseline"),
+    ("taste-mf-64", {"model": "matrix_factorization", "factors": "64", "lr": "0.05"},
+     0.334, 8, ""),
+    ("taste-two-tower-v1", {"model": "two_tower", "embedding": "32", "lr": "0.01"},
+     0.372, 10, ""),
+    ("taste-two-tower-v2", {"model": "two_tower", "embedding": "64", "lr": "0.005"},
+     0.418, 12, "candidate"),
+    ("taste-two-tower-v3", {"model": "two_tower", "embedding": "64", "lr": "0.003",
+                            "ratings_as_labels": "4-5 stars"}, 0.463, 12, "candidate"),
+    ("taste-two-tower-lr-0.02", {"model": "two_tower", "embedding": "64", "lr": "0.02"},
+     0.352, 5, ""),
+]  # fmt: skip
+
+
+def _curve(final: float, epochs: int, epoch: int) -> float:
+    """A learning curve that rises quickly and flattens out at `final`."""
+    return round(final * (1 - 0.55 * (1 - epoch / epochs) ** 2), 4)
+
+
+@transaction.atomic
+def load_runs_demo(org: Organization) -> list[Run]:
+    """Six runs of the restaurant's taste-based recommender, with params and NDCG@5,
+    NDCG@10 and precision@10 by epoch, linked to its recommender objective; the first is
+    the baseline. Runs are keyed by name, so loading twice adds nothing."""
+    project = Project.objects.filter(organization=org, slug=RESTAURANT).first()
+    if project is None:
+        return []
+    user = User.objects.filter(email="member@example.com").first()
+    objective, _ = _restaurant_links(project)
+    existing = {run.name: run for run in Run.objects.filter(project=project)}
+    start = timezone.now() - timedelta(days=len(RECOMMENDER_RUNS) * 3)
+    runs = []
+    for i, (name, params, final, epochs, role) in enumerate(RECOMMENDER_RUNS):
+        run = existing.get(name)
+        if run is None:
+            started = start + timedelta(days=3 * i)
+            run = run_services.run_create(
+                project=project,
+                user=user,
+                name=name,
+                params={**params, "epochs": str(epochs)},
+                tags={"team": "recommendations", "data": "pos-receipts-2024"},
+                started_at=started,
+                objective=objective,
+            )
+            points = []
+            for epoch in range(1, epochs + 1):
+                ndcg5 = _curve(final, epochs, epoch)
+                points += [
+                    run_services.MetricPoint("ndcg@5", ndcg5, step=epoch),
+                    run_services.MetricPoint("ndcg@10", round(ndcg5 * 1.12, 4), step=epoch),
+                    run_services.MetricPoint("precision@10", round(ndcg5 * 0.52, 4), step=epoch),
+                ]
+            run = run_services.run_log_batch(run=run, metrics=points)
+            run_services.run_update(
+                run=run, status="finished", ended_at=started + timedelta(minutes=12 * epochs)
+            )
+            if role and user is not None:
+                run_services.run_set_role(run=run, role=role, actor=user)
+        runs.append(run)
+    return runs

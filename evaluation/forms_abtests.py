@@ -29,6 +29,25 @@ class ABTestForm(forms.Form):
         min_value=1, required=False, label="Planned users per variant"
     )
     planned_days = forms.IntegerField(min_value=1, required=False, label="Planned duration (days)")
+    objective = forms.TypedChoiceField(
+        label="Objective", required=False, coerce=int, empty_value=None
+    )
+    business_metric = forms.TypedChoiceField(
+        label="Business metric",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="The project's business metric the decision is argued on.",
+    )
+
+    def __init__(self, *args: Any, objectives=(), business_metrics=(), **kwargs: Any) -> None:
+        """`objectives` and `business_metrics`: the project's current cycle's (plus the
+        ones the test is already linked to)."""
+        super().__init__(*args, **kwargs)
+        self.fields["objective"].choices = [("", "—")] + [(o.pk, o.title) for o in objectives]
+        self.fields["business_metric"].choices = [("", "—")] + [
+            (m.pk, m.name) for m in business_metrics
+        ]
 
 
 class VariantForm(forms.Form):
@@ -109,6 +128,8 @@ def design_initial(abtest: ABTest | None) -> tuple[dict, list[dict], list[dict]]
             "control": next((v.key for v in variants if v.is_control), "control"),
             "planned_users_per_variant": abtest.planned_users_per_variant,
             "planned_days": abtest.planned_days,
+            "objective": abtest.objective_id,
+            "business_metric": abtest.business_metric_id,
         },
         [
             {"key": v.key, "description": v.description, "allocation": round(v.allocation * 100, 6)}
@@ -341,4 +362,30 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Tie it to the business metric: what did the test show about it (e.g. "
         "revisit rate, revenue), and what will you do?",
+    )
+
+    def __init__(self, *args: Any, business_metric: Any = None, **kwargs: Any) -> None:
+        """With the test's `business_metric` (a lifecycle Metric), the prompt names it."""
+        super().__init__(*args, **kwargs)
+        if business_metric is not None:
+            field = self.fields["rationale"]
+            field.help_text = rationale_prompt(business_metric)
+            field.widget.attrs["placeholder"] = (
+                f"What did the test show about {business_metric.name}? What will you do?"
+            )
+
+
+def rationale_prompt(metric: Any) -> str:
+    """The decision's prompt for the test's business metric, with its target and current
+    value when the project has them."""
+    known = []
+    unit = f" {metric.unit}" if metric.unit else ""
+    if metric.current is not None:
+        known.append(f"now {metric.current:g}{unit}")
+    if metric.target is not None:
+        known.append(f"target {metric.target:g}{unit}")
+    facts = f" ({', '.join(known)})" if known else ""
+    return (
+        f"Tie it to the business metric “{metric.name}”{facts}: what did the test show "
+        "about it, and what will you do?"
     )

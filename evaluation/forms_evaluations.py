@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from evaluation.metrics import suggest_mapping
+from evaluation.metrics import HIGHER_IS_BETTER, suggest_mapping
 from evaluation.models import EvaluationTask
 
 # Slicing by every column of a wide file would be slow and unreadable; the form suggests
@@ -60,6 +60,24 @@ class EvaluationColumnsForm(forms.Form):
     )
     score_b = forms.ChoiceField(label="Second objective: score", required=False)
     label_b = forms.ChoiceField(label="Second objective: label", required=False)
+    target_metric = forms.TypedChoiceField(
+        label="Project metric to update",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="On success, its current value becomes this evaluation's result.",
+    )
+    target_metric_key = forms.ChoiceField(
+        label="…from the evaluation's metric",
+        required=False,
+        help_text="Empty: the task's main metric (F1, accuracy, RMSE or NDCG@k).",
+    )
+    project_rules = forms.BooleanField(
+        label="Evaluate the project's rule baselines too",
+        required=False,
+        initial=True,
+        help_text="Baselines whose features are not columns of this file are skipped.",
+    )
 
     GROUPS = (
         ("What the file holds", ("name", "task", "y_true", "y_score", "y_pred", "proba")),
@@ -67,9 +85,20 @@ class EvaluationColumnsForm(forms.Form):
         ("Decision threshold and costs", ("threshold", "cost_fn", "cost_fp", "drop_invalid")),
         ("Slices", ("features", "slice_columns")),
         ("Multi-objective trade-off (optional)", ("score_b", "label_b")),
+        ("The project's lifecycle", ("target_metric", "target_metric_key", "project_rules")),
     )
 
-    def __init__(self, *args: Any, header: list[str], evaluation: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        header: list[str],
+        evaluation: Any,
+        metrics: list[Any] = (),
+        rule_baselines: list[dict[str, Any]] = (),
+        **kwargs: Any,
+    ) -> None:
+        """`metrics`: the model metrics of the project's current cycle (for the target);
+        `rule_baselines`: the project's rule baselines (the checkbox shows only if any)."""
         self.header = header
         suggestion = suggest_mapping(header, task=None)
         mapping = suggestion["mapping"]
@@ -90,9 +119,23 @@ class EvaluationColumnsForm(forms.Form):
             self.fields[role].choices = _optional(header)
         for name in ("proba", "features", "slice_columns"):
             self.fields[name].choices = every
+        self.fields["target_metric"].choices = [("", "—")] + [(m.pk, m.name) for m in metrics]
+        self.fields["target_metric_key"].choices = [("", "The task's main metric")] + [
+            (k, k) for k in sorted(HIGHER_IS_BETTER)
+        ]
+        if not rule_baselines:
+            del self.fields["project_rules"]
+        else:
+            names = ", ".join(f"“{b['name']}”" for b in rule_baselines)
+            self.fields[
+                "project_rules"
+            ].help_text = f"{names}. {self.fields['project_rules'].help_text}"
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
+        return [
+            (title, [self[name] for name in names if name in self.fields])
+            for title, names in self.GROUPS
+        ]
 
     def mapping(self) -> dict[str, Any]:
         """The cleaned form as the service's `columns` and `options`."""

@@ -11,4 +11,5 @@ urlpatterns = [
     path("compare/", views.run_compare, name="compare"),
     path("<int:run_id>/", views.run_detail, name="detail"),
     path("<int:run_id>/role/", views.run_set_role, name="role"),
+    path("<int:run_id>/objective/", views.run_set_objective, name="objective"),
 ]

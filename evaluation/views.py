@@ -1,6 +1,7 @@
 """Runs pages: the runs table of a project (sortable by any metric, filtered by status and
-tag, with chosen columns and the best run per metric), the comparison of selected runs,
-and marking a run as baseline or candidate."""
+tag, with chosen columns, the best run per metric and the lifecycle metrics against their
+targets), the comparison of selected runs, marking a run as baseline or candidate and
+linking it to an objective."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -39,7 +40,8 @@ def _columns(request: HttpRequest, summary: dict) -> list[dict]:
 @require_perm(Perm.READ)
 def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = project_get(org=request.org, slug=project_slug)
-    summary = selectors.project_run_summary(project=project)
+    metrics = selectors.current_metrics(project=project)
+    summary = selectors.project_run_summary(project=project, metrics=metrics)
     columns = _columns(request, summary)
     status = request.GET.get("status", "")
     tag = request.GET.get("tag", "").strip()
@@ -69,7 +71,8 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
     for c in columns:
         # Click a metric header: best-first for that metric, then the other way round.
         if c["kind"] == "metric":
-            desc = f"-metric.{c['key']}" if not selectors.lower_is_better(c["key"]) else None
+            lower = summary["lower_is_better"].get(c["key"], False)
+            desc = None if lower else f"-metric.{c['key']}"
             first = desc or f"metric.{c['key']}"
             c["sort"] = first.lstrip("-") if str(order) == first else first
             c["sorted"] = str(order).lstrip("-") == f"metric.{c['key']}"
@@ -102,6 +105,8 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
         "tag": tag,
         "statuses": RunStatus.choices,
         "roles": RunRole.choices,
+        "objectives": selectors.objective_choices(project=project),
+        "metrics_vs_target": selectors.metrics_vs_target(metrics=metrics, best=summary["targets"]),
         "next_cursor": next_cursor,
         "paged": bool(request.GET.get("cursor")),
     }
@@ -110,27 +115,32 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
     return render(request, "evaluation/run_list.html", context)
 
 
-def _comparison(runs: list[Run]) -> dict:
+def _comparison(project, runs: list[Run]) -> dict:
     """Params side by side (rows whose values differ flagged), latest metrics with the best
-    value flagged, and every metric's history per run for the charts."""
+    value flagged (in the direction of the lifecycle metric a key names, if any), and every
+    metric's history per run for the charts."""
     param_keys = sorted({k for run in runs for k in run.params})
     params = []
     for key in param_keys:
         values = [run.params.get(key) for run in runs]
         params.append({"key": key, "values": values, "differs": len(set(values)) > 1})
     metric_keys = sorted({k for run in runs for k in run.latest_metrics})
+    directions = selectors.metric_directions(
+        metrics=selectors.current_metrics(project=project), keys=metric_keys
+    )
     metrics = []
     for key in metric_keys:
+        lower = directions.get(key, selectors.lower_is_better(key))
         values = [run.metric_value(key) for run in runs]
         present = [v for v in values if v is not None]
         target = None
         if len(present) > 1:
-            target = min(present) if selectors.lower_is_better(key) else max(present)
+            target = min(present) if lower else max(present)
         metrics.append(
             {
                 "key": key,
                 "cells": [{"value": v, "best": v is not None and v == target} for v in values],
-                "lower_is_better": selectors.lower_is_better(key),
+                "lower_is_better": lower,
             }
         )
     histories = selectors.metric_histories(runs=runs, keys=metric_keys)
@@ -154,7 +164,8 @@ def _render_comparison(request: HttpRequest, project, runs: list[Run], **extra) 
         "runs": runs,
         "tags": tags,
         "roles": RunRole.choices,
-        **_comparison(runs),
+        "objectives": selectors.objective_choices(project=project),
+        **_comparison(project, runs),
         **extra,
     }
     return render(request, "evaluation/run_compare.html", context)
@@ -164,7 +175,9 @@ def _render_comparison(request: HttpRequest, project, runs: list[Run], **extra) 
 def run_compare(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = project_get(org=request.org, slug=project_slug)
     ids = [int(i) for i in request.GET.getlist("run") if i.isdigit()][:MAX_COMPARED_RUNS]
-    runs = list(Run.objects.filter(project=project, pk__in=ids).select_related("created_by"))
+    runs = list(
+        Run.objects.filter(project=project, pk__in=ids).select_related("created_by", "objective")
+    )
     runs.sort(key=lambda run: ids.index(run.pk))
     if len(runs) < 2:
         messages.info(request, "Select at least two runs of this project to compare.")
@@ -177,6 +190,14 @@ def run_detail(request: HttpRequest, org_slug: str, project_slug: str, run_id: i
     project = project_get(org=request.org, slug=project_slug)
     run = selectors.run_get(org=request.org, pk=run_id, project=project)
     return _render_comparison(request, project, [run], single=True)
+
+
+def _back(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """To the page the form was on (`next`), else the runs list."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect("runs:list", org_slug=org_slug, project_slug=project_slug)
 
 
 @require_POST
@@ -193,7 +214,27 @@ def run_set_role(
     else:
         label = run.get_role_display().lower() if run.role else "neither baseline nor candidate"
         messages.success(request, f"“{run.name}” is now {label}.")
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect("runs:list", org_slug=org_slug, project_slug=project_slug)
+    return _back(request, org_slug, project_slug)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def run_set_objective(
+    request: HttpRequest, org_slug: str, project_slug: str, run_id: int
+) -> HttpResponse:
+    """Link a run to one of the project's objectives (an empty choice unlinks it)."""
+    project = project_get(org=request.org, slug=project_slug)
+    run = selectors.run_get(org=request.org, pk=run_id, project=project)
+    raw = request.POST.get("objective", "").strip()
+    try:
+        if raw and not raw.isdigit():
+            raise ValidationError({"objective": "Choose an objective of this run's project."})
+        services.run_set_objective(run=run, objective=int(raw) if raw else None, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if run.objective_id:
+            messages.success(request, f"“{run.name}” now works towards “{run.objective}”.")
+        else:
+            messages.success(request, f"“{run.name}” is no longer linked to an objective.")
+    return _back(request, org_slug, project_slug)

@@ -202,7 +202,7 @@ def _detail_context(abtest: ABTest, **overrides: Any) -> dict[str, Any]:
         "csv_form": AggregatesCSVForm(),
         "raw_form": RawUploadForm(),
         "options_form": AnalysisOptionsForm(initial=latest.options if latest else None),
-        "decision_form": DecisionForm(),
+        "decision_form": DecisionForm(business_metric=abtest.business_metric),
         "upload": selectors.abtest_active_upload(abtest=abtest),
         "analyses": list(abtest.analyses.only("id", "version", "status", "created_at")),
         "decision": next(iter(abtest.decisions.select_related("decided_by")), None),
@@ -240,7 +240,8 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
     initial, variant_initial, metric_initial = design_initial(abtest)
     post = request.POST if request.method == "POST" else None
     # A bound formset gets no initial rows: an unchanged extra row would count as empty.
-    form = ABTestForm(post, initial=initial)
+    links = selectors.abtest_link_choices(project=project, abtest=abtest)
+    form = ABTestForm(post, initial=initial, **links)
     variant_formset = VariantFormSet(
         post, initial=variant_initial if post is None else None, prefix="variants"
     )
@@ -260,6 +261,8 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
             "control": data["control"],
             "planned_users_per_variant": data["planned_users_per_variant"],
             "planned_days": data["planned_days"],
+            "objective": data["objective"],
+            "business_metric": data["business_metric"],
         }
         try:
             if abtest is None:
@@ -548,7 +551,7 @@ def abtest_decide(
     request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
 ) -> HttpResponse:
     abtest = _get_abtest(request, project_slug, abtest_id)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, business_metric=abtest.business_metric)
     if form.is_valid():
         try:
             services.abtest_decide(

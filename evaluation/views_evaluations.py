@@ -143,22 +143,34 @@ def evaluation_configure(
         header, preview = services.evaluation_header(evaluation)
     except ValidationError as exc:
         raise Http404(" ".join(exc.messages)) from None
-    form = EvaluationColumnsForm(request.POST or None, header=header, evaluation=evaluation)
+    rule_baselines = services.project_rule_baselines(project=project)
+    form = EvaluationColumnsForm(
+        request.POST or None,
+        header=header,
+        evaluation=evaluation,
+        metrics=selectors.target_metric_choices(project=project),
+        rule_baselines=rule_baselines,
+    )
     if request.method == "POST" and form.is_valid():
         mapping = form.mapping()
         try:
-            services.evaluation_configure(
+            evaluation = services.evaluation_configure(
                 evaluation=evaluation,
                 user=request.user,
                 task=form.cleaned_data["task"],
                 columns=mapping["columns"],
                 options=mapping["options"],
                 name=form.cleaned_data["name"],
+                project_rules=form.cleaned_data.get("project_rules", False),
+                target_metric=form.cleaned_data["target_metric"],
+                target_metric_key=form.cleaned_data["target_metric_key"],
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
+            for warning in evaluation.skipped_rule_baselines:
+                messages.warning(request, warning)
             messages.success(request, "Evaluation queued. The results appear here when ready.")
             return redirect(_detail_url(evaluation))
     context = {"project": project, "evaluation": evaluation, "form": form}

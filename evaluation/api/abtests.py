@@ -62,6 +62,14 @@ class ABTestCreateSerializer(serializers.Serializer):
     control = serializers.CharField(max_length=60, required=False)
     planned_users_per_variant = serializers.IntegerField(min_value=1, required=False)
     planned_days = serializers.IntegerField(min_value=1, required=False)
+    objective = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Id of an objective of the project."
+    )
+    business_metric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of a business metric of the project, the one the decision is argued on.",
+    )
 
 
 class ResultsInputSerializer(serializers.Serializer):
@@ -125,6 +133,8 @@ def abtest_data(abtest: ABTest) -> dict[str, Any]:
         "project": abtest.project_id,
         "name": abtest.name,
         "hypothesis": abtest.hypothesis,
+        "objective": abtest.objective_id,
+        "business_metric": abtest.business_metric_id,
         "status": abtest.status,
         "control": next((v.key for v in variants if v.is_control), None),
         "variants": [

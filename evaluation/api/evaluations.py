@@ -33,16 +33,44 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The file is too large."
 
 
+class DefaultTrueField(serializers.BooleanField):
+    """A boolean that is true when left out, also in a multipart form (where DRF would
+    read a missing checkbox as false)."""
+
+    default_empty_html = serializers.empty
+
+
 class EvaluationInputSerializer(serializers.Serializer):
     file = serializers.FileField()
     task = serializers.ChoiceField(choices=EvaluationTask.choices)
     columns = serializers.JSONField(binary=True)
     options = serializers.JSONField(binary=True, required=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    target_metric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of a model metric of the project's current cycle; on success its "
+        "current value is set from `target_metric_key`.",
+    )
+    target_metric_key = serializers.CharField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        help_text="The engine metric to take (e.g. recall); default: the task's main metric.",
+    )
+    project_rule_baselines = DefaultTrueField(
+        required=False,
+        default=True,
+        help_text="Also evaluate the project's rule baselines (those whose features are "
+        "not columns of the file are skipped and listed in `skipped_rule_baselines`).",
+    )
 
 
 class EvaluationSummarySerializer(serializers.ModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
+    target_metric = serializers.IntegerField(
+        source="target_metric_id", read_only=True, allow_null=True
+    )
     file = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,6 +86,8 @@ class EvaluationSummarySerializer(serializers.ModelSerializer):
             "error",
             "file",
             "attempts",
+            "target_metric",
+            "target_metric_key",
             "created_at",
             "started_at",
             "finished_at",
@@ -90,7 +120,9 @@ class EvaluationDetailSerializer(EvaluationSummarySerializer):
 
 class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
     """GET: the project's evaluations (newest first). POST (multipart): `file`, `task`,
-    `columns` and `options` as JSON → 202 {"id", "status": "queued"}."""
+    `columns` and `options` as JSON, optionally `target_metric` (+ `target_metric_key`)
+    and `project_rule_baselines=false` → 202 {"id", "status": "queued", "rule_baselines",
+    "skipped_rule_baselines"}."""
 
     serializer_class = EvaluationSummarySerializer
     parser_classes = [MultiPartParser, FormParser]
@@ -142,12 +174,23 @@ class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
                 columns=values["columns"],
                 options=values.get("options") or {},
                 name=values.get("name", ""),
+                project_rules=values["project_rule_baselines"],
+                target_metric=values.get("target_metric"),
+                target_metric_key=values.get("target_metric_key", ""),
             )
         except UploadTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from None
         except ValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict) from None
-        return Response({"id": evaluation.pk, "status": evaluation.status}, status=202)
+        return Response(
+            {
+                "id": evaluation.pk,
+                "status": evaluation.status,
+                "rule_baselines": [spec["name"] for spec in evaluation.rule_baselines],
+                "skipped_rule_baselines": evaluation.skipped_rule_baselines,
+            },
+            status=202,
+        )
 
 
 class EvaluationDetailView(OrgScopedAPIView):

@@ -37,15 +37,26 @@ def _key_values(max_length: int) -> serializers.DictField:
     )
 
 
+def _objective_field() -> serializers.IntegerField:
+    # Whether the id is an objective of the run's project is checked by the service.
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of an objective of the project's lifecycle (null unlinks).",
+    )
+
+
 class RunCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
     params = _key_values(MAX_PARAM_VALUE_LENGTH)
     tags = _key_values(MAX_TAG_VALUE_LENGTH)
+    objective = _objective_field()
 
 
 class RunUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
     name = serializers.CharField(max_length=250, required=False)
+    objective = _objective_field()
 
 
 class MetricInSerializer(serializers.Serializer):
@@ -143,6 +154,7 @@ class LatestMetricSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.ModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
+    objective = serializers.IntegerField(source="objective_id", read_only=True, allow_null=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
     metrics = serializers.DictField(
         source="latest_metrics",
@@ -161,6 +173,7 @@ class RunSerializer(serializers.ModelSerializer):
             "name",
             "status",
             "role",
+            "objective",
             "created_by",
             "started_at",
             "ended_at",

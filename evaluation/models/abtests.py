@@ -82,6 +82,22 @@ class ABTest(TimeStampedModel):
     status = models.CharField(
         max_length=20, choices=ABTestStatus.choices, default=ABTestStatus.DRAFT
     )
+    # What the test serves in the lifecycle: the objective it tests and the business metric
+    # the decision is argued on (both of the test's project; checked by the services).
+    objective = models.ForeignKey(
+        "mlprojects.Objective",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="abtests",
+    )
+    business_metric = models.ForeignKey(
+        "mlprojects.Metric",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="abtests",
+    )
     planned_users_per_variant = models.PositiveIntegerField(null=True, blank=True)
     planned_days = models.PositiveIntegerField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

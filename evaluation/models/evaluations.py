@@ -67,6 +67,16 @@ class Evaluation(TimeStampedModel):
     columns = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
     rule_baselines = models.JSONField(default=list, blank=True)
+    # The lifecycle metric this evaluation measures: on success its `current` value is set
+    # to the engine's `result["metrics"][target_metric_key]` (e.g. "recall").
+    target_metric = models.ForeignKey(
+        "mlprojects.Metric",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="evaluations",
+    )
+    target_metric_key = models.CharField(max_length=60, blank=True)
 
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -35,13 +35,17 @@ class Run(TimeStampedModel):
     each metric is kept in `latest_metrics`, updated in the same transaction, so that
     listing, filtering and ordering runs by a metric is a single query."""
 
-    # Note for the objectives work: when `mlprojects.Objective` exists, add
-    #   objective = models.ForeignKey("mlprojects.Objective", on_delete=models.SET_NULL,
-    #                                 null=True, blank=True, related_name="runs")
-    # in a new migration (nullable, so existing runs stay valid), expose it as an optional
-    # `objective` id in the run serializers (checked to belong to the run's project), and
-    # let the objective's metric decide "best" in `selectors.run_best_per_metric`.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    # The lifecycle objective this run works towards (an objective of any cycle of the
+    # run's project; checked by `services.runs.run_set_objective`). Its metrics say which
+    # way is better when the runs are compared.
+    objective = models.ForeignKey(
+        "mlprojects.Objective",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
     name = models.CharField(max_length=250)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     role = models.CharField(max_length=10, choices=RunRole.choices, default="", blank=True)

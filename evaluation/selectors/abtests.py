@@ -11,7 +11,7 @@ from evaluation.models import (
     ABTestAnalysis,
     ABTestDecision,
 )
-from mlprojects.models import Project
+from mlprojects.models import Metric, MetricKind, Objective, Project
 
 
 def _latest_decision_prefetch() -> Prefetch:
@@ -37,7 +37,7 @@ def abtest_get(*, org: Organization, project: Project | None = None, pk: int) ->
     scope = {"project": project} if project is not None else {}
     return get_object_or_404(
         ABTest.objects.for_org(org)
-        .select_related("project__organization", "created_by")
+        .select_related("project__organization", "created_by", "objective", "business_metric")
         .prefetch_related("variants", "metrics"),
         pk=pk,
         **scope,
@@ -48,7 +48,7 @@ def abtest_design(*, abtest: ABTest) -> ABTest:
     """The test with its variants and metrics loaded (one query each)."""
     return (
         ABTest.objects.filter(pk=abtest.pk)
-        .select_related("project__organization", "created_by")
+        .select_related("project__organization", "created_by", "objective", "business_metric")
         .prefetch_related("variants", "metrics")
         .get()
     )
@@ -86,13 +86,42 @@ def abtest_active_upload(*, abtest: ABTest) -> ABRawUpload | None:
     return abtest.raw_uploads.order_by("-created_at", "-id").first()
 
 
+def abtest_link_choices(*, project: Project, abtest: ABTest | None = None) -> dict:
+    """The objectives and business metrics a test's design can link to: the project's
+    current cycle's, plus the ones the test already links to (an earlier cycle's)."""
+    objectives = list(Objective.objects.filter(cycle__project=project, cycle__number=project.cycle))
+    metrics = list(
+        Metric.objects.filter(
+            cycle__project=project, cycle__number=project.cycle, kind=MetricKind.BUSINESS
+        )
+    )
+    if abtest is not None and abtest.objective and abtest.objective not in objectives:
+        objectives.append(abtest.objective)
+    if abtest is not None and abtest.business_metric and abtest.business_metric not in metrics:
+        metrics.append(abtest.business_metric)
+    return {"objectives": objectives, "business_metrics": metrics}
+
+
+def _metric_summary(metric: Metric | None) -> dict | None:
+    if metric is None:
+        return None
+    return {
+        "id": metric.pk,
+        "name": metric.name,
+        "unit": metric.unit,
+        "target": metric.target,
+        "current": metric.current,
+    }
+
+
 def abtest_decisions_for_project(*, project: Project) -> list[dict]:
     """Each decided test of the project with its latest decision, for the proposal: name,
-    hypothesis, outcome, rationale, who and when, and the primary metric's lift with its
-    interval from the analysis the decision was based on."""
+    hypothesis, the objective and business metric it is linked to, outcome, rationale, who
+    and when, and the primary metric's lift with its interval from the analysis the
+    decision was based on."""
     decisions = (
         ABTestDecision.objects.filter(abtest__project=project)
-        .select_related("abtest", "analysis", "decided_by")
+        .select_related("abtest__objective", "abtest__business_metric", "analysis", "decided_by")
         .prefetch_related("abtest__metrics")
         .order_by("abtest_id", "-created_at", "-id")
     )
@@ -110,6 +139,10 @@ def abtest_decisions_for_project(*, project: Project) -> list[dict]:
                 "abtest_id": abtest.pk,
                 "name": abtest.name,
                 "hypothesis": abtest.hypothesis,
+                "objective": None
+                if abtest.objective is None
+                else {"id": abtest.objective.pk, "title": abtest.objective.title},
+                "business_metric": _metric_summary(abtest.business_metric),
                 "outcome": decision.outcome,
                 "outcome_label": decision.get_outcome_display(),
                 "rationale": decision.rationale,

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
 from evaluation.models import Evaluation, EvaluationMetric
-from mlprojects.models import Project
+from mlprojects.models import Metric, MetricKind, Project
 
 # The list shows status and headline metrics; the full result (curves, tables) is only
 # loaded for a single evaluation.
@@ -32,7 +32,16 @@ def evaluation_get(*, project: Project, evaluation_id: int) -> Evaluation:
     """The evaluation of `project` (itself already fetched through the organization), or
     404 - also for another project's or organization's id."""
     return get_object_or_404(
-        Evaluation.objects.select_related("project", "created_by"),
+        Evaluation.objects.select_related("project", "created_by", "target_metric"),
         pk=evaluation_id,
         project=project,
+    )
+
+
+def target_metric_choices(*, project: Project) -> list[Metric]:
+    """The metrics an evaluation can update: the model metrics of the current cycle."""
+    return list(
+        Metric.objects.filter(
+            cycle__project=project, cycle__number=project.cycle, kind=MetricKind.MODEL
+        )
     )

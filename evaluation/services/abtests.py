@@ -52,7 +52,7 @@ from evaluation.stats import (
     sample_size_continuous,
 )
 from evaluation.stats.frequentist import check_alpha
-from mlprojects.models import Project
+from mlprojects.models import Metric, MetricKind, Objective, Project
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +232,36 @@ def _write_design(abtest: ABTest, variants: list[dict], metrics: list[dict], con
     )
 
 
+def clean_links(
+    *,
+    project: Project,
+    objective: Objective | int | None,
+    business_metric: Metric | int | None,
+) -> tuple[Objective | None, Metric | None]:
+    """The objective and business metric a test is linked to, checked to be the project's
+    (of any of its cycles; the pages offer the current cycle's). ValidationError by field."""
+    errors = {}
+    found_objective = found_metric = None
+    if objective is not None:
+        pk = objective.pk if isinstance(objective, Objective) else objective
+        found_objective = Objective.objects.filter(pk=pk, cycle__project=project).first()
+        if found_objective is None:
+            errors["objective"] = "Choose an objective of this test's project."
+    if business_metric is not None:
+        pk = business_metric.pk if isinstance(business_metric, Metric) else business_metric
+        found_metric = Metric.objects.filter(pk=pk, cycle__project=project).first()
+        if found_metric is None:
+            errors["business_metric"] = "Choose a business metric of this test's project."
+        elif found_metric.kind != MetricKind.BUSINESS:
+            errors["business_metric"] = (
+                f"“{found_metric.name}” is a {found_metric.get_kind_display().lower()} metric; "
+                "a test is decided on a business metric."
+            )
+    if errors:
+        raise ValidationError(errors)
+    return found_objective, found_metric
+
+
 def default_control(variants: Sequence[Mapping[str, Any]]) -> str:
     """The variant named "control", else the first one (the API's documented default)."""
     keys = [v.get("key") for v in variants if isinstance(v, Mapping)]
@@ -250,6 +280,8 @@ def abtest_create(
     control: str | None = None,
     planned_users_per_variant: int | None = None,
     planned_days: int | None = None,
+    objective: Objective | int | None = None,
+    business_metric: Metric | int | None = None,
 ) -> ABTest:
     control = control or default_control(variants)
     clean_variants, clean_metrics = validate_design(
@@ -257,10 +289,15 @@ def abtest_create(
     )
     if not name.strip():
         raise ValidationError({"name": "A test needs a name."})
+    objective, business_metric = clean_links(
+        project=project, objective=objective, business_metric=business_metric
+    )
     abtest = ABTest.objects.create(
         project=project,
         name=name.strip(),
         hypothesis=hypothesis.strip(),
+        objective=objective,
+        business_metric=business_metric,
         planned_users_per_variant=planned_users_per_variant,
         planned_days=planned_days,
         created_by=user,
@@ -288,8 +325,11 @@ def abtest_update_design(
     control: str | None = None,
     planned_users_per_variant: int | None = None,
     planned_days: int | None = None,
+    objective: Objective | int | None = None,
+    business_metric: Metric | int | None = None,
 ) -> ABTest:
-    """Replace the design of a draft test (a started test's design is what the users saw)."""
+    """Replace the design of a draft test (a started test's design is what the users saw),
+    its links to the project's objective and business metric included."""
     abtest = _locked(abtest)
     if not abtest.is_editable:
         raise TransitionError(
@@ -299,6 +339,9 @@ def abtest_update_design(
     control = control or default_control(variants)
     clean_variants, clean_metrics = validate_design(
         variants=variants, metrics=metrics, control=control
+    )
+    abtest.objective, abtest.business_metric = clean_links(
+        project=abtest.project, objective=objective, business_metric=business_metric
     )
     abtest.name = name.strip()
     abtest.hypothesis = hypothesis.strip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import math
 import os
 import posixpath
 import time
@@ -31,6 +32,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit
 from evaluation.metrics import (
+    HIGHER_IS_BETTER,
+    PRIMARY_METRIC,
     EvaluationInputError,
     EvaluationOptions,
     detect_format,
@@ -41,7 +44,7 @@ from evaluation.metrics import (
     suggest_mapping,
 )
 from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus, EvaluationTask
-from mlprojects.models import Project
+from mlprojects.models import Baseline, BaselineKind, Metric, MetricKind, Project
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +256,119 @@ def validate_configuration(
     )
 
 
+# -- links to the project's lifecycle ---------------------------------------------------------
+
+
+def clean_target(
+    *, project: Project, task: str, target_metric: Metric | int | None, target_metric_key: str
+) -> tuple[Metric | None, str]:
+    """The lifecycle metric an evaluation updates on success (a model metric of the
+    project's current cycle) and the engine metric it takes the value from — the task's
+    primary metric when no key is given. ValidationError by field otherwise."""
+    key = (target_metric_key or "").strip()
+    if target_metric is None:
+        if key:
+            raise ValidationError(
+                {"target_metric": "Choose the project's metric this engine metric updates."}
+            )
+        return None, ""
+    pk = target_metric.pk if isinstance(target_metric, Metric) else target_metric
+    metric = Metric.objects.filter(
+        pk=pk,
+        cycle__project=project,
+        cycle__number=project.cycle,
+        kind=MetricKind.MODEL,
+    ).first()
+    if metric is None:
+        raise ValidationError(
+            {"target_metric": "Choose a model metric of this project's current cycle."}
+        )
+    key = key or PRIMARY_METRIC.get(task, "")
+    if key not in HIGHER_IS_BETTER:
+        raise ValidationError(
+            {
+                "target_metric_key": f"Unknown engine metric {key!r}; use one of "
+                f"{', '.join(sorted(HIGHER_IS_BETTER))}."
+            }
+        )
+    return metric, key
+
+
+def project_rule_baselines(*, project: Project) -> list[dict[str, Any]]:
+    """The rules baselines of the project's current cycle, as `rule_baselines` entries."""
+    baselines = Baseline.objects.filter(
+        cycle__project=project,
+        cycle__number=project.cycle,
+        kind=BaselineKind.RULES,
+        rules__isnull=False,
+    ).order_by("id")
+    return [{"name": b.name, "rules": b.rules} for b in baselines]
+
+
+def applicable_rule_baselines(
+    specs: list[dict[str, Any]], *, task: str, header: list[str], taken: Iterable[str] = ()
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The project's rule baselines the engine can run on this file and task, and a
+    warning for each one skipped (a feature that is not a column, a prediction of the
+    wrong type for the task, a name already used) instead of failing the evaluation."""
+    usable, warnings, names = [], [], set(taken)
+    for spec in specs:
+        name = spec["name"]
+        if name in names:
+            warnings.append(f"Rule baseline “{name}” skipped: another baseline has this name.")
+            continue
+        try:
+            parse_rules(spec["rules"], features=header, task=task)
+        except EvaluationInputError as exc:
+            warnings.append(f"Rule baseline “{name}” skipped: {exc}")
+            continue
+        names.add(name)
+        usable.append({"name": name, "rules": spec["rules"]})
+    return usable, warnings
+
+
+def _with_project_rules(
+    project: Project, rule_baselines: Any, *, task: str, header: list[str]
+) -> tuple[Any, list[str]]:
+    explicit = rule_baselines if isinstance(rule_baselines, list) else []
+    taken = [s.get("name") for s in explicit if isinstance(s, Mapping)]
+    usable, warnings = applicable_rule_baselines(
+        project_rule_baselines(project=project), task=task, header=header, taken=taken
+    )
+    return [*explicit, *usable] if (explicit or usable) else rule_baselines, warnings
+
+
+def _update_target_metric(evaluation: Evaluation, result: Mapping[str, Any]) -> None:
+    """Set the target lifecycle metric's current value from the result, through the
+    workspace's service (so the change is in the step's history). Skipped when the value
+    is missing or undefined, or the metric's cycle is no longer the current one."""
+    from mlprojects.services import item_update
+
+    if evaluation.target_metric_id is None or not evaluation.target_metric_key:
+        return
+    value = result["metrics"].get(evaluation.target_metric_key)
+    if not isinstance(value, int | float) or value != value or value in (math.inf, -math.inf):
+        return
+    metric = Metric.objects.select_for_update().get(pk=evaluation.target_metric_id)
+    try:
+        item_update(project=evaluation.project, user=None, item=metric, values={"current": value})
+    except ValidationError as exc:
+        logger.info("Evaluation %s did not update metric %s: %s", evaluation.pk, metric.pk, exc)
+        return
+    audit(
+        org=evaluation.project.organization,
+        actor=None,
+        action="metric.updated_by_evaluation",
+        target=metric.name,
+        data={
+            "metric": metric.pk,
+            "evaluation": evaluation.pk,
+            "key": evaluation.target_metric_key,
+            "value": value,
+        },
+    )
+
+
 # -- creating ----------------------------------------------------------------------------------
 
 
@@ -332,17 +448,37 @@ def evaluation_configure(
     options: Mapping[str, Any],
     rule_baselines: list[dict[str, Any]] | None = None,
     name: str = "",
+    project_rules: bool = False,
+    target_metric: Metric | int | None = None,
+    target_metric_key: str = "",
 ) -> Evaluation:
-    """Browser step 2: confirm the mapping of a draft and queue it."""
-    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    """Browser step 2: confirm the mapping of a draft and queue it. With `project_rules`,
+    the project's rule baselines that fit the file are added (the others are listed in
+    `evaluation.skipped_rule_baselines`)."""
+    evaluation = (
+        Evaluation.objects.select_for_update().select_related("project").get(pk=evaluation.pk)
+    )
     if evaluation.status != EvaluationStatus.DRAFT:
         raise ValidationError("This evaluation was already submitted.")
     header, _ = evaluation_header(evaluation)
+    warnings: list[str] = []
+    if project_rules and task in EvaluationTask.values:
+        rule_baselines, warnings = _with_project_rules(
+            evaluation.project, rule_baselines, task=task, header=header
+        )
     columns, options, rules = validate_configuration(
         task=task, columns=columns, options=options, header=header, rule_baselines=rule_baselines
     )
+    metric, key = clean_target(
+        project=evaluation.project,
+        task=task,
+        target_metric=target_metric,
+        target_metric_key=target_metric_key,
+    )
     evaluation.task, evaluation.columns, evaluation.options = task, columns, options
     evaluation.rule_baselines = rules
+    evaluation.target_metric, evaluation.target_metric_key = metric, key
+    evaluation.skipped_rule_baselines = warnings
     evaluation.status = EvaluationStatus.QUEUED
     if name.strip():
         evaluation.name = name.strip()[:200]
@@ -369,13 +505,25 @@ def evaluation_create(
     options: Mapping[str, Any] | None = None,
     rule_baselines: list[dict[str, Any]] | None = None,
     name: str = "",
+    project_rules: bool = False,
+    target_metric: Metric | int | None = None,
+    target_metric_key: str = "",
 ) -> Evaluation:
     """One step (API): check the mapping against the file's header, store, queue. Nothing is
-    stored when the mapping or the file is invalid."""
+    stored when the mapping or the file is invalid. `project_rules` and the target metric
+    as in `evaluation_configure`."""
     _check_size(upload)
     file_format, header = inspect_file(upload)
+    warnings: list[str] = []
+    if project_rules and task in EvaluationTask.values:
+        rule_baselines, warnings = _with_project_rules(
+            project, rule_baselines, task=task, header=header
+        )
     columns, options, rules = validate_configuration(
         task=task, columns=columns, options=options, header=header, rule_baselines=rule_baselines
+    )
+    metric, key = clean_target(
+        project=project, task=task, target_metric=target_metric, target_metric_key=target_metric_key
     )
     filename = clean_filename(upload.name)
     evaluation = Evaluation(
@@ -390,7 +538,10 @@ def evaluation_create(
         columns=columns,
         options=options,
         rule_baselines=rules,
+        target_metric=metric,
+        target_metric_key=key,
     )
+    evaluation.skipped_rule_baselines = warnings
     _save_new(evaluation, upload)
     audit(
         org=project.organization,
@@ -590,6 +741,7 @@ def evaluation_record_success(*, evaluation_id: int, attempt: int, result: dict[
     evaluation.finished_at = timezone.now()
     evaluation.save()
     EvaluationMetric.objects.bulk_create(_metric_rows(evaluation, result))
+    _update_target_metric(evaluation, result)
     audit(
         org=evaluation.project.organization,
         actor=None,

@@ -13,9 +13,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit
-from mlprojects.models import Project
+from mlprojects.models import Objective, Project
 
 from ..models import Run, RunMetric, RunRole, RunStatus
+
+# `run_update`'s default for `objective`: leave the link as it is (None unlinks).
+UNCHANGED = object()
 
 # MLflow's own limits, so that whatever its client sends fits ours.
 MAX_BATCH_METRICS = 1000
@@ -79,6 +82,18 @@ def _check_metrics(metrics: list[MetricPoint]) -> list[str]:
     return errors
 
 
+def clean_objective(*, project: Project, objective: Objective | int | None) -> Objective | None:
+    """The objective (or its id) if it is one of `project`'s (any of its cycles), else a
+    ValidationError on `objective` — also for another project's or organization's."""
+    if objective is None:
+        return None
+    pk = objective.pk if isinstance(objective, Objective) else objective
+    found = Objective.objects.filter(pk=pk, cycle__project=project).first()
+    if found is None:
+        raise ValidationError({"objective": "Choose an objective of this run's project."})
+    return found
+
+
 def _newer(point: MetricPoint, timestamp: int, current: dict | None) -> bool:
     # MLflow's notion of "latest": the highest step, then the latest timestamp.
     return current is None or (point.step, timestamp) >= (current["step"], current["timestamp"])
@@ -93,12 +108,14 @@ def run_create(
     params: Mapping[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
     started_at=None,
+    objective: Objective | int | None = None,
 ) -> Run:
     params, tags = dict(params or {}), dict(tags or {})
     errors = _check_values(params, "param", MAX_PARAM_VALUE_LENGTH, MAX_BATCH_PARAMS)
     errors += _check_values(tags, "tag", MAX_TAG_VALUE_LENGTH, MAX_BATCH_TAGS)
     if errors:
         raise ValidationError({"non_field_errors": errors})
+    objective = clean_objective(project=project, objective=objective)
     started_at = started_at or timezone.now()
     name = name.strip() or f"run-{started_at:%Y%m%d-%H%M%S}"
     return Run.objects.create(
@@ -108,6 +125,7 @@ def run_create(
         started_at=started_at,
         params=params,
         tags=tags,
+        objective=objective,
     )
 
 
@@ -173,12 +191,21 @@ def run_log_batch(
 
 @transaction.atomic
 def run_update(
-    *, run: Run, status: str | None = None, name: str | None = None, ended_at=None
+    *,
+    run: Run,
+    status: str | None = None,
+    name: str | None = None,
+    ended_at=None,
+    objective=UNCHANGED,
 ) -> Run:
-    """Rename a run or change its status; a final status records when the run ended."""
+    """Rename a run, change its status or link it to an objective of its project (None
+    unlinks); a final status records when the run ended."""
     if status is not None and status not in RunStatus.values:
         raise ValidationError({"status": f"Choose one of {', '.join(RunStatus.values)}."})
     fields = ["updated_at"]
+    if objective is not UNCHANGED:
+        run.objective = clean_objective(project=run.project, objective=objective)
+        fields.append("objective")
     if name is not None and name.strip():
         run.name = name.strip()[:250]
         fields.append("name")
@@ -197,6 +224,21 @@ def run_delete_tag(*, run: Run, key: str) -> Run:
         del locked.tags[key]
         locked.save(update_fields=["tags", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def run_set_objective(*, run: Run, objective: Objective | int | None, actor: User) -> Run:
+    """Link a run to an objective of its project (None unlinks), from the runs pages."""
+    old = run.objective_id
+    run = run_update(run=run, objective=objective)
+    audit(
+        org=run.project.organization,
+        actor=actor,
+        action="run.objective_changed",
+        target=run.name,
+        data={"from": old, "to": run.objective_id, "run": run.pk},
+    )
+    return run
 
 
 @transaction.atomic
