@@ -15,12 +15,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='abtest',
             name='business_metric',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='abtests', to='mlprojects.metric'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='abtests', to='mlprojects.metric'),
         ),
         migrations.AddField(
             model_name='abtest',
             name='objective',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='abtests', to='mlprojects.objective'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='abtests', to='mlprojects.objective'),
         ),
         migrations.AddField(
             model_name='evaluation',

@@ -86,14 +86,14 @@ class ABTest(TimeStampedModel):
     # the decision is argued on (both of the test's project; checked by the services).
     objective = models.ForeignKey(
         "mlprojects.Objective",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="abtests",
     )
     business_metric = models.ForeignKey(
         "mlprojects.Metric",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="abtests",

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db.models import ProtectedError
 
 from evaluation.models import ABTest, Outcome
 from evaluation.selectors.abtests import abtest_decisions_for_project
@@ -81,12 +80,19 @@ def test_editing_the_design_changes_and_clears_the_links(project, member, lifecy
     assert (abtest.objective, abtest.business_metric) == (None, None)
 
 
-def test_a_linked_objective_cannot_be_deleted_while_a_test_uses_it(project, member, lifecycle):
-    create(project, member, objective=lifecycle.recommend, business_metric=lifecycle.revisit)
-    with pytest.raises(ProtectedError):
-        lifecycle.recommend.delete()
-    with pytest.raises(ProtectedError):
-        lifecycle.revisit.delete()
+def test_deleting_a_linked_objective_or_metric_keeps_the_test_and_unlinks_it(
+    project, member, lifecycle
+):
+    """The workspace's delete must never fail with a 500 because an A/B test refers to the
+    item: the test, its results and decision stay, the link is cleared."""
+    abtest = create(
+        project, member, objective=lifecycle.recommend, business_metric=lifecycle.revisit
+    )
+    lifecycle.recommend.delete()
+    lifecycle.revisit.delete()
+    abtest.refresh_from_db()
+    assert abtest.objective is None
+    assert abtest.business_metric is None
 
 
 # -- the API -----------------------------------------------------------------------------------
