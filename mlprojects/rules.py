@@ -6,10 +6,13 @@ The one format, shared with the evaluation engine, which applies exactly this::
      "default": 0}
 
 Rules are tried in order; the first whose conditions all hold gives `then`, else
-`default`. `validate_rules` is strict (unknown keys, wrong types and empty lists are
-errors) so that what is saved is exactly what the engine can run.
+`default`. `validate_rules` is strict (unknown keys, wrong types, empty lists, null and
+non-finite numbers are errors) so that what is saved is exactly what the engine can run.
+Applying rules is the engine's job (`evaluation.metrics.rules`, vectorised over a file);
+this module only guards the format at save time and describes it for reading.
 """
 
+import math
 from typing import Any
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
@@ -17,12 +20,13 @@ ORDER_OPS = (">", ">=", "<", "<=")
 LIST_OPS = ("in", "not_in")
 
 
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # NaN and infinities can't be compared with meaning, so the engine refuses them.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | bool) or _is_number(value)
 
 
 def validate_rules(spec: Any) -> list[str]:
@@ -36,7 +40,7 @@ def validate_rules(spec: Any) -> list[str]:
     if "default" not in spec:
         errors.append("“default” is required (the answer when no rule matches).")
     elif not _is_scalar(spec["default"]):
-        errors.append("“default” must be a number, string, boolean or null.")
+        errors.append("“default” must be a finite number, string or boolean.")
     rules = spec.get("rules")
     if not isinstance(rules, list) or not rules:
         errors.append("“rules” must be a non-empty list.")
@@ -52,7 +56,7 @@ def validate_rules(spec: Any) -> list[str]:
         if "then" not in rule:
             errors.append(f"{where}: “then” is required.")
         elif not _is_scalar(rule["then"]):
-            errors.append(f"{where}: “then” must be a number, string, boolean or null.")
+            errors.append(f"{where}: “then” must be a finite number, string or boolean.")
         when = rule.get("when")
         if not isinstance(when, list) or not when:
             errors.append(f"{where}: “when” must be a non-empty list of conditions.")
@@ -86,34 +90,8 @@ def _condition_errors(cond: Any, where: str) -> list[str]:
         if not _is_number(value):
             errors.append(f"{where}: “{op}” needs a number.")
     elif not _is_scalar(value):
-        errors.append(f"{where}: “value” must be a number, string, boolean or null.")
+        errors.append(f"{where}: “value” must be a finite number, string or boolean.")
     return errors
-
-
-def _holds(cond: dict, row: dict) -> bool:
-    if cond["feature"] not in row:
-        return False
-    left, op, right = row[cond["feature"]], cond["op"], cond["value"]
-    if op == "==":
-        return left == right
-    if op == "!=":
-        return left != right
-    if op == "in":
-        return left in right
-    if op == "not_in":
-        return left not in right
-    if not _is_number(left):
-        return False
-    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
-
-
-def apply_rules(spec: dict, row: dict) -> Any:
-    """The prediction of a valid rule set for one row (a mapping of feature → value).
-    A condition on a feature the row lacks does not hold."""
-    for rule in spec["rules"]:
-        if all(_holds(cond, row) for cond in rule["when"]):
-            return rule["then"]
-    return spec["default"]
 
 
 def describe_rules(spec: dict) -> list[str]:

@@ -1,8 +1,9 @@
 """The rule-baseline format shared with the evaluation engine."""
 
+import numpy as np
 import pytest
 
-from mlprojects.rules import apply_rules, describe_rules, validate_rules
+from mlprojects.rules import describe_rules, validate_rules
 
 VALID = {
     "rules": [
@@ -84,15 +85,39 @@ def test_invalid_rule_sets_are_refused_with_a_message_naming_the_place(spec, fra
     assert any(fragment in e for e in errors), errors
 
 
-def test_rules_apply_in_order_with_a_default():
-    assert apply_rules(VALID, {"age": 31, "city": "Seoul"}) == 1
-    assert apply_rules(VALID, {"age": 20, "city": "Busan"}) == 2
-    assert apply_rules(VALID, {"age": 20, "city": "Jeju"}) == 0
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {
+            "rules": [{"when": [{"feature": "age", "op": ">=", "value": 30}], "then": None}],
+            "default": 0,
+        },
+        {
+            "rules": [{"when": [{"feature": "age", "op": ">=", "value": 30}], "then": 1}],
+            "default": None,
+        },
+        {
+            "rules": [{"when": [{"feature": "age", "op": ">=", "value": float("nan")}], "then": 1}],
+            "default": 0,
+        },
+        {
+            "rules": [
+                {"when": [{"feature": "city", "op": "in", "value": ["Seoul", None]}], "then": 1}
+            ],
+            "default": 0,
+        },
+    ],
+)
+def test_null_and_non_finite_values_are_refused_because_the_engine_cannot_run_them(spec):
+    assert validate_rules(spec)
 
 
-def test_a_condition_on_a_missing_or_non_numeric_feature_does_not_hold():
-    assert apply_rules(VALID, {"city": "Jeju"}) == 0
-    assert apply_rules(VALID, {"age": "old"}) == 0
+def test_a_rule_set_the_workspace_accepts_is_accepted_by_the_evaluation_engine():
+    from evaluation.metrics import parse_rules
+
+    assert validate_rules(VALID) == []
+    features = {"age": np.array([31.0, 20.0]), "city": np.array(["Seoul", "Busan"])}
+    parse_rules(VALID, features=features, task="multiclass")
 
 
 def test_rules_read_as_sentences():

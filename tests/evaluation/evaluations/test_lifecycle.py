@@ -195,8 +195,8 @@ def test_a_rule_baseline_whose_prediction_does_not_fit_the_task_is_skipped(api, 
 def test_a_rule_set_the_workspace_accepts_but_the_engine_refuses_is_skipped(
     api, project, lifecycle
 ):
-    """The two rule validators differ at the edges (the workspace accepts a null
-    prediction, the engine needs a number or a label): the engine's word decides."""
+    """A stored rule set the engine can't run (here one saved before the workspace
+    refused null predictions) is skipped with the engine's reason, never a failure."""
     baseline = Baseline(
         cycle=lifecycle.cycle,
         name="Unfinished rule",
@@ -204,8 +204,7 @@ def test_a_rule_set_the_workspace_accepts_but_the_engine_refuses_is_skipped(
         rules={"rules": [{"when": [{"feature": "texture", "op": ">", "value": 30}],
                           "then": None}], "default": 0},
     )  # fmt: skip
-    baseline.full_clean()  # valid in the workspace
-    baseline.save()
+    baseline.save()  # written directly: the workspace's validation now refuses it
     response = submit(api, project)
     assert response.status_code == 202
     [warning] = response.json()["skipped_rule_baselines"]
