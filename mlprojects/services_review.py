@@ -280,8 +280,10 @@ def proposal_submit(
     """Freeze the project's current content as its next proposal version, in review.
     An open earlier version is superseded. `reviewers` must be members who may approve
     (not the author); by default every such member is asked."""
-    # Lock the project row: concurrent submits queue here, so version numbers never clash.
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    # Lock the project row before reading the last version, so concurrent submits queue
+    # here and numbers never clash. An UPDATE (rather than SELECT … FOR UPDATE) also takes
+    # SQLite's write lock, which ignores FOR UPDATE; it marks the project as active.
+    Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
     org = project.organization
     approvers = [
         m.user
