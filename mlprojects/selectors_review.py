@@ -2,6 +2,7 @@
 stale, the reviewer's inbox, activity feeds, and a proposal as a readable document."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -370,10 +371,16 @@ def _item_title(item: dict) -> str:
     return ""
 
 
+CODE = re.compile(r"^[a-z]+(_[a-z]+)+$")
+
+
 def _value_text(value) -> str:
+    """A stored value as a reader sees it: yes/no, and codes such as `open_questions` as
+    words."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    text = str(value)
+    return text.replace("_", " ") if CODE.match(text) else text
 
 
 def _rows(data, depth: int = 0) -> list[DocRow]:
@@ -405,9 +412,29 @@ def _rows(data, depth: int = 0) -> list[DocRow]:
     return rows
 
 
+def _readable_steps(steps: dict) -> dict:
+    """Replace references by id with names where a reader needs them (the metrics the
+    evaluation plan is decided by)."""
+    names = {m["id"]: m["name"] for m in steps.get(Stage.GOALS, {}).get("metrics", [])}
+    plan = steps.get(Stage.EVALUATION)
+    if plan and plan.get("metrics"):
+        steps = {**steps, Stage.EVALUATION: {**plan, "metrics": [
+            names.get(pk, f"metric {pk}") for pk in plan["metrics"]
+        ]}}  # fmt: skip
+    return steps
+
+
+def changed_steps(old: Proposal | None, new: Proposal) -> set[str]:
+    """The steps whose content differs between two versions."""
+    if old is None:
+        return set()
+    a, b = old.snapshot.get("steps", {}), new.snapshot.get("steps", {})
+    return {key for key in Stage.values if a.get(key) != b.get(key)}
+
+
 def proposal_document(snapshot: dict) -> list[DocSection]:
     """A frozen snapshot as a document: one section per step, rows of label and text."""
-    steps = snapshot.get("steps", {})
+    steps = _readable_steps(snapshot.get("steps", {}))
     return [
         DocSection(key=key, number=n, title=label.split(". ", 1)[1], rows=_rows(steps.get(key)))
         for n, (key, label) in enumerate(Stage.choices, start=1)

@@ -274,6 +274,10 @@ def _detail_context(request, project, proposal, decision_form=None) -> dict:
             .values_list("version", flat=True)
         ),
         "approvals_required": request.org.approvals_required,
+        "changed": selectors_review.changed_steps(
+            Proposal.objects.filter(project=project, version=proposal.version - 1).first(),
+            proposal,
+        ),
     }
 
 

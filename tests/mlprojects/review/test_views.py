@@ -197,3 +197,62 @@ def test_org_settings_list_proposal_events_readably(submitted, owner, client_for
     html = client_for(owner).get("/o/acme/settings/").content.decode()
     assert "submitted v1 of “Menu recommender” for review" in html
     assert f'href="{BASE}/proposals/1/"' in html
+
+
+def test_the_review_page_marks_the_steps_changed_since_the_previous_version(
+    submitted, member, stakeholder, client_for
+):
+    section_update(
+        project=submitted.project, user=member, section="goal", values={"statement": "Revisits"}
+    )
+    proposal_submit(project=submitted.project, user=member)
+    html = client_for(stakeholder).get(BASE + "/proposals/2/").content.decode()
+    assert html.count("changed since v1") == 1
+    assert f'href="{BASE}/proposals/2/diff/#diff-goals"' in html
+
+
+def test_the_document_names_the_metrics_of_the_evaluation_plan():
+    from mlprojects.selectors_review import proposal_document
+
+    snapshot = {
+        "steps": {
+            "goals": {"metrics": [{"id": 7, "name": "Second-visit rate"}]},
+            "evaluation": {"text": "A/B test", "metrics": [7]},
+        }
+    }
+    evaluation = next(s for s in proposal_document(snapshot) if s.key == "evaluation")
+    assert [(r.label, r.value) for r in evaluation.rows] == [
+        ("Text", "A/B test"),
+        ("Metrics", "Second-visit rate"),
+    ]
+
+
+def _many_proposals(org, member, stakeholder, n: int) -> None:
+    from mlprojects.services import project_create
+
+    for i in range(n):
+        project = project_create(org=org, user=member, name=f"Project {i}")
+        proposal_submit(project=project, user=member, reviewers=[stakeholder])
+        comment_create(
+            org=org, user=stakeholder, project=project, section="goals", body=f"Hi @member {i}"
+        )
+
+
+def test_the_inbox_runs_a_bounded_number_of_queries(
+    org, member, stakeholder, client_for, django_assert_max_num_queries
+):
+    _many_proposals(org, member, stakeholder, 6)
+    client = client_for(stakeholder)
+    with django_assert_max_num_queries(15):
+        html = client.get("/o/acme/reviews/").content.decode()
+    assert html.count("v1</a>") == 6
+
+
+def test_the_activity_feed_runs_a_bounded_number_of_queries(
+    org, member, stakeholder, client_for, django_assert_max_num_queries
+):
+    _many_proposals(org, member, stakeholder, 6)
+    client = client_for(member)
+    with django_assert_max_num_queries(15):
+        html = client.get("/o/acme/activity/").content.decode()
+    assert html.count("for review") == 6
