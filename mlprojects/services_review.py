@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, NotificationKind, Organization, User
-from accounts.permissions import Perm, role_can
+from accounts.permissions import Perm
 from accounts.services import audit, notify
 
-from . import selectors
+from . import selectors, selectors_review
 from .models import (
     ANALYSIS_SECTION,
     OPEN_STATUSES,
@@ -285,11 +285,7 @@ def proposal_submit(
     # SQLite's write lock, which ignores FOR UPDATE; it marks the project as active.
     Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
     org = project.organization
-    approvers = [
-        m.user
-        for m in Membership.objects.filter(organization=org).select_related("user")
-        if role_can(m.role, Perm.APPROVE) and m.user_id != user.pk
-    ]
+    approvers = selectors_review.reviewers_to_choose(org=org, author=user)
     if reviewers is None:
         reviewers = approvers
     else:

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -30,16 +29,6 @@ def _target(request: HttpRequest, project_slug: str = "", section: str = "", ana
     return selectors.project_get(org=request.org, slug=project_slug), None, section
 
 
-def _threads_url(project, analysis, section: str) -> str:
-    if analysis is not None:
-        return reverse(
-            "mlprojects:analysis_comments", args=[analysis.organization.slug, analysis.slug]
-        )
-    return reverse(
-        "mlprojects:comment_list", args=[project.organization.slug, project.slug, section]
-    )
-
-
 def _threads_response(request, project, analysis, section, form=None, status=200, proposal=None):
     context = {
         "project": project,
@@ -51,7 +40,6 @@ def _threads_response(request, project, analysis, section, form=None, status=200
         ),
         "handles": selectors_review.member_handles(org=request.org),
         "form": form or CommentForm(),
-        "threads_url": _threads_url(project, analysis, section),
         "proposal": proposal,
     }
     template = "mlprojects/review/comments.html"
