@@ -93,3 +93,12 @@ class ApiTokenForm(forms.Form):
         required=False,
         initial="90",
     )
+
+
+class NotificationSettingsForm(forms.Form):
+    email_notifications = forms.BooleanField(
+        label="Email me my notifications",
+        required=False,
+        help_text="Mentions, review requests and decisions on your proposals. They always "
+        "appear under the bell.",
+    )

@@ -50,6 +50,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Notifications always appear in the app; this only says whether they are also mailed.
+    email_notifications = models.BooleanField(
+        "Email me my notifications",
+        default=True,
+        help_text="Mentions, review requests and decisions on your proposals.",
+    )
 
     objects = UserManager()
 
@@ -338,3 +344,63 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", "Mention"
+    REPLY = "reply", "Reply"
+    REVIEW_REQUESTED = "review_requested", "Review requested"
+    DECISION = "decision", "Decision"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self) -> "NotificationQuerySet":
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """Something a user should look at: a sentence and the page it is about. Other apps
+    create them through `accounts.services.notify`, which also mails them after commit
+    unless the recipient muted email; `accounts` knows nothing of what the URL shows."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set by the email task, so a retried or duplicated task never mails twice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values),
+                name="notification_kind_valid",
+                violation_error_message="Unknown kind of notification.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="/"),
+                name="notification_url_is_local",
+                violation_error_message="A notification links to a page of this site.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

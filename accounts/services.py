@@ -9,7 +9,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, TokenScope, User
+from .models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Notification,
+    Organization,
+    TokenScope,
+    User,
+)
 from .permissions import Role
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
@@ -252,3 +261,51 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])
         audit(org=token.organization, actor=actor, action="api_token.revoked", target=token.name)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def notify(
+    *,
+    org: Organization,
+    recipients,
+    actor: User | None,
+    kind: str,
+    text: str,
+    url: str,
+) -> list[Notification]:
+    """Notify each recipient (never the actor, never twice, only members of `org`) and
+    mail them after commit unless they muted email. `url` is a path of this site."""
+    member_ids = set(Membership.objects.filter(organization=org).values_list("user_id", flat=True))
+    seen: set[int] = set()
+    created = []
+    for user in recipients:
+        if user.pk in seen or user.pk not in member_ids or (actor and user.pk == actor.pk):
+            continue
+        seen.add(user.pk)
+        created.append(
+            Notification.objects.create(
+                recipient=user, organization=org, actor=actor, kind=kind, text=text[:300], url=url
+            )
+        )
+    from .tasks import send_notification_email_task
+
+    for notification in created:
+        if notification.recipient.email_notifications:
+            transaction.on_commit(lambda pk=notification.pk: send_notification_email_task.delay(pk))
+    return created
+
+
+def notification_mark_read(*, user: User, notification: Notification | None = None) -> int:
+    """Mark one notification (or, without one, all of them) of `user` read."""
+    unread = Notification.objects.unread().filter(recipient=user)
+    if notification is not None:
+        unread = unread.filter(pk=notification.pk)
+    return unread.update(read_at=timezone.now())
+
+
+def user_email_notifications_set(*, user: User, enabled: bool) -> User:
+    user.email_notifications = enabled
+    user.save(update_fields=["email_notifications"])
+    return user

@@ -3,9 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from .models import Invitation
+from .models import Invitation, Notification
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -29,3 +31,33 @@ def send_invitation_email_task(invitation_id: int, raw_token: str) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invitation.email],
     )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_email_task(notification_id: int) -> None:
+    """Mail one notification. Idempotent: the row is locked and stamped `emailed_at`, and
+    a recipient who muted email meanwhile gets nothing."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update()
+            .filter(pk=notification_id, emailed_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return
+        recipient = notification.recipient
+        if not recipient.email_notifications:
+            return
+        link = settings.SITE_URL + notification.url
+        settings_link = settings.SITE_URL + reverse("accounts:notification_settings")
+        send_mail(
+            subject=f"[{notification.organization.name}] {notification.text}"[:150],
+            message=(
+                f"{notification.text}\n\nOpen it: {link}\n\n"
+                f"You get this email because of your notification settings: {settings_link}"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[recipient.email],
+        )
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])

@@ -65,6 +65,18 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("accounts/notifications/", views.notifications, name="notifications"),
+    path("accounts/notifications/count/", views.notification_count, name="notification_count"),
+    path(
+        "accounts/notifications/<int:notification_id>/open/",
+        views.notification_open,
+        name="notification_open",
+    ),
+    path(
+        "accounts/notifications/settings/",
+        views.notification_settings,
+        name="notification_settings",
+    ),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("orgs/new/", views.organization_create, name="organization_create"),
 ]

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -17,12 +18,13 @@ from .access import require_perm
 from .forms import (
     ApiTokenForm,
     InvitationForm,
+    NotificationSettingsForm,
     OrganizationForm,
     OrganizationSettingsForm,
     RoleForm,
     SignupForm,
 )
-from .models import ApiToken, Invitation, Membership
+from .models import ApiToken, Invitation, Membership, Notification
 from .permissions import Perm, Role, permission_matrix
 
 
@@ -255,3 +257,64 @@ def api_token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> Http
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:api_tokens", org_slug=org_slug)
+
+
+# ---------------------------------------------------------------- notifications
+
+NOTIFICATIONS_PER_PAGE = 50
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The caller's notifications, newest first; POST marks them all read."""
+    if request.method == "POST":
+        services.notification_mark_read(user=request.user)
+        messages.success(request, "All notifications marked read.")
+        return redirect("accounts:notifications")
+    items = Notification.objects.filter(recipient=request.user).select_related(
+        "organization", "actor"
+    )[:NOTIFICATIONS_PER_PAGE]
+    unread = Notification.objects.unread().filter(recipient=request.user).count()
+    return render(request, "accounts/notifications.html", {"items": items, "unread": unread})
+
+
+@login_required
+def notification_count(request: HttpRequest) -> HttpResponse:
+    """The bell's unread count (polled by htmx every 30 s); the page without htmx."""
+    if not request.htmx:
+        return redirect("accounts:notifications")
+    unread = Notification.objects.unread().filter(recipient=request.user).count()
+    return render(request, "accounts/notifications.html#bell", {"unread": unread})
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark a notification read and go to what it is about."""
+    notification = get_object_or_404(Notification, pk=notification_id, recipient=request.user)
+    services.notification_mark_read(user=request.user, notification=notification)
+    url = notification.url
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        url = reverse("accounts:notifications")
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    # A POST with the box unticked is empty but still a submission.
+    form = NotificationSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"email_notifications": request.user.email_notifications},
+    )
+    if request.method == "POST" and form.is_valid():
+        enabled = form.cleaned_data["email_notifications"]
+        services.user_email_notifications_set(user=request.user, enabled=enabled)
+        messages.success(
+            request, "Notifications will be emailed." if enabled else "Email notifications muted."
+        )
+        return redirect("accounts:notification_settings")
+    return render(request, "accounts/notification_settings.html", {"form": form})

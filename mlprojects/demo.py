@@ -6,6 +6,7 @@ from accounts.models import Organization, User
 from evaluation.demo import load_abtest_demo, load_runs_demo
 from mlprojects import services
 from mlprojects.demo_analyses import load_uber_analysis
+from mlprojects.demo_review import load_review_demo
 from mlprojects.models import (
     Baseline,
     DataSource,
@@ -446,6 +447,7 @@ def load_stories(*, demo: Organization, other: Organization, stdout=None) -> Non
     )
     if _is_blank(restaurant):
         _restaurant(restaurant, User.objects.get(email="member@example.com"))
+    load_review_demo(restaurant)
     news = _ensure_project(
         org=demo,
         slug="news-feed-ranking",

@@ -6,7 +6,11 @@ the audit row, and refreshes the project's summary (readiness score, verdict, st
 the dashboard never has to load sections. Only the current cycle can be written.
 """
 
+import hashlib
+import json
+
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils.text import slugify
 
@@ -128,7 +132,7 @@ def _after_change(*, project: Project, step: str, user: User | None, action: str
             actor=user,
             action=action,
             target=project.name,
-            data={"step": step, "cycle": cycle.number, "version": number},
+            data={"step": step, "cycle": cycle.number, "version": number, "project": project.pk},
         )
     project_refresh(project=project, steps=steps)
 
@@ -153,11 +157,65 @@ def _save(obj: models.Model, values: dict) -> None:
         getattr(obj, name).set(value)
 
 
+class SectionConflict(Exception):
+    """A save was based on an older version of the section than the saved one: someone
+    else saved in between. `current` is the section as it is now, so the caller can show
+    both texts and let the user merge."""
+
+    def __init__(self, current: models.Model):
+        super().__init__("This section was changed by someone else since you opened it.")
+        self.current = current
+
+
+def section_etag(instance: models.Model, fields: list[str] | None = None) -> str:
+    """A version tag of a section's content (all its fields, or only `fields`): equal
+    content, equal tag. Forms carry it and the API sends it as an ETag, so a save based
+    on an older version is refused instead of silently overwriting."""
+    meta = instance._meta
+    names = fields or [
+        f.name
+        for f in [*meta.concrete_fields, *meta.many_to_many]
+        if f.name not in ("id", "cycle", "created_at", "updated_at")
+    ]
+    values = {}
+    for name in names:
+        field = meta.get_field(name)
+        if field.many_to_many:
+            values[name] = sorted(getattr(instance, name).values_list("pk", flat=True))
+        elif field.is_relation:
+            values[name] = getattr(instance, field.attname)
+        else:
+            values[name] = getattr(instance, name)
+    raw = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def _locked_section(
+    model, cycle: ProjectCycle, if_version: str | None, fields: list[str] | None
+) -> models.Model:
+    """The section row, locked until the end of the transaction, after checking that the
+    caller's version is still the saved one (no check without `if_version`)."""
+    instance = model.objects.select_for_update().get(cycle=cycle)
+    if if_version is not None and if_version != section_etag(instance, fields):
+        raise SectionConflict(instance)
+    return instance
+
+
 @transaction.atomic
-def section_update(*, project: Project, user: User | None, section: str, values: dict):
-    """Update one single-row section (`CYCLE_SECTIONS` key) of the current cycle."""
+def section_update(
+    *,
+    project: Project,
+    user: User | None,
+    section: str,
+    values: dict,
+    if_version: str | None = None,
+    version_fields: list[str] | None = None,
+):
+    """Update one single-row section (`CYCLE_SECTIONS` key) of the current cycle. With
+    `if_version` (a `section_etag` over `version_fields`, default all fields), refuse with
+    `SectionConflict` when the section changed since that version was read."""
     cycle = _writable_cycle(project)
-    instance = CYCLE_SECTIONS[section].objects.get(cycle=cycle)
+    instance = _locked_section(CYCLE_SECTIONS[section], cycle, if_version, version_fields)
     if isinstance(instance, Feasibility):
         raise ValueError("Use feasibility_update, which recomputes the verdict.")
     for name, value in values.items():
@@ -181,10 +239,13 @@ def feasibility_update(
     criteria: dict[str, str] | None = None,
     red_flags: dict[str, bool] | None = None,
     rationales: dict[str, str] | None = None,
+    if_version: str | None = None,
+    version_fields: list[str] | None = None,
 ) -> Feasibility:
-    """Change any of the answers and rationales; the verdict and its reasons follow."""
+    """Change any of the answers and rationales; the verdict and its reasons follow.
+    `if_version` as in `section_update`."""
     cycle = _writable_cycle(project)
-    feasibility = Feasibility.objects.get(cycle=cycle)
+    feasibility = _locked_section(Feasibility, cycle, if_version, version_fields)
     for key, value in (criteria or {}).items():
         if key not in CRITERIA:
             raise ValidationError({key: "Unknown criterion."})

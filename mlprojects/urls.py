@@ -44,6 +44,7 @@ lifecycle_urlpatterns = [
     ),
     path("projects/<slug:project_slug>/next-cycle/", views.next_cycle, name="next_cycle"),
     path("analyses/", include("mlprojects.urls_analyses")),
+    path("", include("mlprojects.urls_review")),
 ]
 
 urlpatterns = [

@@ -1,4 +1,3 @@
-import difflib
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -15,7 +14,8 @@ from accounts.models import Organization, User
 from accounts.permissions import Perm
 
 from . import feasibility as feas
-from . import forms, readiness, selectors, services
+from . import forms, readiness, selectors, selectors_review, services
+from .diffs import section_diff
 from .models import (
     Baseline,
     Feedback,
@@ -161,6 +161,10 @@ def workspace_context(request: HttpRequest, project: Project, number: int | None
         "verdict": feas.Verdict(feasibility.verdict, feasibility.reasons),
         "baselines": baselines,
         "goal_formula": steps[Stage.GOALS]["multi_objective"]["formula"],
+        "comment_counts": selectors_review.open_thread_counts(project=project),
+        "approval": selectors_review.approval_summary(
+            project=project, steps=steps if cycle.number == project.cycle else None
+        ),
     }
 
 
@@ -294,18 +298,29 @@ def section_edit(
     project = selectors.project_get(org=request.org, slug=project_slug)
     cycle = _current_cycle(project)
     instance = getattr(cycle, kind.attr)
+    fields = list(kind.form.Meta.fields)
+    # The version the form was loaded at travels with it; a save based on an older one
+    # is refused (someone else saved in between) and both texts are shown for merging.
+    base_version = services.section_etag(instance, fields)
+    conflict = None
     form = kind.form(request.POST or None, instance=instance, cycle=cycle)
     if request.method == "POST" and form.is_valid():
+        version = {"if_version": request.POST.get("base_version") or None, "version_fields": fields}
         try:
             if section == "feasibility":
-                services.feasibility_update(project=project, user=request.user, **form.split())
+                services.feasibility_update(
+                    project=project, user=request.user, **form.split(), **version
+                )
             else:
                 values = {name: form.cleaned_data[name] for name in form.Meta.fields}
                 services.section_update(
-                    project=project, user=request.user, section=kind.attr, values=values
+                    project=project, user=request.user, section=kind.attr, values=values, **version
                 )
         except ValidationError as exc:
             _add_errors(form, exc)
+        except services.SectionConflict as exc:
+            conflict = _conflict_rows(form, exc.current, fields)
+            base_version = services.section_etag(exc.current, fields)
         else:
             return _saved(request, project, kind.step, f"{kind.title} saved.")
     context = {
@@ -315,10 +330,38 @@ def section_edit(
         "step": kind.step,
         "action": request.path,
         "feasibility": section == "feasibility",
+        "base_version": base_version,
+        "conflict": conflict,
     }
     if section == "feasibility":
         context["preview"] = _feasibility_preview(form)
     return _form_response(request, context)
+
+
+def _field_text(field, value) -> str:
+    """A field's value as a reader sees it (choice labels, names of linked rows)."""
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "all"):
+        value = list(value.all())
+    if isinstance(value, list | tuple) or hasattr(value, "model"):
+        return ", ".join(str(v) for v in value)
+    choices = dict(getattr(field, "choices", None) or [])
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(choices.get(value, value))
+
+
+def _conflict_rows(form, current, fields: list[str]) -> list[dict]:
+    """The fields where the saved text (theirs) and the submitted one (yours) differ."""
+    rows = []
+    for name in fields:
+        field = form.fields[name]
+        theirs = _field_text(field, getattr(current, name))
+        yours = _field_text(field, form.cleaned_data.get(name))
+        if theirs != yours:
+            rows.append({"label": field.label, "theirs": theirs, "yours": yours})
+    return rows
 
 
 def _feasibility_preview(form) -> feas.Verdict:
@@ -446,63 +489,6 @@ def next_cycle(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
 
 
 # ---------------------------------------------------------------- history
-
-
-def _lines(data, prefix: str = "") -> list[str]:
-    """A step's snapshot as readable lines (“objectives › Rank by quality › kind: rank”)."""
-    lines: list[str] = []
-    if isinstance(data, dict):
-        label = data.get("title") or data.get("name") or data.get("statement")
-        for key, value in data.items():
-            if key in ("id", "children") or (key == "parent" and label):
-                continue
-            name = f"{prefix}{key}"
-            if isinstance(value, dict | list):
-                lines += _lines(value, f"{name} › ")
-            elif value not in ("", None):
-                lines.append(f"{name}: {value}")
-        if "children" in data:
-            lines += _lines(data["children"], f"{prefix}{label} › ")
-    elif isinstance(data, list):
-        for item in data:
-            if isinstance(item, dict):
-                label = item.get("title") or item.get("name") or item.get("statement") or ""
-                lines += _lines(item, f"{prefix}{str(label)[:40]} › " if label else prefix)
-            else:
-                lines.append(f"{prefix.rstrip(' ›')}: {item}")
-    return lines
-
-
-def _word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    a, b = old.split(" "), new.split(" ")
-    parts: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b).get_opcodes():
-        if op == "equal":
-            parts.append(("same", " ".join(a[i1:i2])))
-        else:
-            if i2 > i1:
-                parts.append(("del", " ".join(a[i1:i2])))
-            if j2 > j1:
-                parts.append(("ins", " ".join(b[j1:j2])))
-    return parts
-
-
-def section_diff(old: dict | None, new: dict) -> list[dict]:
-    """Changed lines between two versions of a step; replaced lines diffed word by word."""
-    a, b = _lines(old) if old else [], _lines(new)
-    rows = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b).get_opcodes():
-        if op == "equal":
-            continue
-        if op == "replace" and i2 - i1 == j2 - j1:
-            rows += [
-                {"op": "change", "parts": _word_diff(x, y)}
-                for x, y in zip(a[i1:i2], b[j1:j2], strict=True)
-            ]
-            continue
-        rows += [{"op": "del", "text": x} for x in a[i1:i2]]
-        rows += [{"op": "ins", "text": y} for y in b[j1:j2]]
-    return rows
 
 
 @require_perm(Perm.READ)

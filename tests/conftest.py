@@ -129,5 +129,31 @@ def other_abtest(other_project, outsider):
     return abtest
 
 
+@pytest.fixture
+def other_review(other_org, other_project, outsider):
+    """The other organization's proposal v1, a comment on it and a notification of its
+    owner: none of them may be reached from `org`."""
+    from accounts.models import Membership, Notification
+    from accounts.permissions import Role
+    from mlprojects.models import Comment, Proposal
+
+    reviewer = UserFactory(email="reviewer@globex.test")
+    Membership.objects.create(organization=other_org, user=reviewer, role=Role.STAKEHOLDER)
+    proposal = Proposal.objects.create(
+        project=other_project, version=1, cycle=1, snapshot={"steps": {}}, author=outsider
+    )
+    comment = Comment.objects.create(
+        organization=other_org,
+        project=other_project,
+        section="phenomenon",
+        author=outsider,
+        body="Globex only",
+    )
+    notification = Notification.objects.create(
+        recipient=outsider, organization=other_org, kind="mention", text="Secret", url="/"
+    )
+    return {"proposal": proposal, "comment": comment, "notification": notification}
+
+
 from tests.mlprojects.analyses.fixtures import *  # noqa: E402,F401,F403  (fixtures)
 from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -34,6 +34,9 @@ PUBLIC = {
     "accounts:invitation": "secret token link, tested in tests/accounts",
     "accounts:organization_create": "creates a new organization of the caller",
     "api-sample-size": "a calculator over the query's own numbers, no tenant data",
+    "accounts:notifications": "the caller's own notifications (tested in tests/accounts)",
+    "accounts:notification_count": "the caller's own unread count",
+    "accounts:notification_settings": "the caller's own account",
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
@@ -86,6 +89,7 @@ def foreign_kwargs(
     other_offering,
     other_use_case,
     other_interview,
+    other_review,
 ):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
@@ -118,6 +122,9 @@ def foreign_kwargs(
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
+        "version": other_review["proposal"].version,
+        "comment_id": other_review["comment"].pk,
+        "notification_id": other_review["notification"].pk,
     }
     by_url = {
         **{

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import review, views
 
 P = "projects/<int:project_id>/"
 
@@ -67,6 +67,22 @@ urlpatterns = [
         P + "further-analysis/",
         views.FurtherAnalysisView.as_view(),
         name="api-project-further-analysis",
+    ),
+    path(P + "proposals/", review.ProposalListView.as_view(), name="api-project-proposals"),
+    path(
+        P + "proposals/<int:version>/",
+        review.ProposalDetailView.as_view(),
+        name="api-project-proposal",
+    ),
+    path(
+        P + "proposals/<int:version>/reviews/",
+        review.ProposalReviewView.as_view(),
+        name="api-project-proposal-reviews",
+    ),
+    path(
+        P + "sections/<slug:section>/comments/",
+        review.SectionCommentsView.as_view(),
+        name="api-project-section-comments",
     ),
     path("", include("mlprojects.api.urls_analyses")),
 ]

@@ -10,14 +10,14 @@ read an earlier (read-only) cycle; writes always change the current cycle.
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import OrgScopedAPIView
 
-from .. import readiness, selectors, services
+from .. import readiness, selectors, selectors_review, services
 from ..models import (
     Baseline,
     Feedback,
@@ -62,6 +62,7 @@ def project_detail_data(project: Project) -> dict:
         },
         "cycles": selectors.cycle_numbers(project=project),
         "sections": snapshot["steps"],
+        "approval": selectors_review.approval_summary(project=project, steps=snapshot["steps"]),
     }
 
 
@@ -137,6 +138,16 @@ class ProjectDetailView(ProjectScoped):
         return Response(project_detail_data(project))
 
 
+class PreconditionFailed(APIException):
+    status_code = 412
+    default_code = "precondition_failed"
+
+
+class VersionConflict(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
 class SectionView(ProjectScoped):
     """GET/PUT/PATCH of one single-row section. Subclasses name the section, its input
     serializer and its dump; `save` may also replace nested lists."""
@@ -148,8 +159,12 @@ class SectionView(ProjectScoped):
     def dump(self, cycle) -> dict:
         raise NotImplementedError
 
+    def etag(self, cycle) -> str:
+        return f'"{services.section_etag(getattr(cycle, self.section))}"'
+
     def get(self, request: Request, project_id: int) -> Response:
-        return Response(self.dump(self.get_cycle()))
+        cycle = self.get_cycle()
+        return Response(self.dump(cycle), headers={"ETag": self.etag(cycle)})
 
     def put(self, request: Request, project_id: int) -> Response:
         return self.write(request, partial=False)
@@ -157,15 +172,38 @@ class SectionView(ProjectScoped):
     def patch(self, request: Request, project_id: int) -> Response:
         return self.write(request, partial=True)
 
+    def expected_version(self, request: Request) -> tuple[str | None, type | None]:
+        """The version the caller based the write on: `If-Match` (→ 412 when stale) or a
+        `version` field in the body (→ 409); neither means no check."""
+        header = request.headers.get("If-Match", "").strip()
+        if header and header != "*":
+            return header.removeprefix("W/").strip('"'), PreconditionFailed
+        version = request.data.get("version") if hasattr(request.data, "get") else None
+        if version not in (None, ""):
+            return str(version), VersionConflict
+        return None, None
+
     def write(self, request: Request, partial: bool) -> Response:
+        self.if_version, error = self.expected_version(request)
         data = self.input(self.input_class, request.data, partial=partial)
-        with transaction.atomic():
-            self.save(dict(data))
-        return Response(self.dump(selectors.cycle_get(project=self.get_project())))
+        try:
+            with transaction.atomic():
+                self.save(dict(data))
+        except services.SectionConflict as exc:
+            raise error(
+                "The section changed since this version was read; GET it again, merge and "
+                f"retry. Current version: {services.section_etag(exc.current)}"
+            ) from exc
+        cycle = selectors.cycle_get(project=self.get_project())
+        return Response(self.dump(cycle), headers={"ETag": self.etag(cycle)})
 
     def save(self, values: dict) -> None:
         services.section_update(
-            project=self.get_project(), user=self.request.user, section=self.section, values=values
+            project=self.get_project(),
+            user=self.request.user,
+            section=self.section,
+            values=values,
+            if_version=self.if_version,
         )
 
     def replace(self, model, items) -> None:
@@ -259,13 +297,15 @@ class FurtherAnalysisView(SectionView):
 class FeasibilityView(SectionView):
     """The five criteria and six red flags; answers with `verdict` and `reasons`."""
 
-    input_class = s.FeasibilityInput
+    section, input_class = "feasibility", s.FeasibilityInput
 
     def dump(self, cycle):
         return selectors.dump_feasibility(cycle)
 
     def save(self, values):
-        services.feasibility_update(project=self.get_project(), user=self.request.user, **values)
+        services.feasibility_update(
+            project=self.get_project(), user=self.request.user, if_version=self.if_version, **values
+        )
 
 
 class ItemListView(ProjectScoped):

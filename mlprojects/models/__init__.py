@@ -54,8 +54,26 @@ from .lifecycle import (
     WatchedMetric,
 )
 from .projects import Project, ProjectQuerySet, Stage
+from .review import (
+    ANALYSIS_SECTION,
+    OPEN_STATUSES,
+    PROPOSAL_TRANSITIONS,
+    Comment,
+    Decision,
+    Proposal,
+    ProposalReview,
+    ProposalStatus,
+)
 
 __all__ = [
+    "ANALYSIS_SECTION",
+    "OPEN_STATUSES",
+    "PROPOSAL_TRANSITIONS",
+    "Comment",
+    "Decision",
+    "Proposal",
+    "ProposalReview",
+    "ProposalStatus",
     "CYCLE_SECTIONS",
     "LABEL_NEXT_STEPS",
     "AlertWhen",

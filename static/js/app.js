@@ -16,3 +16,14 @@ document.addEventListener("change", (event) => {
     event.target.form.requestSubmit();
   }
 });
+document.addEventListener("click", (event) => {
+  // A mention suggestion replaces the "@partial" being typed in its comment box.
+  const pick = event.target.closest("[data-mention]");
+  if (!pick) return;
+  const list = pick.closest(".mention-list");
+  const box = list?.previousElementSibling;
+  if (!box || box.tagName !== "TEXTAREA") return;
+  box.value = box.value.replace(/@[\w.+-]*$/, "") + "@" + pick.dataset.mention + " ";
+  list.innerHTML = "";
+  box.focus();
+});

@@ -1,0 +1,25 @@
+import pytest
+
+from mlprojects.services import cycle_ensure, section_update
+from mlprojects.services_review import proposal_submit
+
+
+@pytest.fixture
+def proj(project):
+    cycle_ensure(project=project)
+    return project
+
+
+@pytest.fixture
+def written(proj, member):
+    """The project with a phenomenon written by the member."""
+    section_update(
+        project=proj, user=member, section="phenomenon", values={"what": "Revenue fell."}
+    )
+    return proj
+
+
+@pytest.fixture
+def submitted(written, member, stakeholder, admin, owner):
+    """v1 submitted by the member; the stakeholder, admin and owner are asked."""
+    return proposal_submit(project=written, user=member)
