@@ -3,7 +3,7 @@ project's lifecycle is written only while it has no history yet, through the sam
 services the pages use."""
 
 from accounts.models import Organization, User
-from evaluation.demo import load_abtest_demo, load_runs_demo
+from evaluation.demo import load_abtest_demo, load_evaluation_demo, load_runs_demo
 from mlprojects import services
 from mlprojects.demo_analyses import load_uber_analysis
 from mlprojects.demo_review import load_review_demo
@@ -469,6 +469,7 @@ def load_stories(*, demo: Organization, other: Organization, stdout=None) -> Non
         _fraud(fraud, User.objects.get(email="owner@example.com"))
     load_abtest_demo(demo)
     load_runs_demo(demo)
+    load_evaluation_demo(demo)
     load_uber_analysis(demo)
     _ensure_project(
         org=other,
