@@ -32,3 +32,10 @@ def test_the_demo_evaluation_matches_scikit_learn_and_sets_its_target_metric(dem
     assert evaluation.result["metrics"]["roc_auc"] == pytest.approx(expected, abs=1e-9)
     target = Metric.objects.get(pk=evaluation.target_metric_id)
     assert target.current == pytest.approx(evaluation.result["metrics"]["recall"])
+
+
+def test_the_results_page_says_which_baseline_a_warning_is_about(demo, client):
+    evaluation = Evaluation.objects.get(name=FRAUD_EVALUATION)
+    client.login(username="owner@example.com", password="mlprojects-demo")
+    page = client.get(f"/o/demo/projects/fraud-detection/evaluations/{evaluation.pk}/").text
+    assert "<strong>Majority baseline:</strong>" in page
