@@ -133,17 +133,7 @@ class MultiObjectiveForm(CycleForm):
 class PerformanceForm(CycleForm):
     class Meta:
         model = PerformanceRequirements
-        fields = [
-            "baseline_to_beat",
-            "threshold",
-            "threshold_rationale",
-            "speed_vs_accuracy",
-            "interpretability_needed",
-            "interpretability_for",
-            "error_preference",
-            "false_negative_cost",
-            "false_positive_cost",
-        ]
+        fields = list(PerformanceRequirements.EDITABLE_FIELDS)
 
 
 class PrototypeForm(CycleForm):

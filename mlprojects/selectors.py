@@ -19,6 +19,7 @@ from .models import (
     LABEL_NEXT_STEPS,
     Metric,
     MultiObjectiveStrategy,
+    PerformanceRequirements,
     Project,
     ProjectCycle,
     SectionVersion,
@@ -152,17 +153,7 @@ CONSTRAINT_FIELDS = [
     "status",
     "red_flag",
 ]
-PERFORMANCE_FIELDS = [
-    "baseline_to_beat",
-    "threshold",
-    "threshold_rationale",
-    "speed_vs_accuracy",
-    "interpretability_needed",
-    "interpretability_for",
-    "error_preference",
-    "false_negative_cost",
-    "false_positive_cost",
-]
+PERFORMANCE_FIELDS = list(PerformanceRequirements.EDITABLE_FIELDS)
 BASELINE_FIELDS = ["id", "name", "kind", "strategy", "description", "rules", "result"]
 REFERENCE_FIELDS = ["id", "title", "url", "notes"]
 FEEDBACK_FIELDS = ["id", "who", "given_on", "text", "sentiment"]

@@ -273,17 +273,7 @@ class GoalInput(serializers.Serializer):
 class PerformanceInput(serializers.ModelSerializer):
     class Meta:
         model = Performance
-        fields = [
-            "baseline_to_beat",
-            "threshold",
-            "threshold_rationale",
-            "speed_vs_accuracy",
-            "interpretability_needed",
-            "interpretability_for",
-            "error_preference",
-            "false_negative_cost",
-            "false_positive_cost",
-        ]
+        fields = list(Performance.EDITABLE_FIELDS)
 
 
 class PrototypeInput(serializers.Serializer):

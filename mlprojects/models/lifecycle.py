@@ -480,6 +480,19 @@ class PerformanceRequirements(CycleItem):
     """Step 5's performance constraints: the baseline to beat, the decision threshold, the
     speed/accuracy trade-off, who needs explanations and which errors are tolerable."""
 
+    # What a team writes in this section: the web form, the API and the snapshot share it.
+    EDITABLE_FIELDS = (
+        "baseline_to_beat",
+        "threshold",
+        "threshold_rationale",
+        "speed_vs_accuracy",
+        "interpretability_needed",
+        "interpretability_for",
+        "error_preference",
+        "false_negative_cost",
+        "false_positive_cost",
+    )
+
     step = Stage.CONSTRAINTS
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="performance")
     baseline_to_beat = models.TextField(blank=True)
