@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
 
 
 @admin.register(User)

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from .permissions import Perm
+from accounts.permissions import Perm
 
 
 def organization(request: HttpRequest) -> dict:

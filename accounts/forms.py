@@ -2,8 +2,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import Organization, TokenScope, User
-from .permissions import Role
+from accounts.models import Organization, TokenScope, User
+from accounts.permissions import Role
 
 
 class EmailAuthenticationForm(AuthenticationForm):

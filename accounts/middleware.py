@@ -5,7 +5,7 @@ Non-members get 404 (the same answer as for an organization that does not exist)
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest
 
-from .models import Membership
+from accounts.models import Membership
 
 
 class OrganizationMiddleware:

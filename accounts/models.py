@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .permissions import Role, role_can
+from accounts.permissions import Role, role_can
 
 
 class TimeStampedModel(models.Model):

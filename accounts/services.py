@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import (
+from accounts.models import (
     ApiToken,
     AuditEvent,
     Invitation,
@@ -19,7 +19,7 @@ from .models import (
     TokenScope,
     User,
 )
-from .permissions import Role
+from accounts.permissions import Role
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
 
@@ -97,7 +97,7 @@ def invitation_create(
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
     audit(org=org, actor=invited_by, action="invitation.created", target=email, data={"role": role})
-    from .tasks import send_invitation_email_task
+    from accounts.tasks import send_invitation_email_task
 
     transaction.on_commit(lambda: send_invitation_email_task.delay(invitation.pk, raw))
     return invitation, raw
@@ -289,7 +289,7 @@ def notify(
                 recipient=user, organization=org, actor=actor, kind=kind, text=text[:300], url=url
             )
         )
-    from .tasks import send_notification_email_task
+    from accounts.tasks import send_notification_email_task
 
     for notification in created:
         if notification.recipient.email_notifications:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Invitation, Notification
+from accounts.models import Invitation, Notification
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

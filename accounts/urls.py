@@ -3,8 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from . import views
-from .forms import EmailAuthenticationForm
+from accounts import views
+from accounts.forms import EmailAuthenticationForm
 
 app_name = "accounts"
 

@@ -13,9 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import services
-from .access import require_perm
-from .forms import (
+from accounts import services
+from accounts.access import require_perm
+from accounts.forms import (
     ApiTokenForm,
     InvitationForm,
     NotificationSettingsForm,
@@ -24,8 +24,8 @@ from .forms import (
     RoleForm,
     SignupForm,
 )
-from .models import ApiToken, Invitation, Membership, Notification
-from .permissions import Perm, Role, permission_matrix
+from accounts.models import ApiToken, Invitation, Membership, Notification
+from accounts.permissions import Perm, Role, permission_matrix
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
@@ -193,7 +193,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation.html", {"invitation": found})
     if not found.is_pending:
         return render(request, "accounts/invitation_invalid.html", status=410)
-    from .models import User
+    from accounts.models import User
 
     has_account = User.objects.filter(email__iexact=found.email).exists()
     form = SignupForm(request.POST or None, invited=True, initial={"email": found.email})

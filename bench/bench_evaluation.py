@@ -77,9 +77,9 @@ def stage_ours(path: Path, workdir: Path) -> dict:
     from django.core.management import call_command
 
     from accounts.services import organization_create, user_signup
+    from evaluation.evaluations.services import evaluation_create
     from evaluation.models import Evaluation
-    from evaluation.services.evaluations import evaluation_create
-    from mlprojects.services import project_create
+    from mlprojects.lifecycle.services import project_create
 
     call_command("migrate", verbosity=0)
     user, org = user_signup(email="bench@example.com", password="x" * 20, organization_name="Bench")

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from evaluation.abtests import services
 from evaluation.models import (
     ABTest,
     ABTestStatus,
@@ -15,8 +16,7 @@ from evaluation.models import (
     ResultSource,
     Run,
 )
-from evaluation.services import abtests as services
-from evaluation.services import runs as run_services
+from evaluation.runs import services as run_services
 from mlprojects.models import Metric, MetricKind, Objective, ObjectiveKind, Project
 
 MENU_TEST = "Menu descriptions for first-time guests"
@@ -248,7 +248,7 @@ def load_evaluation_demo(org: Organization) -> Evaluation | None:
     without waiting for a worker. Idempotent by name."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from evaluation.services.evaluations import evaluation_create, evaluation_run
+    from evaluation.evaluations.services import evaluation_create, evaluation_run
 
     project = Project.objects.filter(organization=org, slug=FRAUD).first()
     if project is None:

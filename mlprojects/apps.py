@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MlprojectsConfig(AppConfig):
     name = "mlprojects"
     verbose_name = "ML projects"
+
+    def ready(self) -> None:
+        # Bind `shared_task` to the configured Celery app in every process that loads
+        # Django, so `transaction.on_commit(task.delay)` reaches the configured broker.
+        from mlprojects.celery import app  # noqa: F401

@@ -1,10 +1,12 @@
-"""The Celery application. Tasks are autodiscovered from each app's tasks.py."""
+"""The Celery application. Tasks are autodiscovered from each domain's tasks.py.
 
-import os
+This module does not choose a settings module: `manage.py` defaults to local settings,
+`wsgi.py` to production, and a worker or beat process must be given
+DJANGO_SETTINGS_MODULE (the Procfile and `make run` do), so no process silently runs
+settings it was not meant to. The web process loads this app in
+`MlprojectsConfig.ready()`, so `task.delay()` always reaches the configured broker."""
 
 from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlprojects.settings.local")
 
 app = Celery("mlprojects")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -23,4 +25,6 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
-app.autodiscover_tasks()
+app.autodiscover_tasks(
+    ["accounts", "evaluation.evaluations", "evaluation.abtests"], related_name="tasks"
+)

@@ -113,8 +113,8 @@ def other_invitation(other_org):
 @pytest.fixture
 def other_abtest(other_project, outsider):
     """An A/B test of the other organization, with an analysis version and a raw upload."""
+    from evaluation.abtests.services import abtest_create
     from evaluation.models import ABRawUpload, ABTestAnalysis
-    from evaluation.services.abtests import abtest_create
 
     abtest = abtest_create(
         project=other_project,

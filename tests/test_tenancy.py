@@ -11,8 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
 from accounts.services import api_token_create
+from mlprojects.lifecycle.services import cycle_ensure
 from mlprojects.models import Hypothesis
-from mlprojects.services import cycle_ensure
 from tests.factories import RunFactory
 
 # URLs that are not organization data, with the reason they are exempt.

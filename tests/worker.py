@@ -84,7 +84,7 @@ def start_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None
             "-m",
             "celery",
             "-A",
-            "mlprojects",
+            "mlprojects.celery",
             "worker",
             "--loglevel=INFO",
             f"--concurrency={concurrency}",

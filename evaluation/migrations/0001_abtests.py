@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import evaluation.models.abtests
+import evaluation.abtests.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('file', models.FileField(max_length=200, upload_to=evaluation.models.abtests.raw_upload_path)),
+                ('file', models.FileField(max_length=200, upload_to=evaluation.abtests.models.raw_upload_path)),
                 ('original_name', models.CharField(blank=True, max_length=200)),
                 ('suffix', models.CharField(default='.csv', max_length=12)),
                 ('size', models.PositiveBigIntegerField(default=0)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import evaluation.models.evaluations
+import evaluation.evaluations.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('task', models.CharField(choices=[('binary', 'Binary classification'), ('multiclass', 'Multiclass classification'), ('regression', 'Regression'), ('ranking', 'Ranking / recommendation')], default='binary', max_length=20)),
                 ('status', models.CharField(choices=[('draft', 'Needs column mapping'), ('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='draft', max_length=20)),
-                ('file', models.FileField(max_length=255, upload_to=evaluation.models.evaluations.evaluation_file_name)),
+                ('file', models.FileField(max_length=255, upload_to=evaluation.evaluations.models.evaluation_file_name)),
                 ('original_filename', models.CharField(blank=True, max_length=255)),
                 ('file_format', models.CharField(max_length=10)),
                 ('file_size', models.BigIntegerField(default=0)),

@@ -2,8 +2,8 @@
 
 from django import template
 
+from evaluation.abtests import selectors
 from evaluation.models import ABTestStatus
-from evaluation.selectors import abtests as selectors
 
 register = template.Library()
 

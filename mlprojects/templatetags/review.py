@@ -3,7 +3,7 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from ..richtext import render_markdown
+from mlprojects.review.richtext import render_markdown
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.permissions import Role
-from mlprojects.demo_analyses import load_uber_analysis
+from mlprojects.analyses.demo import load_uber_analysis
 from mlprojects.models import Offering, Project
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 

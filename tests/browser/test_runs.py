@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from evaluation.models import Run
-from evaluation.services.runs import MetricPoint, run_create, run_log_batch
+from evaluation.runs.services import MetricPoint, run_create, run_log_batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from mlprojects.lifecycle.services import cycle_ensure
 from mlprojects.models import Baseline, Metric, Objective
-from mlprojects.services import cycle_ensure
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import User
 from evaluation.demo import RECOMMENDER_RUNS, load_abtest_demo, load_runs_demo
 from evaluation.models import ABTest, Run, RunMetric
-from evaluation.selectors.runs import best_run_values_for_project
+from evaluation.runs.selectors import best_run_values_for_project
 from mlprojects.models import Metric, Objective, Project
 
 

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         membership_add(
             org=other, user=demo_user("other@example.com", "Otto Other"), role=Role.OWNER
         )
-        from mlprojects.demo import load_stories
+        from mlprojects.lifecycle.demo import load_stories
 
         load_stories(demo=demo, other=other, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

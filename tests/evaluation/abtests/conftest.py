@@ -2,7 +2,7 @@
 
 import pytest
 
-from evaluation.services import abtests as services
+from evaluation.abtests import services
 
 VARIANTS = [
     {"key": "control", "allocation": 0.5, "description": "Old menu"},

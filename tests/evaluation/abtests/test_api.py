@@ -211,7 +211,7 @@ def test_bad_results_are_a_400_and_change_nothing(api, running_abtest, body, mes
 
 
 def test_results_of_a_decided_test_are_refused_with_409(api, analyzed_abtest, member):
-    from evaluation.services.abtests import abtest_decide
+    from evaluation.abtests.services import abtest_decide
 
     abtest_decide(abtest=analyzed_abtest, user=member, outcome="ship", rationale="Revenue up.")
     body = {"metric": "conversion", "variants": RESULTS["conversion"]}

@@ -7,9 +7,9 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
+from evaluation.abtests import services
+from evaluation.abtests.selectors import abtest_decisions_for_project
 from evaluation.models import ABTest, Outcome
-from evaluation.selectors.abtests import abtest_decisions_for_project
-from evaluation.services import abtests as services
 
 from .conftest import METRICS, VARIANTS
 from .test_views import base, design_post

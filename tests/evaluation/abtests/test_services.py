@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent
+from evaluation.abtests import services
+from evaluation.abtests.selectors import abtest_decisions_for_project
 from evaluation.models import ABRawUpload, ABResult, ABTestAnalysis, ABTestDecision
-from evaluation.selectors.abtests import abtest_decisions_for_project
-from evaluation.services import abtests as services
 from evaluation.stats import aggregate_file
 
 from .conftest import METRICS, RESULTS
@@ -126,7 +126,7 @@ def test_the_request_creates_a_queued_row_with_a_snapshot_of_the_results(stopped
 
 
 def test_a_redelivered_task_neither_duplicates_nor_recomputes(stopped_abtest, member):
-    from evaluation.tasks import analyze_abtest_task
+    from evaluation.abtests.tasks import analyze_abtest_task
 
     analysis = services.abtest_analysis_request(abtest=stopped_abtest, user=member, enqueue=False)
     analyze_abtest_task.apply(args=[stopped_abtest.pk])
@@ -180,7 +180,7 @@ def test_the_task_gives_up_on_a_lasting_database_error_with_bookkeeping(
 ):
     from django.db import OperationalError
 
-    from evaluation.tasks import analyze_abtest_task
+    from evaluation.abtests.tasks import analyze_abtest_task
 
     analysis = services.abtest_analysis_request(abtest=stopped_abtest, user=member, enqueue=False)
 

@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from evaluation.abtests import services
 from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis
-from evaluation.services import abtests as services
 
 from .conftest import RESULTS
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from evaluation.abtests import services
 from evaluation.models import ABRawUpload, ABResult, ABTestAnalysis
-from evaluation.services import abtests as services
 from evaluation.stats import analyze
 from tests.worker import wait_for
 

@@ -11,8 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from evaluation.evaluations import services
 from evaluation.models import Evaluation, EvaluationStatus
-from evaluation.services import evaluations as services
 
 BINARY_COLUMNS = {"y_true": "label", "y_score": "score", "features": ["size", "texture"]}
 

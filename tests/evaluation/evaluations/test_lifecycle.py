@@ -8,10 +8,10 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from accounts.models import AuditEvent
+from evaluation.evaluations import services
 from evaluation.models import Evaluation
-from evaluation.services import evaluations as services
+from mlprojects.lifecycle.services import cycle_start_next
 from mlprojects.models import Baseline, SectionVersion
-from mlprojects.services import cycle_start_next
 
 from .conftest import BINARY_COLUMNS, cancer_csv, upload
 

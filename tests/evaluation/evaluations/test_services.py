@@ -16,9 +16,9 @@ from django.utils import timezone
 from sklearn import metrics as skm
 
 from accounts.models import AuditEvent
+from evaluation.evaluations import services
+from evaluation.evaluations.tasks import run_evaluation_task
 from evaluation.models import EvaluationMetric, EvaluationStatus
-from evaluation.services import evaluations as services
-from evaluation.tasks import run_evaluation_task
 from evaluation.uploads import UploadTooLarge
 
 from .conftest import BINARY_COLUMNS, cancer_csv, refresh

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import AuditEvent
+from evaluation.evaluations import services
 from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
-from evaluation.services import evaluations as services
 from mlprojects.celery import app
 from tests.worker import start_worker, wait_for
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.services import api_token_create
-from evaluation.services.runs import MetricPoint, run_log_batch
+from evaluation.runs.services import MetricPoint, run_log_batch
 from tests.factories import RunFactory
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from accounts.models import AuditEvent
 from evaluation.models import Run
-from evaluation.selectors.runs import best_run_values_for_project, key_match
+from evaluation.runs.selectors import best_run_values_for_project, key_match
+from mlprojects.lifecycle.services import cycle_start_next
 from mlprojects.models import Metric, Objective
-from mlprojects.services import cycle_start_next
 from tests.factories import RunFactory
 
 URL = "/o/acme/projects/menu-recommender/runs/"
@@ -53,7 +53,7 @@ def test_creating_a_run_with_another_orgs_objective_is_a_400_on_objective(
 def test_creating_a_run_with_another_projects_objective_of_the_same_org_is_a_400(
     api, project, org, member
 ):
-    from mlprojects.services import cycle_ensure
+    from mlprojects.lifecycle.services import cycle_ensure
     from tests.factories import ProjectFactory
 
     sibling = ProjectFactory(organization=org, owner=member, slug="sibling")
@@ -185,7 +185,7 @@ def test_a_lifecycle_metric_decides_the_direction_of_the_best_run(project, lifec
     a, b = RunFactory(project=project, name="a"), RunFactory(project=project, name="b")
     log(a, **{"loss_reduction": 0.2})
     log(b, **{"loss_reduction": 0.5})
-    from evaluation.selectors.runs import project_run_summary
+    from evaluation.runs.selectors import project_run_summary
 
     best = {row["key"]: row for row in project_run_summary(project=project)["best"]}
     assert best["loss_reduction"]["run_id"] == b.pk

@@ -6,7 +6,7 @@ import io
 from django.core.management import call_command
 
 from accounts.models import Organization
-from mlprojects.demo_analyses import load_uber_analysis
+from mlprojects.analyses.demo import load_uber_analysis
 from mlprojects.models import BusinessAnalysis, DataSource, Interview, Offering, UseCase
 
 MODELS = [BusinessAnalysis, Offering, DataSource, UseCase, Interview]

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from accounts.models import AuditEvent
-from mlprojects import services_analyses as services
+from mlprojects.analyses import services
 from mlprojects.models import DataSource, OutputUse, Project, UseCase
 
 from .factories import DataSourceFactory, UseCaseFactory

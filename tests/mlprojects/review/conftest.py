@@ -1,7 +1,7 @@
 import pytest
 
-from mlprojects.services import cycle_ensure, section_update
-from mlprojects.services_review import proposal_submit
+from mlprojects.lifecycle.services import cycle_ensure, section_update
+from mlprojects.review.services import proposal_submit
 
 
 @pytest.fixture

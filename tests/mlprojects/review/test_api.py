@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlprojects.services import section_update
+from mlprojects.lifecycle.services import section_update
 
 pytestmark = pytest.mark.django_db
 

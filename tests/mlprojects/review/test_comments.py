@@ -6,7 +6,7 @@ from django.core import mail
 
 from accounts.models import AuditEvent, Notification
 from mlprojects.models import Comment
-from mlprojects.services_review import comment_create
+from mlprojects.review.services import comment_create
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

@@ -6,9 +6,9 @@ import threading
 import pytest
 from django.db import connection
 
+from mlprojects.lifecycle.services import cycle_ensure
 from mlprojects.models import Proposal
-from mlprojects.services import cycle_ensure
-from mlprojects.services_review import proposal_submit
+from mlprojects.review.services import proposal_submit
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from mlprojects.lifecycle.services import SectionConflict, section_etag, section_update
 from mlprojects.models import Phenomenon, SectionVersion
-from mlprojects.services import SectionConflict, section_etag, section_update
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

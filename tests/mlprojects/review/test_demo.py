@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from accounts.models import Notification
 from mlprojects.models import Comment, Project, Proposal
-from mlprojects.selectors_review import approval_summary
+from mlprojects.review.selectors import approval_summary
 
 pytestmark = pytest.mark.django_db
 

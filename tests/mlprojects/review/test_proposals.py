@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
 from accounts.models import AuditEvent, Notification
+from mlprojects.lifecycle.services import section_update
 from mlprojects.models import Proposal, ProposalReview, ProposalStatus
-from mlprojects.selectors_review import approval_summary, proposal_is_stale
-from mlprojects.services import section_update
-from mlprojects.services_review import (
+from mlprojects.review.selectors import approval_summary, proposal_is_stale
+from mlprojects.review.services import (
     TransitionRefused,
     proposal_decide,
     proposal_submit,

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mlprojects.richtext import mentioned_handles, render_markdown
+from mlprojects.review.richtext import mentioned_handles, render_markdown
 
 XSS_CORPUS = [
     "<script>alert(1)</script>",

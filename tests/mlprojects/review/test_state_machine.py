@@ -11,9 +11,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from accounts.models import Membership
 from accounts.permissions import Role
+from mlprojects.lifecycle.services import project_create
 from mlprojects.models import OPEN_STATUSES, PROPOSAL_TRANSITIONS, Proposal, ProposalStatus
-from mlprojects.services import project_create
-from mlprojects.services_review import (
+from mlprojects.review.services import (
     TransitionRefused,
     proposal_decide,
     proposal_submit,

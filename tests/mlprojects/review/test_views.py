@@ -3,8 +3,8 @@ and activity feeds."""
 
 import pytest
 
-from mlprojects.services import section_update
-from mlprojects.services_review import comment_create, proposal_decide, proposal_submit
+from mlprojects.lifecycle.services import section_update
+from mlprojects.review.services import comment_create, proposal_decide, proposal_submit
 
 pytestmark = pytest.mark.django_db
 BASE = "/o/acme/projects/menu-recommender"
@@ -156,7 +156,7 @@ def test_the_project_activity_has_edits_comments_submissions_and_decisions(
 
 
 def test_the_project_activity_includes_ab_test_decisions(proj, member, client_for):
-    from evaluation.services import abtests
+    from evaluation.abtests import services as abtests
 
     abtest = abtests.abtest_create(
         project=proj,
@@ -212,7 +212,7 @@ def test_the_review_page_marks_the_steps_changed_since_the_previous_version(
 
 
 def test_the_document_names_the_metrics_of_the_evaluation_plan():
-    from mlprojects.selectors_review import proposal_document
+    from mlprojects.review.selectors import proposal_document
 
     snapshot = {
         "steps": {
@@ -228,7 +228,7 @@ def test_the_document_names_the_metrics_of_the_evaluation_plan():
 
 
 def _many_proposals(org, member, stakeholder, n: int) -> None:
-    from mlprojects.services import project_create
+    from mlprojects.lifecycle.services import project_create
 
     for i in range(n):
         project = project_create(org=org, user=member, name=f"Project {i}")

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from evaluation.abtests.api import views
+
+urlpatterns = [
+    path(
+        "projects/<int:project_id>/ab-tests/",
+        views.ProjectABTestListView.as_view(),
+        name="api-project-abtest-list",
+    ),
+    path("ab-tests/<int:pk>/", views.ABTestDetailView.as_view(), name="api-abtest-detail"),
+    path(
+        "ab-tests/<int:pk>/results/", views.ABTestResultsView.as_view(), name="api-abtest-results"
+    ),
+    path(
+        "ab-tests/<int:pk>/analyze/", views.ABTestAnalyzeView.as_view(), name="api-abtest-analyze"
+    ),
+    path(
+        "ab-tests/<int:pk>/analysis/",
+        views.ABTestAnalysisView.as_view(),
+        name="api-abtest-analysis",
+    ),
+    path("sample-size/", views.SampleSizeView.as_view(), name="api-sample-size"),
+]

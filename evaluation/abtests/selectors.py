@@ -1,0 +1,153 @@
+"""Reads of A/B tests, always narrowed to one organization (or one of its projects)."""
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Organization
+from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis, ABTestDecision
+from mlprojects.models import Metric, MetricKind, Objective, Project
+
+
+def _latest_decision_prefetch() -> Prefetch:
+    return Prefetch(
+        "decisions",
+        queryset=ABTestDecision.objects.select_related("decided_by").order_by("-created_at"),
+        to_attr="decision_list",
+    )
+
+
+def abtest_list(*, project: Project) -> QuerySet[ABTest]:
+    """The project's tests, newest first, each with `decision_list` (latest first)."""
+    return (
+        ABTest.objects.filter(project=project)
+        .select_related("project")
+        .prefetch_related(_latest_decision_prefetch())
+    )
+
+
+def abtest_get(*, org: Organization, project: Project | None = None, pk: int) -> ABTest:
+    """The test `pk` of `org` (and of `project` when given) with its variants and metrics,
+    or 404 — also when it belongs to another organization."""
+    scope = {"project": project} if project is not None else {}
+    return get_object_or_404(
+        ABTest.objects.for_org(org)
+        .select_related("project__organization", "created_by", "objective", "business_metric")
+        .prefetch_related("variants", "metrics"),
+        pk=pk,
+        **scope,
+    )
+
+
+def abtest_design(*, abtest: ABTest) -> ABTest:
+    """The test with its variants and metrics loaded (one query each)."""
+    return (
+        ABTest.objects.filter(pk=abtest.pk)
+        .select_related("project__organization", "created_by", "objective", "business_metric")
+        .prefetch_related("variants", "metrics")
+        .get()
+    )
+
+
+def abtest_results_table(*, abtest: ABTest) -> list[dict]:
+    """One entry per metric: the metric and its results in variant order (or None)."""
+    variants = list(abtest.variants.all())
+    rows = ABResult.objects.filter(metric__abtest=abtest)
+    by_pair = {(r.metric_id, r.variant_id): r for r in rows}
+    return [
+        {
+            "metric": metric,
+            "cells": [{"variant": v, "result": by_pair.get((metric.pk, v.pk))} for v in variants],
+            "complete": all((metric.pk, v.pk) in by_pair for v in variants),
+        }
+        for metric in abtest.metrics.all()
+    ]
+
+
+def abtest_latest_analysis(*, abtest: ABTest) -> ABTestAnalysis | None:
+    return abtest.analyses.order_by("-version").first()
+
+
+def abtest_analysis_get(*, abtest: ABTest, pk: int) -> ABTestAnalysis:
+    return get_object_or_404(ABTestAnalysis, abtest=abtest, pk=pk)
+
+
+def abtest_upload_get(*, abtest: ABTest, pk: int) -> ABRawUpload:
+    return get_object_or_404(ABRawUpload, abtest=abtest, pk=pk)
+
+
+def abtest_active_upload(*, abtest: ABTest) -> ABRawUpload | None:
+    """The latest raw upload, if it is still being aggregated or it is the last word."""
+    return abtest.raw_uploads.order_by("-created_at", "-id").first()
+
+
+def abtest_link_choices(*, project: Project, abtest: ABTest | None = None) -> dict:
+    """The objectives and business metrics a test's design can link to: the project's
+    current cycle's, plus the ones the test already links to (an earlier cycle's)."""
+    objectives = list(Objective.objects.filter(cycle__project=project, cycle__number=project.cycle))
+    metrics = list(
+        Metric.objects.filter(
+            cycle__project=project, cycle__number=project.cycle, kind=MetricKind.BUSINESS
+        )
+    )
+    if abtest is not None and abtest.objective and abtest.objective not in objectives:
+        objectives.append(abtest.objective)
+    if abtest is not None and abtest.business_metric and abtest.business_metric not in metrics:
+        metrics.append(abtest.business_metric)
+    return {"objectives": objectives, "business_metrics": metrics}
+
+
+def _metric_summary(metric: Metric | None) -> dict | None:
+    if metric is None:
+        return None
+    return {
+        "id": metric.pk,
+        "name": metric.name,
+        "unit": metric.unit,
+        "target": metric.target,
+        "current": metric.current,
+    }
+
+
+def abtest_decisions_for_project(*, project: Project) -> list[dict]:
+    """Each decided test of the project with its latest decision, for the proposal: name,
+    hypothesis, the objective and business metric it is linked to, outcome, rationale, who
+    and when, and the primary metric's lift with its interval from the analysis the
+    decision was based on."""
+    decisions = (
+        ABTestDecision.objects.filter(abtest__project=project)
+        .select_related("abtest__objective", "abtest__business_metric", "analysis", "decided_by")
+        .prefetch_related("abtest__metrics")
+        .order_by("abtest_id", "-created_at", "-id")
+    )
+    latest: dict[int, ABTestDecision] = {}
+    for decision in decisions:
+        latest.setdefault(decision.abtest_id, decision)
+    entries = []
+    for decision in sorted(latest.values(), key=lambda d: d.created_at, reverse=True):
+        abtest = decision.abtest
+        primary = next((m for m in abtest.metrics.all() if m.role == "primary"), None)
+        result = decision.analysis.result or {}
+        primary_results = result.get("metrics", {}).get(primary.key, {}) if primary else {}
+        entries.append(
+            {
+                "abtest_id": abtest.pk,
+                "name": abtest.name,
+                "hypothesis": abtest.hypothesis,
+                "objective": None
+                if abtest.objective is None
+                else {"id": abtest.objective.pk, "title": abtest.objective.title},
+                "business_metric": _metric_summary(abtest.business_metric),
+                "outcome": decision.outcome,
+                "outcome_label": decision.get_outcome_display(),
+                "rationale": decision.rationale,
+                "decided_by": decision.decided_by.display_name if decision.decided_by else None,
+                "decided_at": decision.created_at,
+                "analysis_version": decision.analysis.version,
+                "primary_metric": primary.key if primary else None,
+                "primary_results": {
+                    variant: {k: r.get(k) for k in ("lift", "ci_low", "ci_high", "p_value")}
+                    for variant, r in primary_results.items()
+                },
+            }
+        )
+    return entries

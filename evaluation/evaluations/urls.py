@@ -1,0 +1,16 @@
+"""Evaluation pages, under /o/<org_slug>/projects/<project_slug>/evaluations/."""
+
+from django.urls import path
+
+from evaluation.evaluations import views
+
+app_name = "evaluations"
+
+urlpatterns = [
+    path("", views.evaluation_list, name="list"),
+    path("new/", views.evaluation_upload, name="upload"),
+    path("compare/", views.evaluation_compare, name="compare"),
+    path("<int:evaluation_id>/", views.evaluation_detail, name="detail"),
+    path("<int:evaluation_id>/columns/", views.evaluation_configure, name="configure"),
+    path("<int:evaluation_id>/file/", views.evaluation_download, name="download"),
+]

@@ -1,0 +1,353 @@
+"""Evaluation pages of a project: list, upload, column mapping, progress and results,
+download of the uploaded file, and two evaluations side by side."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
+
+from accounts.access import require_perm
+from accounts.permissions import Perm
+from evaluation.evaluations import selectors, services
+from evaluation.evaluations.forms import EvaluationColumnsForm, EvaluationUploadForm
+from evaluation.metrics import PRIMARY_METRIC, EvaluationInputError, compare
+from evaluation.models import Evaluation, EvaluationStatus
+from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload_size
+from mlprojects.lifecycle.selectors import project_get
+
+# The headline numbers of each task, in the order they are shown.
+HEADLINE_METRICS = {
+    "binary": ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy"),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss"),
+    "regression": ("rmse", "mae", "r2", "mape"),
+    "ranking": ("ndcg_at_k", "map_at_k", "precision_at_k", "recall_at_k", "hit_rate"),
+}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "specificity": "Specificity",
+    "roc_auc": "ROC-AUC",
+    "average_precision": "Average precision",
+    "log_loss": "Log loss",
+    "brier": "Brier score",
+    "balanced_accuracy": "Balanced accuracy",
+    "f1_macro": "F1 (macro)",
+    "f1_micro": "F1 (micro)",
+    "f1_weighted": "F1 (weighted)",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "r2": "R²",
+    "precision_at_k": "Precision@k",
+    "recall_at_k": "Recall@k",
+    "map_at_k": "MAP@k",
+    "ndcg_at_k": "NDCG@k",
+    "hit_rate": "Hit rate@k",
+    "coverage": "Catalogue coverage",
+}
+
+
+def _project(request: HttpRequest, project_slug: str):
+    return project_get(org=request.org, slug=project_slug)
+
+
+@require_perm(Perm.READ)
+def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = _project(request, project_slug)
+    services.evaluations_fail_stuck(project=project)
+    evaluations = list(selectors.evaluation_list(project=project))
+    for evaluation in evaluations:
+        primary = PRIMARY_METRIC.get(evaluation.task)
+        evaluation.headline = next((m for m in evaluation.model_metrics if m.name == primary), None)
+    finished = [e for e in evaluations if e.status == EvaluationStatus.SUCCEEDED]
+    return render(
+        request,
+        "evaluation/evaluations/list.html",
+        {
+            "project": project,
+            "evaluations": evaluations,
+            "finished": finished,
+            "labels": METRIC_LABELS,
+        },
+    )
+
+
+@csrf_exempt  # the size limit must be installed before the CSRF check reads the body
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def evaluation_upload(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = _project(request, project_slug)
+    limit = settings.EVALUATION_MAX_UPLOAD_BYTES
+    limit_upload_size(request, limit)
+    try:
+        return _evaluation_upload(request, project=project)
+    except UploadTooLarge as exc:
+        context = {
+            "project": project,
+            "form": EvaluationUploadForm(),
+            "upload_error": str(exc),
+            "max_bytes": human_bytes(limit),
+        }
+        return render(request, "evaluation/evaluations/upload.html", context, status=413)
+
+
+@csrf_protect
+def _evaluation_upload(request: HttpRequest, *, project) -> HttpResponse:
+    form = EvaluationUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            evaluation = services.evaluation_upload(
+                project=project,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                name=form.cleaned_data["name"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect(
+                "evaluations:configure",
+                org_slug=project.organization.slug,
+                project_slug=project.slug,
+                evaluation_id=evaluation.pk,
+            )
+    context = {
+        "project": project,
+        "form": form,
+        "max_bytes": human_bytes(settings.EVALUATION_MAX_UPLOAD_BYTES),
+    }
+    return render(request, "evaluation/evaluations/upload.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def evaluation_configure(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> HttpResponse:
+    project = _project(request, project_slug)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    if evaluation.status != EvaluationStatus.DRAFT:
+        return redirect(_detail_url(evaluation))
+    try:
+        header, preview = services.evaluation_header(evaluation)
+    except ValidationError as exc:
+        raise Http404(" ".join(exc.messages)) from None
+    rule_baselines = services.project_rule_baselines(project=project)
+    form = EvaluationColumnsForm(
+        request.POST or None,
+        header=header,
+        evaluation=evaluation,
+        metrics=selectors.target_metric_choices(project=project),
+        rule_baselines=rule_baselines,
+    )
+    if request.method == "POST" and form.is_valid():
+        mapping = form.mapping()
+        try:
+            evaluation = services.evaluation_configure(
+                evaluation=evaluation,
+                user=request.user,
+                task=form.cleaned_data["task"],
+                columns=mapping["columns"],
+                options=mapping["options"],
+                name=form.cleaned_data["name"],
+                project_rules=form.cleaned_data.get("project_rules", False),
+                target_metric=form.cleaned_data["target_metric"],
+                target_metric_key=form.cleaned_data["target_metric_key"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            for warning in evaluation.skipped_rule_baselines:
+                messages.warning(request, warning)
+            messages.success(request, "Evaluation queued. The results appear here when ready.")
+            return redirect(_detail_url(evaluation))
+    context = {"project": project, "evaluation": evaluation, "form": form}
+    context.update(header=header, preview=preview)
+    return render(request, "evaluation/evaluations/configure.html", context)
+
+
+def _detail_url(evaluation: Evaluation) -> str:
+    from django.urls import reverse
+
+    return reverse(
+        "evaluations:detail",
+        kwargs={
+            "org_slug": evaluation.project.organization.slug,
+            "project_slug": evaluation.project.slug,
+            "evaluation_id": evaluation.pk,
+        },
+    )
+
+
+def _metric_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric: the model's value and each baseline's value with the lift."""
+    rows = []
+    for name, value in result["metrics"].items():
+        baselines = []
+        for base_name, base in result["baselines"].items():
+            lift = dict(base["lift"].get(name) or {})
+            if lift.get("relative") is not None and lift.get("improvement") is not None:
+                # The relative change, signed like the improvement: for a lower-is-better
+                # metric a 90 % drop is shown as +90 %.
+                sign = 1 if lift["improvement"] >= 0 else -1
+                lift["relative_improvement"] = sign * abs(lift["relative"])
+            baselines.append({"name": base_name, "value": base.get(name), "lift": lift})
+        rows.append(
+            {"name": name, "label": METRIC_LABELS.get(name, name), "value": value,
+             "baselines": baselines}
+        )  # fmt: skip
+    return rows
+
+
+def _charts(evaluation: Evaluation) -> dict[str, Any]:
+    """The data behind each chart, passed to the page with `json_script`."""
+    result, task = evaluation.result, evaluation.task
+    curves = result["curves"]
+    charts: dict[str, Any] = {}
+    if task == "binary":
+        charts["roc"] = [{"x": p["fpr"], "y": p["tpr"]} for p in curves["roc"]]
+        charts["pr"] = [{"x": p["recall"], "y": p["precision"]} for p in curves["pr"]]
+        charts["thresholds"] = [
+            {"threshold": t["threshold"], "cost": t["cost"], "precision": t["precision"],
+             "recall": t["recall"], "f1": t["f1"]}
+            for t in result["thresholds"]
+        ]  # fmt: skip
+        calibration = curves.get("calibration") or {}
+        charts["calibration"] = [
+            {"x": b["mean_predicted"], "y": b["fraction_positive"], "count": b["count"]}
+            for b in calibration.get("bins", [])
+            if b["count"]
+        ]
+    if task == "regression":
+        histogram = curves["residuals"]["histogram"]
+        edges = histogram["edges"]
+        charts["residuals"] = {
+            "labels": [f"{(lo + hi) / 2:.3g}" for lo, hi in zip(edges, edges[1:], strict=False)],
+            "counts": histogram["counts"],
+        }
+    slices = [s for s in result["slices"] if s.get("primary_value") is not None]
+    if slices:
+        charts["slices"] = {
+            "labels": [f"{s['column']} = {s['value']}" for s in slices],
+            "values": [s["primary_value"] for s in slices],
+            "metric": METRIC_LABELS.get(slices[0]["primary_metric"], ""),
+        }
+    if result.get("tradeoff"):
+        metric = result["info"]["tradeoff"]["metrics"][0]
+        charts["tradeoff"] = {
+            "metric": METRIC_LABELS.get(metric, metric),
+            "points": [
+                {"x": p["a"][metric], "y": p["b"][metric], "weight": p["weight"],
+                 "pareto": p["pareto_optimal"]}
+                for p in result["tradeoff"]
+            ],
+        }  # fmt: skip
+    return charts
+
+
+@require_GET
+@require_perm(Perm.READ)
+def evaluation_detail(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> HttpResponse:
+    project = _project(request, project_slug)
+    services.evaluations_fail_stuck(project=project)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    context: dict[str, Any] = {"project": project, "evaluation": evaluation}
+    if request.htmx:
+        response = render(request, "evaluation/evaluations/detail.html#progress", context)
+        if evaluation.is_pending:
+            return response
+        # Done: stop polling and reload the page, which now shows the outcome.
+        stopped = HttpResponseStopPolling(response.content)
+        stopped["HX-Refresh"] = "true"
+        return stopped
+    if evaluation.status == EvaluationStatus.DRAFT:
+        return redirect(
+            "evaluations:configure",
+            org_slug=org_slug,
+            project_slug=project_slug,
+            evaluation_id=evaluation.pk,
+        )
+    if evaluation.status == EvaluationStatus.SUCCEEDED:
+        result = evaluation.result
+        headline_names = HEADLINE_METRICS[evaluation.task]
+        context.update(
+            result=result,
+            info=result["info"],
+            headline=[
+                {"name": n, "label": METRIC_LABELS.get(n, n), "value": result["metrics"].get(n)}
+                for n in headline_names
+                if n in result["metrics"]
+            ],
+            metric_rows=_metric_rows(result),
+            baseline_names=list(result["baselines"]),
+            charts=_charts(evaluation),
+            slices=result["slices"],
+            primary=PRIMARY_METRIC[evaluation.task],
+            recommended=result["info"].get("recommended_threshold"),
+        )
+        matrix = result["curves"].get("confusion_matrix") or {}
+        if "labels" in matrix:
+            context["cm_rows"] = list(zip(matrix["labels"], matrix["matrix"], strict=True))
+    return render(request, "evaluation/evaluations/detail.html", context)
+
+
+@require_GET
+@require_perm(Perm.READ)
+def evaluation_download(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> FileResponse:
+    """The uploaded file, only through this organization-checked view (never a public
+    media URL)."""
+    project = _project(request, project_slug)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    try:
+        fh = default_storage.open(evaluation.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The file of this evaluation is no longer stored.") from None
+    return FileResponse(fh, as_attachment=True, filename=evaluation.original_filename)
+
+
+@require_GET
+@require_perm(Perm.READ)
+def evaluation_compare(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = _project(request, project_slug)
+    choices = [
+        e
+        for e in selectors.evaluation_list(project=project)
+        if e.status == EvaluationStatus.SUCCEEDED
+    ]
+    context: dict[str, Any] = {"project": project, "choices": choices, "rows": None}
+    ids = {}
+    for key in ("a", "b"):
+        raw = request.GET.get(key, "")
+        ids[key] = int(raw) if raw.isdigit() else None
+    context["selected"] = ids
+    if ids["a"] and ids["b"]:
+        a = selectors.evaluation_get(project=project, evaluation_id=ids["a"])
+        b = selectors.evaluation_get(project=project, evaluation_id=ids["b"])
+        context.update(a=a, b=b)
+        if a.status != EvaluationStatus.SUCCEEDED or b.status != EvaluationStatus.SUCCEEDED:
+            context["error"] = "Both evaluations must have succeeded to be compared."
+        else:
+            try:
+                rows = compare(a.result, b.result)
+            except EvaluationInputError as exc:
+                context["error"] = str(exc)
+            else:
+                for row in rows:
+                    row["label"] = METRIC_LABELS.get(row["metric"], row["metric"])
+                context["rows"] = rows
+    return render(request, "evaluation/evaluations/compare.html", context)

@@ -1,0 +1,52 @@
+"""Every model of the app, for Django's app registry. The models live in their domain
+packages: runs, evaluations, abtests."""
+
+from evaluation.abtests.models import (
+    ABMetric,
+    ABRawUpload,
+    ABResult,
+    ABTest,
+    ABTestAnalysis,
+    ABTestDecision,
+    ABTestStatus,
+    ABVariant,
+    Direction,
+    JobStatus,
+    MetricRole,
+    MetricType,
+    Outcome,
+    ResultSource,
+)
+from evaluation.evaluations.models import (
+    Evaluation,
+    EvaluationMetric,
+    EvaluationStatus,
+    EvaluationTask,
+)
+from evaluation.runs.models import Run, RunMetric, RunQuerySet, RunRole, RunStatus
+
+__all__ = [
+    "ABMetric",
+    "ABRawUpload",
+    "ABResult",
+    "ABTest",
+    "ABTestAnalysis",
+    "ABTestDecision",
+    "ABTestStatus",
+    "ABVariant",
+    "Direction",
+    "Evaluation",
+    "EvaluationMetric",
+    "EvaluationStatus",
+    "EvaluationTask",
+    "JobStatus",
+    "MetricRole",
+    "MetricType",
+    "Outcome",
+    "ResultSource",
+    "Run",
+    "RunMetric",
+    "RunQuerySet",
+    "RunRole",
+    "RunStatus",
+]

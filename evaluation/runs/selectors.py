@@ -1,0 +1,343 @@
+"""Reads of runs: the scoped lookups, the filtered and ordered listing with its cursor, metric
+histories, and the best run per metric."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F, FloatField, Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
+from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
+
+from accounts.models import Organization
+from evaluation.models import Run, RunMetric
+from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
+
+# Metrics whose name says lower is better; every other metric is "higher is better" —
+# unless a metric of the project's lifecycle matches the key and says which way is better.
+LOWER_IS_BETTER = ("loss", "error", "rmse", "mse", "mae", "mape", "latency", "perplexity")
+
+
+class InvalidQuery(ValueError):
+    """A listing parameter that cannot be understood (answered with a 400)."""
+
+
+def run_get(*, org: Organization, pk: int, project: Project | None = None) -> Run:
+    """Run `pk` of `org` (and of `project` when given), or 404 — also for another
+    organization's run."""
+    runs = Run.objects.for_org(org).select_related("project", "created_by", "objective")
+    if project is not None:
+        runs = runs.filter(project=project)
+    return get_object_or_404(runs, pk=pk)
+
+
+def metric_expression(key: str):
+    """The latest value of metric `key` of a run, as a float column (NULL when the run
+    never logged it). Works on SQLite and PostgreSQL alike."""
+    return Cast(KeyTextTransform("value", KeyTransform(key, "latest_metrics")), FloatField())
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """`started_at`, `name` or `metric.<key>`, each optionally prefixed with `-`."""
+
+    field: str
+    descending: bool
+    metric: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str) -> "RunOrder":
+        raw = (raw or "-started_at").strip()
+        descending = raw.startswith("-")
+        name = raw.lstrip("-")
+        if name.startswith("metric."):
+            key = name.removeprefix("metric.")
+            if not key:
+                raise InvalidQuery("order_by=metric.<key> needs a metric key.")
+            return cls("sort_value", descending, metric=key)
+        if name not in ("started_at", "name", "created_at"):
+            raise InvalidQuery("order_by must be started_at, name or metric.<key> (- for desc).")
+        return cls(name, descending)
+
+    def __str__(self) -> str:
+        name = f"metric.{self.metric}" if self.metric else self.field
+        return f"-{name}" if self.descending else name
+
+
+def run_list(
+    *,
+    project: Project,
+    status: str = "",
+    tags: list[tuple[str, str]] = (),
+    metric: str = "",
+    metric_min: float | None = None,
+    metric_max: float | None = None,
+    order: RunOrder | None = None,
+) -> QuerySet[Run]:
+    """The project's runs, filtered and ordered, in one query (the latest metric values
+    live on the run row). Runs without the ordering metric come last."""
+    order = order or RunOrder.parse("")
+    runs = Run.objects.filter(project=project).select_related("created_by", "objective")
+    if status:
+        runs = runs.filter(status=status)
+    for i, (key, value) in enumerate(tags):
+        # Cast to text: compared as a plain string on SQLite and PostgreSQL alike.
+        tag_value = Cast(KeyTextTransform(key, "tags"), TextField())
+        runs = runs.alias(**{f"tag_{i}": tag_value}).filter(**{f"tag_{i}": value})
+    if metric:
+        runs = runs.alias(filter_value=metric_expression(metric)).filter(filter_value__isnull=False)
+        if metric_min is not None:
+            runs = runs.filter(filter_value__gte=metric_min)
+        if metric_max is not None:
+            runs = runs.filter(filter_value__lte=metric_max)
+    return order_runs(runs, order)
+
+
+def order_runs(runs: QuerySet[Run], order: RunOrder) -> QuerySet[Run]:
+    """Order by `order`, runs without a value last, the id breaking ties."""
+    if order.metric:
+        runs = runs.annotate(sort_value=metric_expression(order.metric))
+    column = F(order.field)
+    if order.descending:
+        return runs.order_by(column.desc(nulls_last=True), "-pk")
+    return runs.order_by(column.asc(nulls_last=True), "pk")
+
+
+def _encode_cursor(value, pk: int) -> str:
+    if isinstance(value, datetime):
+        value = {"dt": value.isoformat()}
+    raw = json.dumps([value, pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["dt"])
+        if not isinstance(pk, int):
+            raise TypeError
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise InvalidQuery("Invalid cursor.") from exc
+    return value, pk
+
+
+def run_page(
+    runs: QuerySet[Run], *, order: RunOrder, cursor: str = "", size: int = 50
+) -> tuple[list[Run], str | None]:
+    """Keyset pagination over (sort value, id): stable while runs are being added, and as
+    cheap on the thousandth page as on the first. Returns the page and the next cursor."""
+    if cursor:
+        value, pk = _decode_cursor(cursor)
+        field = order.field
+        after_pk = Q(pk__lt=pk) if order.descending else Q(pk__gt=pk)
+        if value is None:  # already among the runs without a value, which come last
+            runs = runs.filter(Q(**{f"{field}__isnull": True}) & after_pk)
+        else:
+            beyond = Q(**{f"{field}__lt" if order.descending else f"{field}__gt": value})
+            runs = runs.filter(
+                beyond | (Q(**{field: value}) & after_pk) | Q(**{f"{field}__isnull": True})
+            )
+    page = list(runs[: size + 1])
+    if len(page) <= size:
+        return page, None
+    page = page[:size]
+    last = page[-1]
+    return page, _encode_cursor(getattr(last, order.field), last.pk)
+
+
+def metric_history(*, run: Run, key: str) -> QuerySet[RunMetric]:
+    return RunMetric.objects.filter(run=run, key=key).order_by("step", "timestamp", "pk")
+
+
+def metric_histories(*, runs: list[Run], keys: list[str]) -> dict[int, dict[str, list]]:
+    """{run id: {metric key: [(step, value), …]}} for charts, in one query."""
+    out: dict[int, dict[str, list]] = {run.pk: {} for run in runs}
+    rows = (
+        RunMetric.objects.filter(run__in=runs, key__in=keys)
+        .order_by("run_id", "key", "step", "timestamp", "pk")
+        .values_list("run_id", "key", "step", "value")
+    )
+    for run_id, key, step, value in rows:
+        out[run_id].setdefault(key, []).append((step, value))
+    return out
+
+
+def lower_is_better(key: str) -> bool:
+    name = key.lower()
+    return any(word in name for word in LOWER_IS_BETTER)
+
+
+def _slug(text: str) -> str:
+    return slugify(text).replace("_", "-")
+
+
+def key_match(metric_name: str, key: str) -> int:
+    """How well a run's metric key names a lifecycle metric: 3 the same name ignoring
+    case, 2 the same slug ("Precision@10" ~ "precision@10" ~ "precision10"), 1 the key's
+    slug is the leading words of the name's ("ndcg@5" ~ "NDCG@5 of recommended dishes",
+    "recall" ~ "Recall at 1% review rate"), 0 no match."""
+    if metric_name.strip().lower() == key.strip().lower():
+        return 3
+    name, short = _slug(metric_name), _slug(key)
+    if not short:
+        return 0
+    if name == short:
+        return 2
+    return 1 if name.startswith(short + "-") else 0
+
+
+def current_metrics(*, project: Project) -> list[Metric]:
+    """The metrics of the project's current cycle, in the workspace's order."""
+    return list(
+        Metric.objects.filter(cycle__project=project, cycle__number=project.cycle).select_related(
+            "objective"
+        )
+    )
+
+
+def objective_choices(*, project: Project) -> list[Objective]:
+    """The objectives a run, a test or an evaluation can be linked to: the current cycle's."""
+    return list(Objective.objects.filter(cycle__project=project, cycle__number=project.cycle))
+
+
+def _matching_keys(metric: Metric, keys) -> list[str]:
+    """The run keys that name `metric` best (several when they differ only in case)."""
+    scored = [(key_match(metric.name, key), key) for key in keys]
+    top = max((score for score, _ in scored), default=0)
+    return sorted(key for score, key in scored if score and score == top)
+
+
+def metric_directions(*, metrics: list[Metric], keys) -> dict[str, bool]:
+    """{run metric key: lower is better} for the keys a lifecycle metric names (its
+    `direction` decides); other keys are left to the name heuristic."""
+    out: dict[str, bool] = {}
+    best_score: dict[str, int] = {}
+    for metric in metrics:
+        for key in keys:
+            score = key_match(metric.name, key)
+            if score > best_score.get(key, 0):
+                best_score[key] = score
+                out[key] = metric.direction == Direction.LOWER
+    return out
+
+
+def _counts_for(metric: Metric, run_objective: int | None, run_cycle: int | None) -> bool:
+    # A run linked to one objective does not count for the metric of another objective of
+    # the same cycle; unlinked runs (and links to an earlier cycle's objective) count.
+    return not (
+        run_objective
+        and metric.objective_id
+        and run_cycle == metric.cycle_id
+        and run_objective != metric.objective_id
+    )
+
+
+_RUN_ROW = ("pk", "name", "objective_id", "objective__cycle_id", "latest_metrics")
+
+
+def _best_per_metric(metrics: list[Metric], rows: list[tuple]) -> dict[int, dict]:
+    """`best_run_values_for_project` over rows of `_RUN_ROW`."""
+    keys = {key for *_, latest in rows for key in latest}
+    out: dict[int, dict] = {}
+    for metric in metrics:
+        matching = _matching_keys(metric, keys)
+        lower = metric.direction == Direction.LOWER
+        best = None
+        for pk, name, objective_id, objective_cycle, latest in rows:
+            if not _counts_for(metric, objective_id, objective_cycle):
+                continue
+            for key in matching:
+                point = latest.get(key)
+                if point is None:
+                    continue
+                value = point["value"]
+                if best is None or (value < best["value"] if lower else value > best["value"]):
+                    best = {"value": value, "run_id": pk, "run_name": name, "key": key}
+        if best is not None:
+            out[metric.pk] = best
+    return out
+
+
+def best_run_values_for_project(
+    project: Project, *, metrics: list[Metric] | None = None
+) -> dict[int, dict]:
+    """{metric id: {"value", "run_id", "run_name", "key"}} for each metric of the project's
+    current cycle that some run logged: the best latest value over the project's runs, in
+    the metric's own direction. A run key names a metric by its name (ignoring case), its
+    slug, or the leading words of its name (see `key_match`); the best-matching keys
+    count. Two queries (one when the current cycle's `metrics` are given)."""
+    if metrics is None:
+        metrics = current_metrics(project=project)
+    rows = list(Run.objects.filter(project=project).values_list(*_RUN_ROW))
+    return _best_per_metric(metrics, rows)
+
+
+def metrics_vs_target(*, metrics: list[Metric], best: dict[int, dict]) -> list[dict]:
+    """Rows of the runs page's "Metrics vs target" table: each model metric of the current
+    cycle (and any other metric a run logged) with its target and the best run's value."""
+    rows = []
+    for metric in metrics:
+        found = best.get(metric.pk)
+        if metric.kind != MetricKind.MODEL and found is None:
+            continue
+        reached = None
+        if found is not None and metric.target is not None:
+            lower = metric.direction == Direction.LOWER
+            value = found["value"]
+            reached = value <= metric.target if lower else value >= metric.target
+        rows.append({"metric": metric, "best": found, "reached": reached})
+    return rows
+
+
+def project_run_summary(*, project: Project, metrics: list[Metric] | None = None) -> dict:
+    """Metric and param keys used by the project's runs, the best run per metric key, and
+    the best run per metric of the project's current cycle (`targets`, as
+    `best_run_values_for_project`), from one query over the runs' denormalised columns
+    (plus one for the current cycle's metrics unless `metrics` are given)."""
+    if metrics is None:
+        metrics = current_metrics(project=project)
+    metric_keys: set[str] = set()
+    param_keys: set[str] = set()
+    tag_keys: set[str] = set()
+    best: dict[str, tuple[float, int, str]] = {}
+    rows = list(Run.objects.filter(project=project).values_list("params", "tags", *_RUN_ROW))
+    keys = {key for *_, latest in rows for key in latest}
+    directions = metric_directions(metrics=metrics, keys=keys)
+
+    def lower(key: str) -> bool:
+        return directions[key] if key in directions else lower_is_better(key)
+
+    for params, tags, pk, name, _, _, latest in rows:
+        param_keys.update(params)
+        tag_keys.update(k for k in tags if not k.startswith("mlflow."))
+        for key, point in latest.items():
+            metric_keys.add(key)
+            value = point["value"]
+            current = best.get(key)
+            better = current is None or (value < current[0] if lower(key) else value > current[0])
+            if better:
+                best[key] = (value, pk, name)
+    return {
+        "metric_keys": sorted(metric_keys),
+        "param_keys": sorted(param_keys),
+        "tag_keys": sorted(tag_keys),
+        "best": [
+            {
+                "key": key,
+                "value": best[key][0],
+                "run_id": best[key][1],
+                "run_name": best[key][2],
+                "lower_is_better": lower(key),
+                "from_metric": key in directions,
+            }
+            for key in sorted(best)
+        ],
+        "lower_is_better": {key: lower(key) for key in metric_keys},
+        "targets": _best_per_metric(metrics, [row[2:] for row in rows]),
+    }

@@ -1,0 +1,321 @@
+"""Forms of the lifecycle workspace. They validate (including the models' `clean`, which
+keeps references inside the cycle); the services save."""
+
+from django import forms
+
+from mlprojects.lifecycle.feasibility import CRITERIA, RED_FLAGS
+from mlprojects.models import (
+    Baseline,
+    DataSource,
+    DeploymentPlan,
+    EvaluationPlan,
+    Feasibility,
+    Feedback,
+    FurtherAnalysis,
+    Goal,
+    Hypothesis,
+    Metric,
+    MetricKind,
+    Objective,
+    PerformanceRequirements,
+    Phenomenon,
+    ProblemDefinition,
+    ProblemNode,
+    Project,
+    ProjectConstraint,
+    ProjectCycle,
+    Prototype,
+    Reference,
+    Solution,
+    WatchedMetric,
+)
+
+
+def _area(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "summary"]
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+
+class CycleForm(forms.ModelForm):
+    """A form whose choices of related items are narrowed to one cycle."""
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        self.cycle = cycle
+        super().__init__(*args, **kwargs)
+        self.instance.cycle = cycle
+        for field in self.fields.values():
+            # Django's default of 10 rows makes every step's form a wall of boxes.
+            if isinstance(field.widget, forms.Textarea) and field.widget.attrs.get("rows") == "10":
+                field.widget.attrs["rows"] = 3
+
+
+# ---------------------------------------------------------------- single-row sections
+
+
+class PhenomenonForm(CycleForm):
+    class Meta:
+        model = Phenomenon
+        fields = ["what", "since", "evidence", "difficulties", "worth_solving", "data_sources"]
+        widgets = {"data_sources": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        self.fields["data_sources"].queryset = DataSource.objects.filter(
+            organization_id=cycle.project.organization_id
+        )
+        self.fields[
+            "data_sources"
+        ].help_text = "Data sources of the organization (from its business analyses)."
+
+
+class ProblemForm(CycleForm):
+    class Meta:
+        model = ProblemDefinition
+        fields = ["statement", "what_to_know", "ship_now", "build_in_parallel"]
+
+
+class FeasibilityForm(CycleForm):
+    class Meta:
+        model = Feasibility
+        fields = [
+            name for key in list(CRITERIA) + list(RED_FLAGS) for name in (key, f"{key}_rationale")
+        ]
+        widgets = {key: forms.RadioSelect for key in CRITERIA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in list(CRITERIA) + list(RED_FLAGS):
+            self.fields[f"{key}_rationale"].widget.attrs.update(rows=2, placeholder="Why?")
+
+    def criteria_rows(self):
+        return [
+            (key, question, self[key], self[f"{key}_rationale"])
+            for key, question in CRITERIA.items()
+        ]
+
+    def flag_rows(self):
+        return [
+            (key, label, self[key], self[f"{key}_rationale"]) for key, label in RED_FLAGS.items()
+        ]
+
+    def split(self) -> dict:
+        """The cleaned data as the arguments of `services.feasibility_update`."""
+        data = self.cleaned_data
+        return {
+            "criteria": {k: data[k] for k in CRITERIA},
+            "red_flags": {k: data[k] for k in RED_FLAGS},
+            "rationales": {k: data[f"{k}_rationale"] for k in list(CRITERIA) + list(RED_FLAGS)},
+        }
+
+
+class GoalForm(CycleForm):
+    class Meta:
+        model = Goal
+        fields = ["statement"]
+        widgets = {"statement": _area(2)}
+
+
+class MultiObjectiveForm(CycleForm):
+    class Meta:
+        model = Goal
+        fields = ["multi_objective_strategy", "multi_objective_rationale"]
+        help_texts = {
+            "multi_objective_strategy": "Set each objective's weight on the objective itself."
+        }
+
+
+class PerformanceForm(CycleForm):
+    class Meta:
+        model = PerformanceRequirements
+        fields = list(PerformanceRequirements.EDITABLE_FIELDS)
+
+
+class PrototypeForm(CycleForm):
+    url = forms.URLField(label="Link", max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Prototype
+        fields = ["url", "tool", "description"]
+
+
+class EvaluationPlanForm(CycleForm):
+    class Meta:
+        model = EvaluationPlan
+        fields = ["text", "metrics"]
+        widgets = {"text": _area(4), "metrics": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        self.fields["metrics"].queryset = Metric.objects.filter(cycle=cycle)
+
+
+class DeploymentPlanForm(CycleForm):
+    class Meta:
+        model = DeploymentPlan
+        fields = ["watch", "where_wrong"]
+
+
+class FurtherAnalysisForm(CycleForm):
+    class Meta:
+        model = FurtherAnalysis
+        fields = ["findings", "next_questions"]
+        widgets = {"findings": _area(5)}
+
+
+# ---------------------------------------------------------------- list items
+
+
+class HypothesisForm(CycleForm):
+    class Meta:
+        model = Hypothesis
+        fields = ["statement", "status", "evidence"]
+        widgets = {"statement": _area(2)}
+
+
+class ProblemNodeForm(CycleForm):
+    class Meta:
+        model = ProblemNode
+        fields = ["title", "parent", "notes"]
+        labels = {"parent": "Under"}
+        help_texts = {"parent": "Leave empty for a top-level problem."}
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        nodes = ProblemNode.objects.filter(cycle=cycle)
+        if self.instance.pk:
+            nodes = nodes.exclude(pk__in=_subtree_ids(self.instance))
+        self.fields["parent"].queryset = nodes
+
+
+def _subtree_ids(node: ProblemNode) -> set[int]:
+    pairs = list(ProblemNode.objects.filter(cycle_id=node.cycle_id).values_list("id", "parent_id"))
+    ids, frontier = {node.pk}, [node.pk]
+    while frontier:
+        frontier = [i for i, parent in pairs if parent in frontier]
+        ids.update(frontier)
+    return ids
+
+
+class SolutionForm(CycleForm):
+    class Meta:
+        model = Solution
+        fields = [
+            "cause",
+            "title",
+            "kind",
+            "owner",
+            "effort",
+            "expected_impact",
+            "time_to_value",
+            "status",
+            "description",
+        ]
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        self.fields["cause"].queryset = ProblemNode.objects.filter(cycle=cycle)
+
+
+class ObjectiveForm(CycleForm):
+    class Meta:
+        model = Objective
+        fields = [
+            "title",
+            "kind",
+            "loss_function",
+            "label_scenario",
+            "label_source",
+            "update_cadence",
+            "owner",
+            "weight",
+        ]
+
+
+class MetricForm(CycleForm):
+    class Meta:
+        model = Metric
+        fields = [
+            "name",
+            "kind",
+            "direction",
+            "unit",
+            "target",
+            "current",
+            "objective",
+            "parent",
+            "description",
+        ]
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        self.fields["objective"].queryset = Objective.objects.filter(cycle=cycle)
+        parents = Metric.objects.filter(cycle=cycle, kind=MetricKind.BUSINESS)
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents
+
+
+class ConstraintForm(CycleForm):
+    class Meta:
+        model = ProjectConstraint
+        fields = [
+            "kind",
+            "description",
+            "likelihood",
+            "impact",
+            "mitigation",
+            "owner",
+            "status",
+            "red_flag",
+        ]
+
+
+class RulesField(forms.JSONField):
+    """JSON rules; an empty box means no rules (not the text “null”)."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
+class BaselineForm(CycleForm):
+    class Meta:
+        model = Baseline
+        fields = ["name", "kind", "strategy", "description", "rules", "result"]
+        field_classes = {"rules": RulesField}
+        widgets = {"rules": forms.Textarea(attrs={"rows": 6, "class": "mono"})}
+        help_texts = {
+            "rules": 'Rules baselines only, as JSON: {"rules": [{"when": [{"feature": "age", '
+            '"op": ">=", "value": 30}], "then": 1}], "default": 0}. '
+            "Ops: == != > >= < <= in not_in."
+        }
+
+
+class ReferenceForm(CycleForm):
+    url = forms.URLField(label="Link", max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Reference
+        fields = ["title", "url", "notes"]
+
+
+class FeedbackForm(CycleForm):
+    class Meta:
+        model = Feedback
+        fields = ["who", "given_on", "sentiment", "text"]
+        widgets = {"given_on": forms.DateInput(attrs={"type": "date"})}
+
+
+class WatchedMetricForm(CycleForm):
+    class Meta:
+        model = WatchedMetric
+        fields = ["metric", "alert_when", "threshold", "notes"]
+
+    def __init__(self, *args, cycle: ProjectCycle, **kwargs):
+        super().__init__(*args, cycle=cycle, **kwargs)
+        self.fields["metric"].queryset = Metric.objects.filter(cycle=cycle)

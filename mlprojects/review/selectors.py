@@ -1,0 +1,482 @@
+"""Reads of collaborative review: comment threads, proposals and whether an approval is
+stale, the reviewer's inbox, activity feeds, and a proposal as a readable document."""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import AuditEvent, Membership, Organization, User
+from accounts.permissions import Perm, role_can
+from mlprojects.lifecycle import selectors
+from mlprojects.lifecycle.diffs import section_diff
+from mlprojects.models import (
+    OPEN_STATUSES,
+    BusinessAnalysis,
+    Comment,
+    Project,
+    Proposal,
+    ProposalReview,
+    ProposalStatus,
+    SectionVersion,
+    Stage,
+)
+from mlprojects.review.richtext import mention_handle
+
+# ---------------------------------------------------------------- comments
+
+
+@dataclass
+class Thread:
+    root: Comment
+    replies: list[Comment]
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.root.is_resolved
+
+
+def comment_get(*, org: Organization, pk: int) -> Comment:
+    """A comment of `org`, or 404 (also for another organization's comment)."""
+    return get_object_or_404(
+        Comment.objects.select_related("project", "analysis", "proposal", "author"),
+        pk=pk,
+        organization=org,
+    )
+
+
+def comment_threads(
+    *,
+    org: Organization,
+    section: str,
+    project: Project | None = None,
+    analysis: BusinessAnalysis | None = None,
+) -> list[Thread]:
+    """Threads on a project's step (or an analysis), oldest first, each with its replies."""
+    comments = Comment.objects.filter(organization=org, section=section).select_related(
+        "author", "resolved_by", "proposal"
+    )
+    comments = comments.filter(project=project) if project else comments.filter(analysis=analysis)
+    roots: dict[int, Thread] = {}
+    replies: list[Comment] = []
+    for comment in comments.order_by("created_at", "id"):
+        if comment.parent_id is None:
+            roots[comment.pk] = Thread(comment, [])
+        else:
+            replies.append(comment)
+    for reply in replies:
+        if reply.parent_id in roots:
+            roots[reply.parent_id].replies.append(reply)
+    return list(roots.values())
+
+
+def open_thread_counts(*, project: Project) -> dict[str, int]:
+    """Unresolved threads per step of the project."""
+    counts: dict[str, int] = {}
+    rows = Comment.objects.filter(
+        project=project, parent__isnull=True, resolved_at__isnull=True, deleted_at__isnull=True
+    ).values_list("section", flat=True)
+    for section in rows:
+        counts[section] = counts.get(section, 0) + 1
+    return counts
+
+
+def member_handles(*, org: Organization) -> set[str]:
+    return {
+        mention_handle(email)
+        for email in Membership.objects.filter(organization=org).values_list(
+            "user__email", flat=True
+        )
+    }
+
+
+def mention_candidates(*, org: Organization, query: str, limit: int = 8) -> list[dict]:
+    """Members whose name or email starts with (or contains) `query`, for autocomplete."""
+    query = query.strip().lstrip("@")
+    members = Membership.objects.filter(organization=org).select_related("user")
+    if query:
+        members = members.filter(
+            Q(user__email__icontains=query) | Q(user__full_name__icontains=query)
+        )
+    return [
+        {"handle": mention_handle(m.user.email), "name": m.user.display_name, "role": m.role}
+        for m in members.order_by("user__email")[:limit]
+    ]
+
+
+# ---------------------------------------------------------------- proposals
+
+
+def proposal_list(*, project: Project) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.filter(project=project)
+        .select_related("author")
+        .prefetch_related("reviewers")
+        .order_by("-version")
+    )
+
+
+def proposal_get(*, project: Project, version: int) -> Proposal:
+    """Version `version` of the project's proposal, or 404."""
+    return get_object_or_404(
+        Proposal.objects.select_related("author", "project__organization").prefetch_related(
+            "reviewers",
+            Prefetch("reviews", queryset=ProposalReview.objects.select_related("reviewer")),
+        ),
+        project=project,
+        version=version,
+    )
+
+
+def latest_decisions(proposal: Proposal) -> list[ProposalReview]:
+    """Each reviewer's latest decision (the one that counts), newest first."""
+    latest: dict[int | None, ProposalReview] = {}
+    for review in sorted(proposal.reviews.all(), key=lambda r: (r.created_at, r.id), reverse=True):
+        latest.setdefault(review.reviewer_id, review)
+    return list(latest.values())
+
+
+def _comparable(steps: dict) -> dict:
+    return json.loads(json.dumps(steps, cls=DjangoJSONEncoder))
+
+
+def proposal_is_stale(proposal: Proposal, *, steps: dict | None = None) -> bool:
+    """Whether the project's content changed since `proposal` was submitted. Cheap when
+    nothing was saved since (one query); otherwise the content is compared, so an edit
+    that was undone does not make an approval stale."""
+    project = proposal.project
+    if project.cycle != proposal.cycle:
+        return True
+    edited = SectionVersion.objects.filter(
+        project=project, created_at__gt=proposal.created_at
+    ).exists()
+    if not edited:
+        return False
+    if steps is None:
+        steps = selectors.cycle_steps(selectors.cycle_get(project=project))
+    return _comparable(steps) != proposal.snapshot["steps"]
+
+
+def approval_summary(*, project: Project, steps: dict | None = None) -> dict:
+    """The state of the project's latest proposal: `{"status", "version", "stale",
+    "approved_version"}`. Before any submission: status "draft", version null, stale
+    false. `stale`: the content changed since that version was submitted.
+    `approved_version`: the newest approved version (it may be older than `version`)."""
+    proposals = list(Proposal.objects.filter(project=project).order_by("-version"))
+    if not proposals:
+        return {
+            "status": ProposalStatus.DRAFT.value,
+            "version": None,
+            "stale": False,
+            "approved_version": None,
+        }
+    latest = proposals[0]
+    latest.project = project
+    approved = next((p for p in proposals if p.status == ProposalStatus.APPROVED), None)
+    return {
+        "status": latest.status,
+        "version": latest.version,
+        "stale": proposal_is_stale(latest, steps=steps),
+        "approved_version": approved.version if approved else None,
+    }
+
+
+def reviewers_to_choose(*, org: Organization, author: User) -> list[User]:
+    """Members who may approve (stakeholders, admins, owners), except the author."""
+    return [
+        m.user
+        for m in Membership.objects.filter(organization=org)
+        .select_related("user")
+        .order_by("user__email")
+        if role_can(m.role, Perm.APPROVE) and m.user_id != author.pk
+    ]
+
+
+@dataclass
+class Inbox:
+    awaiting: list[Proposal] = field(default_factory=list)
+    decided: list[Proposal] = field(default_factory=list)
+    mine: list[Proposal] = field(default_factory=list)
+
+
+def review_inbox(*, org: Organization, user: User) -> Inbox:
+    """Open proposals asking for `user`'s decision (split into not yet decided and
+    decided — a reviewer may change their mind), and the latest version of each project
+    `user` submitted."""
+    inbox = Inbox()
+    asked = (
+        Proposal.objects.filter(project__organization=org, reviewers=user, status__in=OPEN_STATUSES)
+        .select_related("project", "author")
+        .order_by("-created_at")
+    )
+    decided_ids = set(
+        ProposalReview.objects.filter(proposal__in=asked, reviewer=user).values_list(
+            "proposal_id", flat=True
+        )
+    )
+    for proposal in asked:
+        (inbox.decided if proposal.pk in decided_ids else inbox.awaiting).append(proposal)
+    seen: set[int] = set()
+    for proposal in (
+        Proposal.objects.filter(project__organization=org, author=user)
+        .select_related("project")
+        .order_by("-created_at")
+    ):
+        if proposal.project_id not in seen:
+            seen.add(proposal.project_id)
+            inbox.mine.append(proposal)
+    return inbox
+
+
+# ---------------------------------------------------------------- activity
+
+
+@dataclass
+class Activity:
+    actor: str
+    text: str
+    url: str
+    at: datetime
+    action: str
+
+
+def _step_label(step: str) -> str:
+    try:
+        return Stage(step).label.split(". ", 1)[1]
+    except ValueError:
+        return step
+
+
+def _describe(event: AuditEvent, projects: dict[int, Project], abtest_projects: dict) -> tuple:
+    data = event.data or {}
+    if data.get("summary"):
+        return data["summary"], data.get("url", "")
+    project = projects.get(data.get("project"))
+    if event.action == "section.updated" and project:
+        url = reverse("mlprojects:project_detail", args=[project.organization.slug, project.slug])
+        step = data.get("step", "")
+        return (
+            f"edited {_step_label(step)} of “{project.name}” (v{data.get('version')})",
+            f"{url}#step-{step}",
+        )
+    if event.action.startswith("abtest."):
+        project = abtest_projects.get(data.get("abtest"))
+        url = ""
+        if project:
+            try:
+                url = reverse(
+                    "abtests:detail",
+                    args=[project.organization.slug, project.slug, data.get("abtest")],
+                )
+            except NoReverseMatch:
+                url = ""
+        if event.action == "abtest.decision":
+            return f"decided the A/B test “{event.target}”: {data.get('outcome', '')}", url
+        verb = event.action.split(".", 1)[1].replace("_", " ")
+        return f"A/B test “{event.target}”: {verb}", url
+    if event.action == "project.created" and project:
+        url = reverse("mlprojects:project_detail", args=[project.organization.slug, project.slug])
+        return f"created the project “{project.name}”", url
+    if event.action == "project.cycle_started":
+        return f"started cycle {data.get('cycle')} of “{event.target}”", ""
+    return f"{event.action.replace('_', ' ').replace('.', ': ')} {event.target}".strip(), ""
+
+
+def activity(*, org: Organization, project: Project | None = None, limit: int = 100) -> list:
+    """Who did what and when, newest first, each linking to what it is about: section
+    edits, comments, submissions, decisions, status changes and A/B test decisions (all
+    from the audit log, which every service writes)."""
+    events = AuditEvent.objects.filter(organization=org).select_related("actor")
+    if project is not None:
+        abtest_ids = list(project.abtests.values_list("pk", flat=True))
+        events = events.filter(
+            Q(data__project=project.pk)
+            | Q(action__startswith="abtest.", data__abtest__in=abtest_ids)
+            # Rows written before project ids were recorded name the project.
+            | Q(action__startswith="section.", target=project.name)
+        )
+    events = list(events[:limit])
+    project_ids = {e.data.get("project") for e in events if isinstance(e.data, dict)}
+    projects = {
+        p.pk: p
+        for p in Project.objects.filter(
+            organization=org, pk__in=project_ids - {None}
+        ).select_related("organization")
+    }
+    abtest_ids = {e.data.get("abtest") for e in events if e.action.startswith("abtest.")}
+    abtest_projects = {}
+    if abtest_ids:
+        for p in (
+            Project.objects.filter(organization=org, abtests__pk__in=abtest_ids - {None})
+            .select_related("organization")
+            .distinct()
+        ):
+            for pk in p.abtests.filter(pk__in=abtest_ids).values_list("pk", flat=True):
+                abtest_projects[pk] = p
+    feed = []
+    for event in events:
+        text, url = _describe(event, projects, abtest_projects)
+        actor = event.actor.display_name if event.actor else "system"
+        feed.append(
+            Activity(actor=actor, text=text, url=url, at=event.created_at, action=event.action)
+        )
+    return feed
+
+
+def proposal_audit(*, proposal: Proposal) -> QuerySet[AuditEvent]:
+    """The audit trail of one proposal version: submission, decisions, status changes."""
+    return (
+        AuditEvent.objects.filter(
+            organization=proposal.project.organization,
+            action__startswith="proposal.",
+            data__proposal=proposal.pk,
+        )
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+# ---------------------------------------------------------------- the proposal document
+
+
+@dataclass
+class DocRow:
+    depth: int
+    label: str
+    value: str
+
+
+@dataclass
+class DocSection:
+    key: str
+    number: int
+    title: str
+    rows: list[DocRow]
+
+
+def _humanize(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _item_title(item: dict) -> str:
+    for key in ("title", "name", "statement", "description", "who", "metric_name"):
+        if item.get(key):
+            return str(item[key])
+    return ""
+
+
+CODE = re.compile(r"^[a-z]+(_[a-z]+)+$")
+
+
+def _value_text(value) -> str:
+    """A stored value as a reader sees it: yes/no, and codes such as `open_questions` as
+    words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return text.replace("_", " ") if CODE.match(text) else text
+
+
+def _rows(data, depth: int = 0) -> list[DocRow]:
+    rows: list[DocRow] = []
+    if isinstance(data, dict):
+        title = _item_title(data)
+        for key, value in data.items():
+            if key in ("id", "parent", "cause", "objective", "metric") or value in ("", None):
+                continue
+            if isinstance(value, dict):
+                sub = _rows(value, depth + 1)
+                if sub:
+                    rows.append(DocRow(depth, _humanize(key), ""))
+                    rows += sub
+            elif isinstance(value, list):
+                if not value:
+                    continue
+                if all(not isinstance(v, dict | list) for v in value):
+                    rows.append(DocRow(depth, _humanize(key), ", ".join(map(_value_text, value))))
+                    continue
+                rows.append(DocRow(depth, _humanize(key), ""))
+                for item in value:
+                    label = _item_title(item) if isinstance(item, dict) else ""
+                    rows.append(DocRow(depth + 1, "•", label))
+                    rest = {k: v for k, v in item.items() if _value_text(v) != label}
+                    rows += _rows(rest, depth + 2)
+            elif not (title and _value_text(value) == title and depth > 0):
+                rows.append(DocRow(depth, _humanize(key), _value_text(value)))
+    return rows
+
+
+def _readable_steps(steps: dict) -> dict:
+    """Replace references by id with names where a reader needs them (the metrics the
+    evaluation plan is decided by)."""
+    names = {m["id"]: m["name"] for m in steps.get(Stage.GOALS, {}).get("metrics", [])}
+    plan = steps.get(Stage.EVALUATION)
+    if plan and plan.get("metrics"):
+        steps = {**steps, Stage.EVALUATION: {**plan, "metrics": [
+            names.get(pk, f"metric {pk}") for pk in plan["metrics"]
+        ]}}  # fmt: skip
+    return steps
+
+
+def changed_steps(old: Proposal | None, new: Proposal) -> set[str]:
+    """The steps whose content differs between two versions."""
+    if old is None:
+        return set()
+    a, b = old.snapshot.get("steps", {}), new.snapshot.get("steps", {})
+    return {key for key in Stage.values if a.get(key) != b.get(key)}
+
+
+def proposal_document(snapshot: dict) -> list[DocSection]:
+    """A frozen snapshot as a document: one section per step, rows of label and text."""
+    steps = _readable_steps(snapshot.get("steps", {}))
+    return [
+        DocSection(key=key, number=n, title=label.split(". ", 1)[1], rows=_rows(steps.get(key)))
+        for n, (key, label) in enumerate(Stage.choices, start=1)
+    ]
+
+
+def proposal_markdown(proposal: Proposal) -> str:
+    """The proposal version as a Markdown document (for the export)."""
+    snap = proposal.snapshot
+    project = snap.get("project", {})
+    lines = [
+        f"# {project.get('name', '')} — proposal v{proposal.version}",
+        "",
+        f"- Status: {proposal.get_status_display()}",
+        f"- Submitted: {proposal.created_at:%Y-%m-%d %H:%M} UTC by "
+        f"{proposal.author.display_name if proposal.author else 'a former member'}",
+        f"- Cycle: {proposal.cycle}",
+    ]
+    if project.get("summary"):
+        lines += ["", project["summary"]]
+    if proposal.message:
+        lines += ["", "> " + proposal.message.replace("\n", "\n> ")]
+    for section in proposal_document(snap):
+        lines += ["", f"## {section.number}. {section.title}", ""]
+        if not section.rows:
+            lines.append("_Nothing written yet._")
+        for row in section.rows:
+            indent = "  " * row.depth
+            if row.label == "•":
+                lines.append(f"{indent}- **{row.value}**" if row.value else f"{indent}-")
+            elif row.value:
+                lines.append(f"{indent}- **{row.label}:** {row.value}")
+            else:
+                lines.append(f"{indent}- **{row.label}**")
+    return "\n".join(lines) + "\n"
+
+
+def proposal_diff(old: Proposal, new: Proposal) -> list[dict]:
+    """Per step, the changed lines between two versions (word level within a line)."""
+    diffs = []
+    for key, label in Stage.choices:
+        a = old.snapshot["steps"].get(key)
+        b = new.snapshot["steps"].get(key)
+        rows = section_diff(a, b) if a != b else []
+        diffs.append({"key": key, "title": label, "rows": rows})
+    return diffs
