@@ -35,6 +35,12 @@ def _area(rows: int = 3) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
 
+def _text_last(fields: tuple[str, ...], text: str, *, after: tuple[str, ...] = ()) -> list[str]:
+    """A model's `EDITABLE_FIELDS` in the order its form shows them: the long text box
+    `text` last, below the short fields (and the references `after`) laid out in the grid."""
+    return [*(name for name in fields if name != text), *after, text]
+
+
 class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
@@ -61,7 +67,7 @@ class CycleForm(forms.ModelForm):
 class PhenomenonForm(CycleForm):
     class Meta:
         model = Phenomenon
-        fields = ["what", "since", "evidence", "difficulties", "worth_solving", "data_sources"]
+        fields = [*Phenomenon.EDITABLE_FIELDS, "data_sources"]
         widgets = {"data_sources": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
@@ -77,15 +83,13 @@ class PhenomenonForm(CycleForm):
 class ProblemForm(CycleForm):
     class Meta:
         model = ProblemDefinition
-        fields = ["statement", "what_to_know", "ship_now", "build_in_parallel"]
+        fields = list(ProblemDefinition.EDITABLE_FIELDS)
 
 
 class FeasibilityForm(CycleForm):
     class Meta:
         model = Feasibility
-        fields = [
-            name for key in list(CRITERIA) + list(RED_FLAGS) for name in (key, f"{key}_rationale")
-        ]
+        fields = list(Feasibility.EDITABLE_FIELDS)
         widgets = {key: forms.RadioSelect for key in CRITERIA}
 
     def __init__(self, *args, **kwargs):
@@ -117,7 +121,7 @@ class FeasibilityForm(CycleForm):
 class GoalForm(CycleForm):
     class Meta:
         model = Goal
-        fields = ["statement"]
+        fields = list(Goal.EDITABLE_FIELDS)
         widgets = {"statement": _area(2)}
 
 
@@ -141,13 +145,13 @@ class PrototypeForm(CycleForm):
 
     class Meta:
         model = Prototype
-        fields = ["url", "tool", "description"]
+        fields = list(Prototype.EDITABLE_FIELDS)
 
 
 class EvaluationPlanForm(CycleForm):
     class Meta:
         model = EvaluationPlan
-        fields = ["text", "metrics"]
+        fields = [*EvaluationPlan.EDITABLE_FIELDS, "metrics"]
         widgets = {"text": _area(4), "metrics": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
@@ -158,13 +162,13 @@ class EvaluationPlanForm(CycleForm):
 class DeploymentPlanForm(CycleForm):
     class Meta:
         model = DeploymentPlan
-        fields = ["watch", "where_wrong"]
+        fields = list(DeploymentPlan.EDITABLE_FIELDS)
 
 
 class FurtherAnalysisForm(CycleForm):
     class Meta:
         model = FurtherAnalysis
-        fields = ["findings", "next_questions"]
+        fields = list(FurtherAnalysis.EDITABLE_FIELDS)
         widgets = {"findings": _area(5)}
 
 
@@ -174,14 +178,14 @@ class FurtherAnalysisForm(CycleForm):
 class HypothesisForm(CycleForm):
     class Meta:
         model = Hypothesis
-        fields = ["statement", "status", "evidence"]
+        fields = list(Hypothesis.EDITABLE_FIELDS)
         widgets = {"statement": _area(2)}
 
 
 class ProblemNodeForm(CycleForm):
     class Meta:
         model = ProblemNode
-        fields = ["title", "parent", "notes"]
+        fields = _text_last(ProblemNode.EDITABLE_FIELDS, "notes", after=("parent",))
         labels = {"parent": "Under"}
         help_texts = {"parent": "Leave empty for a top-level problem."}
 
@@ -205,17 +209,7 @@ def _subtree_ids(node: ProblemNode) -> set[int]:
 class SolutionForm(CycleForm):
     class Meta:
         model = Solution
-        fields = [
-            "cause",
-            "title",
-            "kind",
-            "owner",
-            "effort",
-            "expected_impact",
-            "time_to_value",
-            "status",
-            "description",
-        ]
+        fields = ["cause", *_text_last(Solution.EDITABLE_FIELDS, "description")]
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
         super().__init__(*args, cycle=cycle, **kwargs)
@@ -225,32 +219,13 @@ class SolutionForm(CycleForm):
 class ObjectiveForm(CycleForm):
     class Meta:
         model = Objective
-        fields = [
-            "title",
-            "kind",
-            "loss_function",
-            "label_scenario",
-            "label_source",
-            "update_cadence",
-            "owner",
-            "weight",
-        ]
+        fields = list(Objective.EDITABLE_FIELDS)
 
 
 class MetricForm(CycleForm):
     class Meta:
         model = Metric
-        fields = [
-            "name",
-            "kind",
-            "direction",
-            "unit",
-            "target",
-            "current",
-            "objective",
-            "parent",
-            "description",
-        ]
+        fields = _text_last(Metric.EDITABLE_FIELDS, "description", after=("objective", "parent"))
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
         super().__init__(*args, cycle=cycle, **kwargs)
@@ -264,16 +239,7 @@ class MetricForm(CycleForm):
 class ConstraintForm(CycleForm):
     class Meta:
         model = ProjectConstraint
-        fields = [
-            "kind",
-            "description",
-            "likelihood",
-            "impact",
-            "mitigation",
-            "owner",
-            "status",
-            "red_flag",
-        ]
+        fields = list(ProjectConstraint.EDITABLE_FIELDS)
 
 
 class RulesField(forms.JSONField):
@@ -286,7 +252,7 @@ class RulesField(forms.JSONField):
 class BaselineForm(CycleForm):
     class Meta:
         model = Baseline
-        fields = ["name", "kind", "strategy", "description", "rules", "result"]
+        fields = list(Baseline.EDITABLE_FIELDS)
         field_classes = {"rules": RulesField}
         widgets = {"rules": forms.Textarea(attrs={"rows": 6, "class": "mono"})}
         help_texts = {
@@ -301,20 +267,20 @@ class ReferenceForm(CycleForm):
 
     class Meta:
         model = Reference
-        fields = ["title", "url", "notes"]
+        fields = list(Reference.EDITABLE_FIELDS)
 
 
 class FeedbackForm(CycleForm):
     class Meta:
         model = Feedback
-        fields = ["who", "given_on", "sentiment", "text"]
+        fields = _text_last(Feedback.EDITABLE_FIELDS, "text")
         widgets = {"given_on": forms.DateInput(attrs={"type": "date"})}
 
 
 class WatchedMetricForm(CycleForm):
     class Meta:
         model = WatchedMetric
-        fields = ["metric", "alert_when", "threshold", "notes"]
+        fields = ["metric", *WatchedMetric.EDITABLE_FIELDS]
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
         super().__init__(*args, cycle=cycle, **kwargs)

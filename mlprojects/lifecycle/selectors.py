@@ -16,12 +16,27 @@ from mlprojects.lifecycle import feasibility as feas
 from mlprojects.lifecycle import readiness
 from mlprojects.models import (
     LABEL_NEXT_STEPS,
+    Baseline,
+    DeploymentPlan,
+    EvaluationPlan,
+    Feedback,
+    FurtherAnalysis,
+    Goal,
+    Hypothesis,
     Metric,
     MultiObjectiveStrategy,
+    Objective,
     PerformanceRequirements,
+    Phenomenon,
+    ProblemDefinition,
+    ProblemNode,
     Project,
+    ProjectConstraint,
     ProjectCycle,
+    Prototype,
+    Reference,
     SectionVersion,
+    Solution,
     Stage,
     WatchedMetric,
 )
@@ -111,102 +126,72 @@ def cycle_item_get(*, project: Project, model, pk: int):
 
 
 # ---------------------------------------------------------------- dumping
+# Each dump is the row's id (for list items), its `EDITABLE_FIELDS` and the references and
+# derived values the readers need, in this order.
 
 
-def _pick(obj, fields: list[str]) -> dict:
+def _pick(obj, fields: tuple[str, ...]) -> dict:
     return {name: getattr(obj, name) for name in fields}
 
 
-HYPOTHESIS_FIELDS = ["id", "statement", "status", "evidence"]
-SOLUTION_FIELDS = [
-    "id",
-    "title",
-    "description",
-    "kind",
-    "owner",
-    "effort",
-    "expected_impact",
-    "time_to_value",
-    "status",
-]
-OBJECTIVE_FIELDS = [
-    "id",
-    "title",
-    "kind",
-    "loss_function",
-    "label_scenario",
-    "label_source",
-    "update_cadence",
-    "owner",
-    "weight",
-]
-METRIC_FIELDS = ["id", "name", "kind", "direction", "unit", "target", "current", "description"]
-CONSTRAINT_FIELDS = [
-    "id",
-    "kind",
-    "description",
-    "likelihood",
-    "impact",
-    "mitigation",
-    "owner",
-    "status",
-    "red_flag",
-]
-PERFORMANCE_FIELDS = list(PerformanceRequirements.EDITABLE_FIELDS)
-BASELINE_FIELDS = ["id", "name", "kind", "strategy", "description", "rules", "result"]
-REFERENCE_FIELDS = ["id", "title", "url", "notes"]
-FEEDBACK_FIELDS = ["id", "who", "given_on", "text", "sentiment"]
-PHENOMENON_FIELDS = ["what", "since", "evidence", "difficulties", "worth_solving"]
-PROBLEM_FIELDS = ["statement", "what_to_know", "ship_now", "build_in_parallel"]
+def dump_hypothesis(hypothesis: Hypothesis) -> dict:
+    return {"id": hypothesis.id, **_pick(hypothesis, Hypothesis.EDITABLE_FIELDS)}
 
 
-def dump_hypothesis(h) -> dict:
-    return _pick(h, HYPOTHESIS_FIELDS)
-
-
-def dump_solution(s) -> dict:
-    return {**_pick(s, SOLUTION_FIELDS), "cause": s.cause_id}
-
-
-def dump_objective(o) -> dict:
-    return {**_pick(o, OBJECTIVE_FIELDS), "label_next_step": LABEL_NEXT_STEPS[o.label_scenario]}
-
-
-def dump_metric(m) -> dict:
-    return {**_pick(m, METRIC_FIELDS), "objective": m.objective_id, "parent": m.parent_id}
-
-
-def dump_constraint(c) -> dict:
-    return _pick(c, CONSTRAINT_FIELDS)
-
-
-def dump_baseline(b) -> dict:
-    return _pick(b, BASELINE_FIELDS)
-
-
-def dump_reference(r) -> dict:
-    return _pick(r, REFERENCE_FIELDS)
-
-
-def dump_feedback(f) -> dict:
-    data = _pick(f, FEEDBACK_FIELDS)
-    data["given_on"] = f.given_on.isoformat() if f.given_on else None
-    return data
-
-
-def dump_watched_metric(w) -> dict:
+def dump_solution(solution: Solution) -> dict:
     return {
-        "id": w.id,
-        "metric": w.metric_id,
-        "metric_name": w.metric.name,
-        "alert_when": w.alert_when,
-        "threshold": w.threshold,
-        "notes": w.notes,
+        "id": solution.id,
+        **_pick(solution, Solution.EDITABLE_FIELDS),
+        "cause": solution.cause_id,
     }
 
 
-def dump_node(node) -> dict:
-    return {"id": node.id, "title": node.title, "notes": node.notes, "parent": node.parent_id}
+def dump_objective(objective: Objective) -> dict:
+    return {
+        "id": objective.id,
+        **_pick(objective, Objective.EDITABLE_FIELDS),
+        "label_next_step": LABEL_NEXT_STEPS[objective.label_scenario],
+    }
+
+
+def dump_metric(metric: Metric) -> dict:
+    return {
+        "id": metric.id,
+        **_pick(metric, Metric.EDITABLE_FIELDS),
+        "objective": metric.objective_id,
+        "parent": metric.parent_id,
+    }
+
+
+def dump_constraint(constraint: ProjectConstraint) -> dict:
+    return {"id": constraint.id, **_pick(constraint, ProjectConstraint.EDITABLE_FIELDS)}
+
+
+def dump_baseline(baseline: Baseline) -> dict:
+    return {"id": baseline.id, **_pick(baseline, Baseline.EDITABLE_FIELDS)}
+
+
+def dump_reference(reference: Reference) -> dict:
+    return {"id": reference.id, **_pick(reference, Reference.EDITABLE_FIELDS)}
+
+
+def dump_feedback(feedback: Feedback) -> dict:
+    data = {"id": feedback.id, **_pick(feedback, Feedback.EDITABLE_FIELDS)}
+    data["given_on"] = feedback.given_on.isoformat() if feedback.given_on else None
+    return data
+
+
+def dump_watched_metric(watched: WatchedMetric) -> dict:
+    return {
+        "id": watched.id,
+        "metric": watched.metric_id,
+        "metric_name": watched.metric.name,
+        **_pick(watched, WatchedMetric.EDITABLE_FIELDS),
+    }
+
+
+def dump_node(node: ProblemNode) -> dict:
+    return {"id": node.id, **_pick(node, ProblemNode.EDITABLE_FIELDS), "parent": node.parent_id}
 
 
 def problem_tree(nodes) -> list[dict]:
@@ -221,38 +206,38 @@ def problem_tree(nodes) -> list[dict]:
     return build(None)
 
 
-def dump_phenomenon(cycle) -> dict:
-    phen = cycle.phenomenon
+def dump_phenomenon(cycle: ProjectCycle) -> dict:
+    phenomenon = cycle.phenomenon
     return {
-        **_pick(phen, PHENOMENON_FIELDS),
+        **_pick(phenomenon, Phenomenon.EDITABLE_FIELDS),
         "hypotheses": [dump_hypothesis(h) for h in cycle.hypotheses.all()],
         "data_sources": [
             {"id": d.id, "name": d.name}
-            for d in sorted(phen.data_sources.all(), key=lambda d: d.id)
+            for d in sorted(phenomenon.data_sources.all(), key=lambda d: d.id)
         ],
     }
 
 
-def dump_problem(cycle) -> dict:
-    return _pick(cycle.problem, PROBLEM_FIELDS)
+def dump_problem(cycle: ProjectCycle) -> dict:
+    return _pick(cycle.problem, ProblemDefinition.EDITABLE_FIELDS)
 
 
-def dump_feasibility(cycle) -> dict:
-    f = cycle.feasibility
+def dump_feasibility(cycle: ProjectCycle) -> dict:
+    section = cycle.feasibility
     return {
-        "criteria": f.criteria(),
-        "red_flags": f.red_flags(),
-        "rationales": f.rationales(),
-        "verdict": f.verdict,
-        "reasons": list(f.reasons),
+        "criteria": section.criteria(),
+        "red_flags": section.red_flags(),
+        "rationales": section.rationales(),
+        "verdict": section.verdict,
+        "reasons": list(section.reasons),
     }
 
 
-def dump_goal(cycle) -> dict:
+def dump_goal(cycle: ProjectCycle) -> dict:
     goal = cycle.goal
     weighted = [o for o in cycle.objectives.all() if o.weight is not None]
     return {
-        "statement": goal.statement,
+        **_pick(goal, Goal.EDITABLE_FIELDS),
         "multi_objective": {
             "strategy": goal.multi_objective_strategy,
             "rationale": goal.multi_objective_rationale,
@@ -273,36 +258,34 @@ def multi_objective_formula(strategy: str, weighted) -> str:
     return f"{lhs} = " + " + ".join(term.format(w=o.weight, t=o.title) for o in weighted)
 
 
-def dump_performance(cycle) -> dict:
-    return _pick(cycle.performance, PERFORMANCE_FIELDS)
+def dump_performance(cycle: ProjectCycle) -> dict:
+    return _pick(cycle.performance, PerformanceRequirements.EDITABLE_FIELDS)
 
 
-def dump_prototype(cycle) -> dict:
-    p = cycle.prototype
+def dump_prototype(cycle: ProjectCycle) -> dict:
     return {
-        "url": p.url,
-        "tool": p.tool,
-        "description": p.description,
+        **_pick(cycle.prototype, Prototype.EDITABLE_FIELDS),
         "feedback": [dump_feedback(f) for f in cycle.feedback.all()],
     }
 
 
-def dump_evaluation_plan(cycle) -> dict:
+def dump_evaluation_plan(cycle: ProjectCycle) -> dict:
     plan = cycle.evaluation_plan
-    return {"text": plan.text, "metrics": [m.id for m in plan.metrics.all()]}
-
-
-def dump_deployment_plan(cycle) -> dict:
-    plan = cycle.deployment_plan
     return {
-        "watch": plan.watch,
-        "where_wrong": plan.where_wrong,
+        **_pick(plan, EvaluationPlan.EDITABLE_FIELDS),
+        "metrics": [m.id for m in plan.metrics.all()],
+    }
+
+
+def dump_deployment_plan(cycle: ProjectCycle) -> dict:
+    return {
+        **_pick(cycle.deployment_plan, DeploymentPlan.EDITABLE_FIELDS),
         "watched_metrics": [dump_watched_metric(w) for w in cycle.watched_metrics.all()],
     }
 
 
-def dump_further_analysis(cycle) -> dict:
-    return _pick(cycle.further_analysis, ["findings", "next_questions"])
+def dump_further_analysis(cycle: ProjectCycle) -> dict:
+    return _pick(cycle.further_analysis, FurtherAnalysis.EDITABLE_FIELDS)
 
 
 def cycle_steps(cycle: ProjectCycle) -> dict:
@@ -316,7 +299,7 @@ def cycle_steps(cycle: ProjectCycle) -> dict:
         },
         Stage.FEASIBILITY.value: dump_feasibility(cycle),
         Stage.GOALS.value: {
-            "goal": {"statement": cycle.goal.statement},
+            "goal": _pick(cycle.goal, Goal.EDITABLE_FIELDS),
             "objectives": [dump_objective(o) for o in cycle.objectives.all()],
             "metrics": [dump_metric(m) for m in cycle.metrics.all()],
             "multi_objective": dump_goal(cycle)["multi_objective"],

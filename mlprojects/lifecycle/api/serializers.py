@@ -5,23 +5,30 @@ validate only; references to other items are narrowed to the project's current c
 
 from rest_framework import serializers
 
-from mlprojects.lifecycle import feasibility as feas
+from mlprojects.lifecycle import feasibility
 from mlprojects.models import (
     Baseline,
     DataSource,
+    DeploymentPlan,
+    EvaluationPlan,
     Feedback,
+    FurtherAnalysis,
+    Goal,
     Hypothesis,
     Metric,
     MultiObjectiveStrategy,
     Objective,
+    PerformanceRequirements,
+    Phenomenon,
+    ProblemDefinition,
     ProblemNode,
     Project,
     ProjectConstraint,
+    Prototype,
     Reference,
     Solution,
     WatchedMetric,
 )
-from mlprojects.models import PerformanceRequirements as Performance
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -53,10 +60,6 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-
-def _text(**kwargs) -> serializers.CharField:
-    return serializers.CharField(required=False, allow_blank=True, **kwargs)
 
 
 class CycleScoped:
@@ -99,7 +102,7 @@ class HypothesisInput(serializers.ModelSerializer):
 
     class Meta:
         model = Hypothesis
-        fields = ["id", "statement", "status", "evidence"]
+        fields = ["id", *Hypothesis.EDITABLE_FIELDS]
 
 
 class ProblemNodeInput(CycleScoped, serializers.ModelSerializer):
@@ -110,7 +113,7 @@ class ProblemNodeInput(CycleScoped, serializers.ModelSerializer):
 
     class Meta:
         model = ProblemNode
-        fields = ["title", "notes", "parent"]
+        fields = [*ProblemNode.EDITABLE_FIELDS, "parent"]
 
 
 class SolutionInput(CycleScoped, serializers.ModelSerializer):
@@ -119,32 +122,13 @@ class SolutionInput(CycleScoped, serializers.ModelSerializer):
 
     class Meta:
         model = Solution
-        fields = [
-            "cause",
-            "title",
-            "description",
-            "kind",
-            "owner",
-            "effort",
-            "expected_impact",
-            "time_to_value",
-            "status",
-        ]
+        fields = ["cause", *Solution.EDITABLE_FIELDS]
 
 
 class ObjectiveInput(serializers.ModelSerializer):
     class Meta:
         model = Objective
-        fields = [
-            "title",
-            "kind",
-            "loss_function",
-            "label_scenario",
-            "label_source",
-            "update_cadence",
-            "owner",
-            "weight",
-        ]
+        fields = list(Objective.EDITABLE_FIELDS)
 
 
 class MetricInput(CycleScoped, serializers.ModelSerializer):
@@ -156,32 +140,13 @@ class MetricInput(CycleScoped, serializers.ModelSerializer):
 
     class Meta:
         model = Metric
-        fields = [
-            "name",
-            "kind",
-            "direction",
-            "unit",
-            "target",
-            "current",
-            "objective",
-            "parent",
-            "description",
-        ]
+        fields = [*Metric.EDITABLE_FIELDS, "objective", "parent"]
 
 
 class ConstraintInput(serializers.ModelSerializer):
     class Meta:
         model = ProjectConstraint
-        fields = [
-            "kind",
-            "description",
-            "likelihood",
-            "impact",
-            "mitigation",
-            "owner",
-            "status",
-            "red_flag",
-        ]
+        fields = list(ProjectConstraint.EDITABLE_FIELDS)
 
 
 class BaselineInput(serializers.ModelSerializer):
@@ -189,13 +154,13 @@ class BaselineInput(serializers.ModelSerializer):
 
     class Meta:
         model = Baseline
-        fields = ["name", "kind", "strategy", "description", "rules", "result"]
+        fields = list(Baseline.EDITABLE_FIELDS)
 
 
 class ReferenceInput(serializers.ModelSerializer):
     class Meta:
         model = Reference
-        fields = ["title", "url", "notes"]
+        fields = list(Reference.EDITABLE_FIELDS)
 
 
 class FeedbackInput(serializers.ModelSerializer):
@@ -203,7 +168,7 @@ class FeedbackInput(serializers.ModelSerializer):
 
     class Meta:
         model = Feedback
-        fields = ["id", "who", "given_on", "text", "sentiment"]
+        fields = ["id", *Feedback.EDITABLE_FIELDS]
 
 
 class WatchedMetricInput(CycleScoped, serializers.ModelSerializer):
@@ -213,20 +178,19 @@ class WatchedMetricInput(CycleScoped, serializers.ModelSerializer):
 
     class Meta:
         model = WatchedMetric
-        fields = ["id", "metric", "alert_when", "threshold", "notes"]
+        fields = ["id", "metric", *WatchedMetric.EDITABLE_FIELDS]
 
 
 # ---------------------------------------------------------------- single-row sections
 
 
-class PhenomenonInput(serializers.Serializer):
-    what = _text()
-    since = _text(max_length=200)
-    evidence = _text()
-    difficulties = _text()
-    worth_solving = _text()
+class PhenomenonInput(serializers.ModelSerializer):
     hypotheses = HypothesisInput(many=True, required=False)
     data_sources = serializers.ListField(child=IdOrObjectField(), required=False)
+
+    class Meta:
+        model = Phenomenon
+        fields = [*Phenomenon.EDITABLE_FIELDS, "hypotheses", "data_sources"]
 
     def validate_data_sources(self, ids: list[int]) -> list[DataSource]:
         org_id = self.context["cycle"].project.organization_id
@@ -237,72 +201,79 @@ class PhenomenonInput(serializers.Serializer):
         return [found[i] for i in ids]
 
 
-class ProblemInput(serializers.Serializer):
-    statement = _text()
-    what_to_know = _text()
-    ship_now = _text()
-    build_in_parallel = _text()
+class ProblemInput(serializers.ModelSerializer):
+    class Meta:
+        model = ProblemDefinition
+        fields = list(ProblemDefinition.EDITABLE_FIELDS)
 
 
 class MultiObjectiveInput(serializers.Serializer):
     strategy = serializers.ChoiceField(
         choices=MultiObjectiveStrategy.choices, allow_blank=True, required=False
     )
-    rationale = _text()
+    rationale = serializers.CharField(required=False, allow_blank=True)
 
 
-class GoalInput(serializers.Serializer):
+class GoalInput(serializers.ModelSerializer):
     """`multi_objective.weights` and `formula` are answered, not accepted: each weight is
     set on its objective (`/objectives/{id}/`)."""
 
-    statement = _text()
     multi_objective = MultiObjectiveInput(required=False)
+
+    class Meta:
+        model = Goal
+        fields = [*Goal.EDITABLE_FIELDS, "multi_objective"]
 
 
 class PerformanceInput(serializers.ModelSerializer):
     class Meta:
-        model = Performance
-        fields = list(Performance.EDITABLE_FIELDS)
+        model = PerformanceRequirements
+        fields = list(PerformanceRequirements.EDITABLE_FIELDS)
 
 
-class PrototypeInput(serializers.Serializer):
-    url = serializers.URLField(required=False, allow_blank=True, max_length=500)
-    tool = serializers.ChoiceField(
-        choices=["streamlit", "gradio", "voila", "other"], allow_blank=True, required=False
-    )
-    description = _text()
+class PrototypeInput(serializers.ModelSerializer):
     feedback = FeedbackInput(many=True, required=False)
 
+    class Meta:
+        model = Prototype
+        fields = [*Prototype.EDITABLE_FIELDS, "feedback"]
 
-class EvaluationPlanInput(CycleScoped, serializers.Serializer):
+
+class EvaluationPlanInput(CycleScoped, serializers.ModelSerializer):
     cycle_fields = {"metrics": Metric}
-    text = _text()
     metrics = serializers.PrimaryKeyRelatedField(
         queryset=Metric.objects.none(), many=True, required=False
     )
 
+    class Meta:
+        model = EvaluationPlan
+        fields = [*EvaluationPlan.EDITABLE_FIELDS, "metrics"]
 
-class DeploymentPlanInput(serializers.Serializer):
-    watch = _text()
-    where_wrong = _text()
+
+class DeploymentPlanInput(serializers.ModelSerializer):
     watched_metrics = serializers.ListField(child=serializers.DictField(), required=False)
+
+    class Meta:
+        model = DeploymentPlan
+        fields = [*DeploymentPlan.EDITABLE_FIELDS, "watched_metrics"]
 
     def validate_watched_metrics(self, items: list[dict]) -> list[dict]:
         out, errors = [], {}
         for i, item in enumerate(items):
-            s = WatchedMetricInput(data=item, context=self.context)
-            if s.is_valid():
-                out.append(s.validated_data)
+            serializer = WatchedMetricInput(data=item, context=self.context)
+            if serializer.is_valid():
+                out.append(serializer.validated_data)
             else:
-                errors[i] = s.errors
+                errors[i] = serializer.errors
         if errors:
             raise serializers.ValidationError(errors)
         return out
 
 
-class FurtherAnalysisInput(serializers.Serializer):
-    findings = _text()
-    next_questions = _text()
+class FurtherAnalysisInput(serializers.ModelSerializer):
+    class Meta:
+        model = FurtherAnalysis
+        fields = list(FurtherAnalysis.EDITABLE_FIELDS)
 
 
 class FeasibilityInput(serializers.Serializer):
@@ -325,19 +296,21 @@ class FeasibilityInput(serializers.Serializer):
     def validate(self, data: dict) -> dict:
         criteria, red_flags, rationales, errors = {}, {}, {}, {}
         for key, value in data.get("criteria", {}).items():
-            if key not in feas.CRITERIA:
+            if key not in feasibility.CRITERIA:
                 errors.setdefault("criteria", {})[key] = "Unknown criterion."
                 continue
             if isinstance(value, dict):
                 if "rationale" in value:
                     rationales[key] = str(value.get("rationale") or "")
                 value = value.get("answer")
-            if value not in feas.ANSWERS:
-                errors.setdefault("criteria", {})[key] = f"Answer one of {', '.join(feas.ANSWERS)}."
+            if value not in feasibility.ANSWERS:
+                errors.setdefault("criteria", {})[key] = (
+                    f"Answer one of {', '.join(feasibility.ANSWERS)}."
+                )
             else:
                 criteria[key] = value
         for key, value in data.get("red_flags", {}).items():
-            if key not in feas.RED_FLAGS:
+            if key not in feasibility.RED_FLAGS:
                 errors.setdefault("red_flags", {})[key] = "Unknown red flag."
                 continue
             if isinstance(value, dict):
@@ -349,13 +322,13 @@ class FeasibilityInput(serializers.Serializer):
             else:
                 red_flags[key] = value
         for key, value in data.get("rationales", {}).items():
-            if key not in feas.CRITERIA and key not in feas.RED_FLAGS:
+            if key not in feasibility.CRITERIA and key not in feasibility.RED_FLAGS:
                 errors.setdefault("rationales", {})[key] = "Unknown criterion or red flag."
             else:
                 rationales.setdefault(key, value)
         if not self.partial:
-            missing_c = [k for k in feas.CRITERIA if k not in criteria]
-            missing_f = [k for k in feas.RED_FLAGS if k not in red_flags]
+            missing_c = [k for k in feasibility.CRITERIA if k not in criteria]
+            missing_f = [k for k in feasibility.RED_FLAGS if k not in red_flags]
             if missing_c and "criteria" not in errors:
                 errors["criteria"] = f"Answer every criterion (missing: {', '.join(missing_c)})."
             if missing_f and "red_flags" not in errors:

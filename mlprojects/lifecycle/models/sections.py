@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import TimeStampedModel
 from mlprojects.analyses.models import DataSource
-from mlprojects.lifecycle import feasibility as feas
+from mlprojects.lifecycle import feasibility
 from mlprojects.lifecycle.models.projects import Project, Stage
 from mlprojects.lifecycle.rules import validate_rules
 
@@ -51,9 +51,15 @@ class ProjectCycle(TimeStampedModel):
 
 
 class CycleItem(TimeStampedModel):
-    """Base of everything that belongs to one cycle."""
+    """Base of everything that belongs to one cycle.
+
+    `EDITABLE_FIELDS` are the plain fields a team writes, in the order the snapshot and the
+    API show them: the web form, the API input and the snapshot all take them from here.
+    Ids and references to other rows (a solution's cause, a metric's objective, …) are
+    not in it; each of the three adds them explicitly where they belong."""
 
     step: str = ""
+    EDITABLE_FIELDS: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -65,6 +71,8 @@ class CycleItem(TimeStampedModel):
 class Phenomenon(CycleItem):
     """Step 1: what is happening, since when, measured how; what is hard about it and what
     would be good to solve; which data exists."""
+
+    EDITABLE_FIELDS = ("what", "since", "evidence", "difficulties", "worth_solving")
 
     step = Stage.PHENOMENON
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="phenomenon")
@@ -86,6 +94,8 @@ class HypothesisStatus(models.TextChoices):
 
 class Hypothesis(CycleItem):
     """A hypothesis about the phenomenon, and what the evidence says about it so far."""
+
+    EDITABLE_FIELDS = ("statement", "status", "evidence")
 
     step = Stage.PHENOMENON
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="hypotheses")
@@ -110,6 +120,8 @@ class ProblemDefinition(CycleItem):
     """Step 2: the phenomenon restated precisely, what we want to know, and the chosen
     approach as an incremental plan (what ships now, what is built in parallel)."""
 
+    EDITABLE_FIELDS = ("statement", "what_to_know", "ship_now", "build_in_parallel")
+
     step = Stage.PROBLEM_DEFINITION
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="problem")
     statement = models.TextField("Problem statement", blank=True)
@@ -121,6 +133,8 @@ class ProblemDefinition(CycleItem):
 class ProblemNode(CycleItem):
     """A node of the problem tree: a root is a problem, its children are causes, theirs
     sub-causes. Moves that would create a cycle or leave the cycle are refused."""
+
+    EDITABLE_FIELDS = ("title", "notes")
 
     step = Stage.PROBLEM_DEFINITION
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="problem_nodes")
@@ -187,6 +201,17 @@ class Solution(CycleItem):
     """A candidate solution to a cause — rules, ML, a process change or another team's work
     (the seed's SNS marketing) — sized so the team can start simple and go incrementally."""
 
+    EDITABLE_FIELDS = (
+        "title",
+        "description",
+        "kind",
+        "owner",
+        "effort",
+        "expected_impact",
+        "time_to_value",
+        "status",
+    )
+
     step = Stage.PROBLEM_DEFINITION
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="solutions")
     cause = models.ForeignKey(ProblemNode, on_delete=models.CASCADE, related_name="solutions")
@@ -218,17 +243,17 @@ class Solution(CycleItem):
 
 
 class Answer(models.TextChoices):
-    YES = feas.YES, "Yes"
-    PARTLY = feas.PARTLY, "Partly"
-    NO = feas.NO, "No"
-    UNKNOWN = feas.UNKNOWN, "Unknown"
+    YES = feasibility.YES, "Yes"
+    PARTLY = feasibility.PARTLY, "Partly"
+    NO = feasibility.NO, "No"
+    UNKNOWN = feasibility.UNKNOWN, "Unknown"
 
 
 class Verdict(models.TextChoices):
-    ML_FITS = feas.ML_FITS, feas.VERDICTS[feas.ML_FITS]
-    OPEN_QUESTIONS = feas.OPEN_QUESTIONS, feas.VERDICTS[feas.OPEN_QUESTIONS]
-    RULES_FIRST = feas.RULES_FIRST, feas.VERDICTS[feas.RULES_FIRST]
-    ML_NOT_ADVISED = feas.ML_NOT_ADVISED, feas.VERDICTS[feas.ML_NOT_ADVISED]
+    ML_FITS = feasibility.ML_FITS, feasibility.VERDICTS[feasibility.ML_FITS]
+    OPEN_QUESTIONS = feasibility.OPEN_QUESTIONS, feasibility.VERDICTS[feasibility.OPEN_QUESTIONS]
+    RULES_FIRST = feasibility.RULES_FIRST, feasibility.VERDICTS[feasibility.RULES_FIRST]
+    ML_NOT_ADVISED = feasibility.ML_NOT_ADVISED, feasibility.VERDICTS[feasibility.ML_NOT_ADVISED]
 
 
 def _answer_field(label: str) -> models.CharField:
@@ -238,6 +263,13 @@ def _answer_field(label: str) -> models.CharField:
 class Feasibility(CycleItem):
     """Step 3: the five criteria and six red flags of the seed, each with a rationale, and
     the verdict `feasibility.evaluate` derives from them (stored, so lists can filter)."""
+
+    # Each criterion and red flag followed by its rationale, in the order of the questions.
+    EDITABLE_FIELDS = tuple(
+        name
+        for key in (*feasibility.CRITERIA, *feasibility.RED_FLAGS)
+        for name in (key, f"{key}_rationale")
+    )
 
     step = Stage.FEASIBILITY
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="feasibility")
@@ -269,17 +301,17 @@ class Feasibility(CycleItem):
     reasons = models.JSONField(default=list, blank=True)
 
     def criteria(self) -> dict[str, str]:
-        return {key: getattr(self, key) for key in feas.CRITERIA}
+        return {key: getattr(self, key) for key in feasibility.CRITERIA}
 
     def red_flags(self) -> dict[str, bool]:
-        return {key: getattr(self, key) for key in feas.RED_FLAGS}
+        return {key: getattr(self, key) for key in feasibility.RED_FLAGS}
 
     def rationales(self) -> dict[str, str]:
-        keys = list(feas.CRITERIA) + list(feas.RED_FLAGS)
+        keys = list(feasibility.CRITERIA) + list(feasibility.RED_FLAGS)
         return {key: getattr(self, f"{key}_rationale") for key in keys}
 
-    def recompute(self) -> feas.Verdict:
-        result = feas.evaluate(self.criteria(), self.red_flags())
+    def recompute(self) -> feasibility.Verdict:
+        result = feasibility.evaluate(self.criteria(), self.red_flags())
         self.verdict, self.reasons = result.verdict, result.reasons
         return result
 
@@ -295,6 +327,8 @@ class MultiObjectiveStrategy(models.TextChoices):
 class Goal(CycleItem):
     """Step 4: the one goal of the cycle, and — when objectives conflict — how they are
     combined (the seed prefers separate models: weights change without retraining)."""
+
+    EDITABLE_FIELDS = ("statement",)
 
     step = Stage.GOALS
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="goal")
@@ -335,6 +369,17 @@ class Objective(CycleItem):
     """A concrete step towards the goal, with its loss, where its labels come from and how
     often it must be updated. `weight` is its wᵢ in the multi-objective plan (blank when it
     is not part of it)."""
+
+    EDITABLE_FIELDS = (
+        "title",
+        "kind",
+        "loss_function",
+        "label_scenario",
+        "label_source",
+        "update_cadence",
+        "owner",
+        "weight",
+    )
 
     step = Stage.GOALS
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="objectives")
@@ -378,6 +423,8 @@ class Direction(models.TextChoices):
 class Metric(CycleItem):
     """A measure of success. A model metric should move a business metric (its `parent`),
     which is how the metric tree ties model work to the business (seed §1.4.5)."""
+
+    EDITABLE_FIELDS = ("name", "kind", "direction", "unit", "target", "current", "description")
 
     step = Stage.GOALS
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="metrics")
@@ -441,12 +488,23 @@ class RiskStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-RED_FLAG_CHOICES = [(key, label) for key, label in feas.RED_FLAGS.items()]
+RED_FLAG_CHOICES = [(key, label) for key, label in feasibility.RED_FLAGS.items()]
 
 
 class ProjectConstraint(CycleItem):
     """A constraint or risk (step 5). `red_flag` names the feasibility red flag it
     mitigates, which is how the readiness checklist knows a raised flag is handled."""
+
+    EDITABLE_FIELDS = (
+        "kind",
+        "description",
+        "likelihood",
+        "impact",
+        "mitigation",
+        "owner",
+        "status",
+        "red_flag",
+    )
 
     step = Stage.CONSTRAINTS
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="constraints")
@@ -479,7 +537,6 @@ class PerformanceRequirements(CycleItem):
     """Step 5's performance constraints: the baseline to beat, the decision threshold, the
     speed/accuracy trade-off, who needs explanations and which errors are tolerable."""
 
-    # What a team writes in this section: the web form, the API and the snapshot share it.
     EDITABLE_FIELDS = (
         "baseline_to_beat",
         "threshold",
@@ -531,6 +588,8 @@ class Baseline(CycleItem):
     """What a model must beat (step 6). A rules baseline keeps its rules as structured
     data (`mlprojects.rules`), validated strictly because the evaluation engine runs them."""
 
+    EDITABLE_FIELDS = ("name", "kind", "strategy", "description", "rules", "result")
+
     step = Stage.BASELINES
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="baselines")
     name = models.CharField(max_length=200)
@@ -569,6 +628,8 @@ class Baseline(CycleItem):
 class Reference(CycleItem):
     """State of the art for similar problems: a paper, a link, notes on what to try."""
 
+    EDITABLE_FIELDS = ("title", "url", "notes")
+
     step = Stage.BASELINES
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="references")
     title = models.CharField(max_length=300)
@@ -592,6 +653,8 @@ class PrototypeTool(models.TextChoices):
 class Prototype(CycleItem):
     """A page where colleagues give an input and see the output (Streamlit, Gradio, Voila)."""
 
+    EDITABLE_FIELDS = ("url", "tool", "description")
+
     step = Stage.BASELINES
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="prototype")
     url = models.URLField("Link", max_length=500, blank=True)
@@ -607,6 +670,8 @@ class Sentiment(models.TextChoices):
 
 class Feedback(CycleItem):
     """A colleague's feedback on the prototype."""
+
+    EDITABLE_FIELDS = ("who", "given_on", "text", "sentiment")
 
     step = Stage.BASELINES
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="feedback")
@@ -631,6 +696,8 @@ class Feedback(CycleItem):
 class EvaluationPlan(CycleItem):
     """Step 7: which evaluations and A/B tests decide success, and on which metrics."""
 
+    EDITABLE_FIELDS = ("text",)
+
     step = Stage.EVALUATION
     cycle = models.OneToOneField(
         ProjectCycle, on_delete=models.CASCADE, related_name="evaluation_plan"
@@ -643,6 +710,8 @@ class EvaluationPlan(CycleItem):
 
 class DeploymentPlan(CycleItem):
     """Step 8: what is watched after deployment and where the model could be wrong."""
+
+    EDITABLE_FIELDS = ("watch", "where_wrong")
 
     step = Stage.DEPLOYMENT
     cycle = models.OneToOneField(
@@ -659,6 +728,8 @@ class AlertWhen(models.TextChoices):
 
 class WatchedMetric(CycleItem):
     """A metric watched in production, with the threshold that raises an alert."""
+
+    EDITABLE_FIELDS = ("alert_when", "threshold", "notes")
 
     step = Stage.DEPLOYMENT
     cycle = models.ForeignKey(
@@ -682,6 +753,8 @@ class WatchedMetric(CycleItem):
 
 class FurtherAnalysis(CycleItem):
     """Step 9: what monitoring uncovered, which starts the next cycle."""
+
+    EDITABLE_FIELDS = ("findings", "next_questions")
 
     step = Stage.FURTHER_ANALYSIS
     cycle = models.OneToOneField(
