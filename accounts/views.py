@@ -23,6 +23,7 @@ from accounts.forms import (
     OrganizationSettingsForm,
     RoleForm,
     SignupForm,
+    add_validation_errors,
 )
 from accounts.models import ApiToken, Invitation, Membership, Notification
 from accounts.permissions import Perm, Role, permission_matrix
@@ -231,11 +232,7 @@ def api_tokens(request: HttpRequest, org_slug: str) -> HttpResponse:
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_validation_errors(form, exc)
         else:
             request.session["new_api_token"] = {"name": token.name, "token": raw}
             messages.success(request, f"Token “{token.name}” created.")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
+from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.abtests import selectors, services
 from evaluation.abtests.forms import (
@@ -46,15 +47,6 @@ BAR_MARGIN = 10
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on matching fields, else on the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _get_abtest(request: HttpRequest, project_slug: str, abtest_id: int) -> ABTest:
@@ -270,7 +262,7 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
                 abtest = services.abtest_update_design(abtest=abtest, **arguments)
                 messages.success(request, "Design saved.")
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
         else:
             return redirect(_detail_url(abtest))
     calculator = SampleSizeForm(initial=sample_size_defaults())
@@ -410,7 +402,7 @@ def abtest_results(
                     abtest=abtest, user=request.user, results=results, source=ResultSource.FORM
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_validation_errors(form, exc)
     if form.errors:
         abtest = selectors.abtest_design(abtest=abtest)
         return _render_detail(request, abtest, "results", results_forms={metric.key: form})
@@ -437,7 +429,7 @@ def abtest_results_csv(
                 source=ResultSource.CSV,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
     if form.errors:
         return _render_detail(request, abtest, "results", csv_form=form)
     messages.success(request, "Results imported from the CSV.")
@@ -461,7 +453,7 @@ def abtest_upload(
                 covariate_suffix=form.cleaned_data["covariate_suffix"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
     if form.errors:
         return _render_detail(request, abtest, "results", raw_form=form)
     messages.success(request, "File uploaded; the worker is aggregating it.")
@@ -507,7 +499,7 @@ def abtest_analyze(
                 abtest=abtest, user=request.user, options=form.options()
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
     if form.errors:
         return _render_detail(request, abtest, "analysis", options_form=form)
     if request.htmx:
@@ -559,7 +551,7 @@ def abtest_decide(
                 rationale=form.cleaned_data["rationale"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
     if form.errors:
         return _render_detail(request, abtest, "analysis", decision_form=form)
     messages.success(request, "Decision recorded.")

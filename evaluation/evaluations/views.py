@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
+from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.evaluations import selectors, services
 from evaluation.evaluations.forms import EvaluationColumnsForm, EvaluationUploadForm
@@ -112,8 +113,7 @@ def _evaluation_upload(request: HttpRequest, *, project) -> HttpResponse:
                 name=form.cleaned_data["name"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_validation_errors(form, exc)
         else:
             return redirect(
                 "evaluations:configure",
@@ -165,8 +165,7 @@ def evaluation_configure(
                 target_metric_key=form.cleaned_data["target_metric_key"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_validation_errors(form, exc)
         else:
             for warning in evaluation.skipped_rule_baselines:
                 messages.warning(request, warning)

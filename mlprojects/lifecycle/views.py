@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import require_perm
+from accounts.forms import add_validation_errors
 from accounts.models import User
 from accounts.permissions import Perm
 from mlprojects.lifecycle import feasibility as feas
@@ -270,14 +271,6 @@ def _current_cycle(project: Project) -> ProjectCycle:
     return selectors.cycle_get(project=project)
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
 def section_edit(
@@ -308,7 +301,7 @@ def section_edit(
                     project=project, user=request.user, section=kind.attr, values=values, **version
                 )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
         except services.SectionConflict as exc:
             conflict = _conflict_rows(form, exc.current, fields)
             base_version = services.section_etag(exc.current, fields)
@@ -400,7 +393,7 @@ def item_create(request: HttpRequest, org_slug: str, project_slug: str, kind: st
                 project=project, user=request.user, model=item_kind.model, values=values
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
         else:
             label = item_kind.label[0].upper() + item_kind.label[1:]
             return _saved(request, project, item_kind.model.step, f"{label} added.")
@@ -432,7 +425,7 @@ def item_edit(
         try:
             services.item_update(project=project, user=request.user, item=item, values=values)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_validation_errors(form, exc)
         else:
             return _saved(request, project, item_kind.model.step, f"“{item}” saved.")
     context = {

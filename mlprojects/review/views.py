@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import require_perm
+from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from mlprojects.analyses import selectors as selectors_analyses
 from mlprojects.lifecycle import selectors
@@ -302,11 +303,7 @@ def proposal_decide(
                 comment=form.cleaned_data["comment"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for name, errors in exc.error_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_validation_errors(form, exc)
         except services_review.TransitionRefused as exc:
             form.add_error(None, str(exc))
         else:
