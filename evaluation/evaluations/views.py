@@ -69,6 +69,7 @@ def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> H
     for evaluation in evaluations:
         primary = PRIMARY_METRIC.get(evaluation.task)
         evaluation.headline = next((m for m in evaluation.model_metrics if m.name == primary), None)
+        evaluation.headline_label = METRIC_LABELS.get(primary)
     finished = [e for e in evaluations if e.status == EvaluationStatus.SUCCEEDED]
     return render(
         request,
@@ -77,7 +78,6 @@ def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> H
             "project": project,
             "evaluations": evaluations,
             "finished": finished,
-            "labels": METRIC_LABELS,
         },
     )
 

@@ -1,4 +1,4 @@
-"""Number formatting for A/B results and the project page's "A/B tests" section."""
+"""Badges of A/B tests and the project page's "A/B tests" section (numbers: `numbers`)."""
 
 from django import template
 
@@ -6,39 +6,6 @@ from evaluation.abtests import selectors
 from evaluation.models import ABTestStatus
 
 register = template.Library()
-
-
-@register.filter
-def pct(value: float | None, digits: int = 1) -> str:
-    """0.1234 → "12.3%" (None → "—")."""
-    if value is None:
-        return "—"
-    return f"{value * 100:.{digits}f}%"
-
-
-@register.filter
-def signed_pct(value: float | None, digits: int = 2) -> str:
-    """0.0512 → "+5.12%" (None → "—")."""
-    if value is None:
-        return "—"
-    return f"{value * 100:+.{digits}f}%"
-
-
-@register.filter
-def pvalue(value: float | None) -> str:
-    """Three significant digits; very small values as "< 0.0001"."""
-    if value is None:
-        return "—"
-    if value < 0.0001:
-        return "< 0.0001"
-    return f"{value:.3g}"
-
-
-@register.filter
-def number(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 STATUS_BADGES = {
