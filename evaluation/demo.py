@@ -120,7 +120,7 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
                     "key": "order_time_minutes",
                     "type": "continuous",
                     "role": "guardrail",
-                    "direction": "decrease",
+                    "direction": "lower",
                     "description": "Minutes from seating to order",
                 },
             ],

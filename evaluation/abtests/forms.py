@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from evaluation.models import ABMetric, ABTest, Direction, MetricRole, MetricType, Outcome
+from evaluation.models import ABMetric, ABTest, MetricRole, MetricType, Outcome
+from mlprojects.models import Direction
 
 #: Largest aggregates CSV (one row per metric × variant, so a few KB in practice).
 AGGREGATES_CSV_MAX_BYTES = 1024 * 1024
@@ -78,8 +79,8 @@ class MetricForm(forms.Form):
     )
     role = forms.ChoiceField(choices=MetricRole.choices, initial=MetricRole.SECONDARY)
     direction = forms.ChoiceField(
-        choices=[(Direction.INCREASE, "Higher"), (Direction.DECREASE, "Lower")],
-        initial=Direction.INCREASE,
+        choices=[(Direction.HIGHER, "Higher"), (Direction.LOWER, "Lower")],
+        initial=Direction.HIGHER,
         label="Good when",
     )
 

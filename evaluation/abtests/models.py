@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import TimeStampedModel
-from mlprojects.models import Project
+from mlprojects.models import Direction, Project
 
 
 class ABTestStatus(models.TextChoices):
@@ -36,9 +36,9 @@ class MetricRole(models.TextChoices):
     GUARDRAIL = "guardrail", "Guardrail"
 
 
-class Direction(models.TextChoices):
-    INCREASE = "increase", "Increase is good"
-    DECREASE = "decrease", "Decrease is good"
+#: Which way is good, in the words of the statistics engine (`evaluation.stats`), which the
+#: API keeps too; a metric stores the lifecycle's `Direction`.
+STATS_DIRECTION = {Direction.HIGHER: "increase", Direction.LOWER: "decrease"}
 
 
 class ResultSource(models.TextChoices):
@@ -170,9 +170,7 @@ class ABMetric(models.Model):
     description = models.CharField(max_length=200, blank=True)
     type = models.CharField(max_length=20, choices=MetricType.choices)
     role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
-    direction = models.CharField(
-        max_length=20, choices=Direction.choices, default=Direction.INCREASE
-    )
+    direction = models.CharField(max_length=20, choices=Direction.choices, default=Direction.HIGHER)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -203,7 +201,12 @@ class ABMetric(models.Model):
 
     def as_stats(self) -> dict:
         """The definition in the form `evaluation.stats.analyze` takes."""
-        return {"key": self.key, "type": self.type, "role": self.role, "direction": self.direction}
+        return {
+            "key": self.key,
+            "type": self.type,
+            "role": self.role,
+            "direction": STATS_DIRECTION[self.direction],
+        }
 
 
 class ABResult(TimeStampedModel):

@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.services import audit
+from evaluation.abtests.models import STATS_DIRECTION
 from evaluation.models import (
     ABMetric,
     ABRawUpload,
@@ -52,7 +53,7 @@ from evaluation.stats import (
     sample_size_continuous,
 )
 from evaluation.stats.frequentist import check_alpha
-from mlprojects.models import Metric, MetricKind, Objective, Project
+from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ RAW_ROWS_CHUNK = 100_000
 RAW_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 CORRECTIONS = ("none", "holm", "bh")
-STATS_METRIC_FIELDS = ("key", "type", "role", "direction")
 DEFAULT_OPTIONS = {"alpha": 0.05, "correction": "none", "cuped": False, "prior": None}
 
 
@@ -173,12 +173,14 @@ def validate_design(
     for item in metrics:
         if not isinstance(item, Mapping):
             raise ValidationError({"metrics": "Each metric is an object with key and type."})
+        if (item.get("direction") or Direction.HIGHER) not in STATS_DIRECTION:
+            raise ValidationError({"metrics": "A metric's direction is “higher” or “lower”."})
         clean_metrics.append(
             {
                 "key": _clean_key(item.get("key"), what="metrics"),
                 "type": item.get("type"),
                 "role": item.get("role") or MetricRole.PRIMARY,
-                "direction": item.get("direction") or "increase",
+                "direction": item.get("direction") or Direction.HIGHER,
                 "description": str(item.get("description") or "")[:200],
             }
         )
@@ -191,7 +193,17 @@ def validate_design(
         field = "control" if "control variant" in exc.message else "variants"
         raise ValidationError({field: exc.message}) from exc
     try:
-        parse_metrics([{k: m[k] for k in STATS_METRIC_FIELDS} for m in clean_metrics])
+        parse_metrics(
+            [
+                {
+                    "key": m["key"],
+                    "type": m["type"],
+                    "role": m["role"],
+                    "direction": STATS_DIRECTION[m["direction"]],
+                }
+                for m in clean_metrics
+            ]
+        )
     except StatsInputError as exc:
         raise ValidationError({"metrics": exc.message}) from exc
     primaries = [m["key"] for m in clean_metrics if m["role"] == MetricRole.PRIMARY]

@@ -14,15 +14,15 @@ from rest_framework.views import APIView
 
 from accounts.api.base import OrgScopedAPIView
 from evaluation.abtests import selectors, services
+from evaluation.abtests.models import STATS_DIRECTION
 from evaluation.models import (
     ABTest,
     ABTestAnalysis,
-    Direction,
     MetricRole,
     MetricType,
     ResultSource,
 )
-from mlprojects.models import Project
+from mlprojects.models import Direction, Project
 
 
 class InvalidState(exceptions.APIException):
@@ -51,11 +51,26 @@ class VariantInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+class DirectionField(serializers.ChoiceField):
+    """Which way is good, in the API's words ("increase", "decrease"), read and written as
+    the lifecycle's `Direction` that a metric stores."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(STATS_DIRECTION.values()), **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        word = super().to_internal_value(data)
+        return next(value for value, text in STATS_DIRECTION.items() if text == word)
+
+    def to_representation(self, value: str) -> str:
+        return STATS_DIRECTION[value]
+
+
 class MetricInputSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=60)
     type = serializers.ChoiceField(choices=MetricType.values)
     role = serializers.ChoiceField(choices=MetricRole.values, default=MetricRole.PRIMARY)
-    direction = serializers.ChoiceField(choices=Direction.values, default=Direction.INCREASE)
+    direction = DirectionField(default=Direction.HIGHER)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 

@@ -11,8 +11,10 @@ VARIANTS = [
 METRICS = [
     {"key": "conversion", "type": "binomial", "role": "primary"},
     {"key": "revenue", "type": "continuous", "role": "secondary"},
-    {"key": "order_time", "type": "continuous", "role": "guardrail", "direction": "decrease"},
+    {"key": "order_time", "type": "continuous", "role": "guardrail", "direction": "lower"},
 ]
+# The same metrics in the words of the statistics engine (and of the API).
+METRICS_FOR_STATS = [*METRICS[:2], {**METRICS[2], "direction": "decrease"}]
 RESULTS = {
     "conversion": {
         "control": {"users": 1000, "conversions": 100},

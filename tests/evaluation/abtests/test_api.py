@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from evaluation.models import ABResult, ABTest, ABTestAnalysis
 from evaluation.stats import analyze
 
-from .conftest import METRICS, RESULTS, VARIANTS
+from .conftest import METRICS_FOR_STATS, RESULTS, VARIANTS
 
 CONTRACT_BODY = {
     "name": "Menu descriptions",
@@ -53,6 +53,24 @@ def test_it_creates_a_draft_test_with_the_contract_body(api, project):
         ("control", 0.5),
         ("treatment", 0.5),
     ]
+
+
+def test_directions_keep_the_api_words_while_the_metric_stores_the_lifecycle_ones(api, project):
+    body = copy.deepcopy(CONTRACT_BODY)
+    body["metrics"][1]["direction"] = "decrease"
+    response = post(api, f"/api/v1/projects/{project.pk}/ab-tests/", body)
+    assert response.status_code == 201
+    assert [m["direction"] for m in response.json()["metrics"]] == ["increase", "decrease"]
+    abtest = ABTest.objects.get(pk=response.json()["id"])
+    assert [m.direction for m in abtest.metrics.all()] == ["higher", "lower"]
+
+
+def test_the_lifecycle_words_are_not_api_directions(api, project):
+    body = copy.deepcopy(CONTRACT_BODY)
+    body["metrics"][1]["direction"] = "lower"
+    response = post(api, f"/api/v1/projects/{project.pk}/ab-tests/", body)
+    assert response.status_code == 400
+    assert not ABTest.objects.exists()
 
 
 def test_an_explicit_control_names_the_control_variant(api, project):
@@ -237,7 +255,7 @@ def test_analyze_answers_202_and_the_analysis_equals_the_engine_to_1e_6(
     data = api.get(f"/api/v1/ab-tests/{running_abtest.pk}/analysis/").json()
     assert data["status"] == "succeeded"
     expected = analyze(
-        variants=VARIANTS_FOR_STATS, control="control", metrics=METRICS, results=RESULTS
+        variants=VARIANTS_FOR_STATS, control="control", metrics=METRICS_FOR_STATS, results=RESULTS
     )
     assert data["srm_p_value"] == pytest.approx(expected["srm_p_value"], abs=1e-6)
     for metric, per_treatment in expected["metrics"].items():
@@ -300,7 +318,7 @@ def test_analysis_options_are_used_and_stored(
     expected = analyze(
         variants=VARIANTS_FOR_STATS,
         control="control",
-        metrics=METRICS,
+        metrics=METRICS_FOR_STATS,
         results=RESULTS,
         alpha=0.1,
         correction="holm",

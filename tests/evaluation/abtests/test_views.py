@@ -40,11 +40,11 @@ def design_post(**overrides) -> dict:
         "metrics-0-key": "conversion",
         "metrics-0-type": "binomial",
         "metrics-0-role": "primary",
-        "metrics-0-direction": "increase",
+        "metrics-0-direction": "higher",
         "metrics-1-key": "order_time",
         "metrics-1-type": "continuous",
         "metrics-1-role": "guardrail",
-        "metrics-1-direction": "decrease",
+        "metrics-1-direction": "lower",
     }
     data.update(overrides)
     return data
@@ -63,8 +63,8 @@ def test_the_design_form_creates_a_draft_and_redirects_to_it(org, project, membe
         ("treatment", 0.5, False),
     ]
     assert [(m.key, m.role, m.direction) for m in abtest.metrics.all()] == [
-        ("conversion", "primary", "increase"),
-        ("order_time", "guardrail", "decrease"),
+        ("conversion", "primary", "higher"),
+        ("order_time", "guardrail", "lower"),
     ]
 
 
