@@ -1,7 +1,9 @@
 """Business analyses (seed §2): the list, the analysis document and in-place editing of
 its parts — offerings, data sources, use cases and interviews.
 
-Every part is edited the same way, with or without JavaScript:
+Every part is edited the same way, with or without JavaScript, by the four views
+`item_create`, `item_detail`, `item_edit` and `item_delete`, which look the kind of part
+up in `ITEMS` (as the lifecycle's items are); `urls.py` names their URLs per kind:
 - `…/new/` and `…/<id>/edit/` answer GET with the form (the fragment for htmx, a page
   otherwise) and POST with either the form again, errors inline (200), or the saved item
   — for htmx the item fragment (a new one is appended to its list out of band), otherwise
@@ -9,7 +11,7 @@ Every part is edited the same way, with or without JavaScript:
 - `…/<id>/` is the item fragment (what "Cancel" swaps back); without htmx it redirects to
   the item on the analysis page.
 - `…/<id>/delete/` is POST only; htmx gets an empty 200 (the item disappears).
-The per-kind differences live in one `ItemKind` each; the views stay thin and typed."""
+The per-kind differences live in one `ItemKind` each."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +53,9 @@ class ItemKind:
     create: Callable[..., Model]  # (analysis=, user=, **cleaned_data) or (org=, …)
     update: Callable[..., Model]  # (<name>=obj, user=, data=)
     delete: Callable[..., None]  # (<name>=obj, user=)
+    get: Callable[..., Model]  # (request, **the URL's arguments) → the item, or 404
     takes_org: bool = False  # the form offers related objects of the organization
+    presets: tuple[str, ...] = ()  # query parameters that preset fields of a new item
 
     @property
     def fragment(self) -> str:
@@ -64,6 +68,26 @@ class ItemKind:
         return self.section
 
 
+def _analysis(request: HttpRequest, analysis_slug: str) -> BusinessAnalysis:
+    return selectors.analysis_get(org=request.org, slug=analysis_slug)
+
+
+def _offering(request: HttpRequest, analysis_slug: str, offering_id: int) -> Offering:
+    return selectors.offering_get(analysis=_analysis(request, analysis_slug), pk=offering_id)
+
+
+def _use_case(request: HttpRequest, analysis_slug: str, use_case_id: int) -> UseCase:
+    return selectors.use_case_get(analysis=_analysis(request, analysis_slug), pk=use_case_id)
+
+
+def _interview(request: HttpRequest, analysis_slug: str, interview_id: int) -> Interview:
+    return selectors.interview_get(analysis=_analysis(request, analysis_slug), pk=interview_id)
+
+
+def _data_source(request: HttpRequest, data_source_id: int) -> DataSource:
+    return selectors.data_source_get(org=request.org, pk=data_source_id)
+
+
 OFFERING = ItemKind(
     "offering",
     "offering",
@@ -72,6 +96,7 @@ OFFERING = ItemKind(
     services.offering_create,
     services.offering_update,
     services.offering_delete,
+    get=_offering,
 )
 DATA_SOURCE = ItemKind(
     "data_source",
@@ -81,6 +106,7 @@ DATA_SOURCE = ItemKind(
     services.data_source_create,
     services.data_source_update,
     services.data_source_delete,
+    get=_data_source,
     takes_org=True,
 )
 USE_CASE = ItemKind(
@@ -91,7 +117,10 @@ USE_CASE = ItemKind(
     services.use_case_create,
     services.use_case_update,
     services.use_case_delete,
+    get=_use_case,
     takes_org=True,
+    # ?output_use=automation preselects the group the "Add" button was clicked in.
+    presets=("output_use",),
 )
 INTERVIEW = ItemKind(
     "interview",
@@ -101,7 +130,9 @@ INTERVIEW = ItemKind(
     services.interview_create,
     services.interview_update,
     services.interview_delete,
+    get=_interview,
 )
+ITEMS = {kind.name: kind for kind in (OFFERING, DATA_SOURCE, USE_CASE, INTERVIEW)}
 
 
 # Helpers shared by every kind of part
@@ -208,10 +239,6 @@ def _delete(request: HttpRequest, kind: ItemKind, obj: Model) -> HttpResponse:
     return redirect(_back_url(request, kind, analysis))
 
 
-def _analysis(request: HttpRequest, analysis_slug: str) -> BusinessAnalysis:
-    return selectors.analysis_get(org=request.org, slug=analysis_slug)
-
-
 # Analyses
 
 
@@ -267,78 +294,43 @@ def analysis_delete(request: HttpRequest, org_slug: str, analysis_slug: str) -> 
     return redirect("mlprojects:analysis_list", org_slug=org_slug)
 
 
-# Offerings
+# Parts of an analysis, by kind (`ITEMS`)
 
 
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
-def offering_create(request: HttpRequest, org_slug: str, analysis_slug: str) -> HttpResponse:
-    return _create(request, OFFERING, _analysis(request, analysis_slug))
-
-
-def _offering(request: HttpRequest, analysis_slug: str, offering_id: int) -> Offering:
-    return selectors.offering_get(analysis=_analysis(request, analysis_slug), pk=offering_id)
+def item_create(
+    request: HttpRequest, org_slug: str, kind: str, analysis_slug: str = ""
+) -> HttpResponse:
+    item_kind = ITEMS[kind]
+    # A data source is the organization's: ?analysis=<slug> (the "Add" button of an
+    # analysis) preselects that analysis.
+    slug = analysis_slug or request.GET.get("analysis", "")
+    analysis = _analysis(request, slug) if slug else None
+    initial = {name: request.GET.get(name, "") for name in item_kind.presets}
+    if item_kind is DATA_SOURCE:
+        initial["analysis"] = analysis.pk if analysis else None
+    return _create(request, item_kind, analysis, **initial)
 
 
 @require_perm(Perm.READ)
-def offering_detail(
-    request: HttpRequest, org_slug: str, analysis_slug: str, offering_id: int
-) -> HttpResponse:
-    return _detail(request, OFFERING, _offering(request, analysis_slug, offering_id))
+def item_detail(request: HttpRequest, org_slug: str, kind: str, **ids: str | int) -> HttpResponse:
+    item_kind = ITEMS[kind]
+    return _detail(request, item_kind, item_kind.get(request, **ids))
 
 
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
-def offering_edit(
-    request: HttpRequest, org_slug: str, analysis_slug: str, offering_id: int
-) -> HttpResponse:
-    return _edit(request, OFFERING, _offering(request, analysis_slug, offering_id))
+def item_edit(request: HttpRequest, org_slug: str, kind: str, **ids: str | int) -> HttpResponse:
+    item_kind = ITEMS[kind]
+    return _edit(request, item_kind, item_kind.get(request, **ids))
 
 
 @require_POST
 @require_perm(Perm.EDIT)
-def offering_delete(
-    request: HttpRequest, org_slug: str, analysis_slug: str, offering_id: int
-) -> HttpResponse:
-    return _delete(request, OFFERING, _offering(request, analysis_slug, offering_id))
-
-
-# Use cases
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def use_case_create(request: HttpRequest, org_slug: str, analysis_slug: str) -> HttpResponse:
-    analysis = _analysis(request, analysis_slug)
-    # ?output_use=automation preselects the group the "Add" button was clicked in.
-    return _create(request, USE_CASE, analysis, output_use=request.GET.get("output_use", ""))
-
-
-def _use_case(request: HttpRequest, analysis_slug: str, use_case_id: int) -> UseCase:
-    return selectors.use_case_get(analysis=_analysis(request, analysis_slug), pk=use_case_id)
-
-
-@require_perm(Perm.READ)
-def use_case_detail(
-    request: HttpRequest, org_slug: str, analysis_slug: str, use_case_id: int
-) -> HttpResponse:
-    return _detail(request, USE_CASE, _use_case(request, analysis_slug, use_case_id))
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def use_case_edit(
-    request: HttpRequest, org_slug: str, analysis_slug: str, use_case_id: int
-) -> HttpResponse:
-    return _edit(request, USE_CASE, _use_case(request, analysis_slug, use_case_id))
-
-
-@require_POST
-@require_perm(Perm.EDIT)
-def use_case_delete(
-    request: HttpRequest, org_slug: str, analysis_slug: str, use_case_id: int
-) -> HttpResponse:
-    return _delete(request, USE_CASE, _use_case(request, analysis_slug, use_case_id))
+def item_delete(request: HttpRequest, org_slug: str, kind: str, **ids: str | int) -> HttpResponse:
+    item_kind = ITEMS[kind]
+    return _delete(request, item_kind, item_kind.get(request, **ids))
 
 
 @require_POST
@@ -356,42 +348,6 @@ def use_case_create_project(
     return redirect(url)
 
 
-# Interviews
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def interview_create(request: HttpRequest, org_slug: str, analysis_slug: str) -> HttpResponse:
-    return _create(request, INTERVIEW, _analysis(request, analysis_slug))
-
-
-def _interview(request: HttpRequest, analysis_slug: str, interview_id: int) -> Interview:
-    return selectors.interview_get(analysis=_analysis(request, analysis_slug), pk=interview_id)
-
-
-@require_perm(Perm.READ)
-def interview_detail(
-    request: HttpRequest, org_slug: str, analysis_slug: str, interview_id: int
-) -> HttpResponse:
-    return _detail(request, INTERVIEW, _interview(request, analysis_slug, interview_id))
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def interview_edit(
-    request: HttpRequest, org_slug: str, analysis_slug: str, interview_id: int
-) -> HttpResponse:
-    return _edit(request, INTERVIEW, _interview(request, analysis_slug, interview_id))
-
-
-@require_POST
-@require_perm(Perm.EDIT)
-def interview_delete(
-    request: HttpRequest, org_slug: str, analysis_slug: str, interview_id: int
-) -> HttpResponse:
-    return _delete(request, INTERVIEW, _interview(request, analysis_slug, interview_id))
-
-
 # Data sources: they belong to the organization (an analysis may list them), so their
 # URLs are not nested under an analysis.
 
@@ -403,33 +359,3 @@ def data_source_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     summary = {level: levels.count(level) for level in ("ok", "warn", "bad", "unrated")}
     context = {"sources": sources, "summary": summary}
     return render(request, "mlprojects/analyses/data_source_list.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def data_source_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    # ?analysis=<slug> (the "Add" button of an analysis) preselects that analysis.
-    slug = request.GET.get("analysis", "")
-    analysis = _analysis(request, slug) if slug else None
-    return _create(request, DATA_SOURCE, analysis, analysis=analysis.pk if analysis else None)
-
-
-def _data_source(request: HttpRequest, data_source_id: int) -> DataSource:
-    return selectors.data_source_get(org=request.org, pk=data_source_id)
-
-
-@require_perm(Perm.READ)
-def data_source_detail(request: HttpRequest, org_slug: str, data_source_id: int) -> HttpResponse:
-    return _detail(request, DATA_SOURCE, _data_source(request, data_source_id))
-
-
-@require_http_methods(["GET", "POST"])
-@require_perm(Perm.EDIT)
-def data_source_edit(request: HttpRequest, org_slug: str, data_source_id: int) -> HttpResponse:
-    return _edit(request, DATA_SOURCE, _data_source(request, data_source_id))
-
-
-@require_POST
-@require_perm(Perm.EDIT)
-def data_source_delete(request: HttpRequest, org_slug: str, data_source_id: int) -> HttpResponse:
-    return _delete(request, DATA_SOURCE, _data_source(request, data_source_id))
