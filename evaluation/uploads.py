@@ -1,8 +1,13 @@
 """Upload size limits enforced while the request body streams in, so an oversize file is
-refused without first being written to disk in full."""
+refused without first being written to disk in full. Views that receive a file use
+`limit_upload` (API views install `limit_upload_size` themselves, before DRF reads)."""
+
+from collections.abc import Callable
+from functools import wraps
 
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 # Room for the multipart boundaries and the small form fields next to the file.
 MULTIPART_OVERHEAD_BYTES = 1 << 20
@@ -54,3 +59,31 @@ class MaxSizeUploadHandler(FileUploadHandler):
 def limit_upload_size(request: HttpRequest, max_bytes: int) -> None:
     """Put the size check in front of the request's upload handlers."""
     request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes))
+
+
+def limit_upload(
+    max_bytes: Callable[[], int], too_large: Callable[..., HttpResponse]
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a view that receives a file: a file over `max_bytes()` is refused while the
+    body streams in, and the view answers `too_large(request, error, **url_arguments)`
+    instead (a 413 page that shows the error inline).
+
+    The limit must be installed before anything reads the body, and the CSRF check reads
+    it; so the view is exempt from the middleware's check and runs the same check itself
+    once the limit is in place."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        checked_view = csrf_protect(view)
+
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            limit_upload_size(request, max_bytes())
+            try:
+                return checked_view(request, *args, **kwargs)
+            except UploadTooLarge as exc:
+                return too_large(request, exc, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -12,6 +12,7 @@ from mlprojects.models import Direction
 
 #: Largest aggregates CSV (one row per metric × variant, so a few KB in practice).
 AGGREGATES_CSV_MAX_BYTES = 1024 * 1024
+AGGREGATES_CSV_TOO_LARGE = "The aggregates CSV is larger than 1 MB; is it raw rows?"
 
 
 class ABTestForm(forms.Form):
@@ -249,7 +250,7 @@ class AggregatesCSVForm(forms.Form):
     def clean_file(self) -> dict[str, dict[str, dict]]:
         upload = self.cleaned_data["file"]
         if upload.size > AGGREGATES_CSV_MAX_BYTES:
-            raise ValidationError("The aggregates CSV is larger than 1 MB; is it raw rows?")
+            raise ValidationError(AGGREGATES_CSV_TOO_LARGE)
         try:
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:

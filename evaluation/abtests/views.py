@@ -20,6 +20,8 @@ from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.abtests import selectors, services
 from evaluation.abtests.forms import (
+    AGGREGATES_CSV_MAX_BYTES,
+    AGGREGATES_CSV_TOO_LARGE,
     ABTestForm,
     AggregatesCSVForm,
     AnalysisOptionsForm,
@@ -36,6 +38,7 @@ from evaluation.abtests.forms import (
     sample_size_defaults,
 )
 from evaluation.models import ABTest, ABTestAnalysis, ABTestStatus, ResultSource
+from evaluation.uploads import UploadTooLarge, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 from mlprojects.models import Project
 
@@ -413,8 +416,34 @@ def abtest_results(
     return redirect(_detail_url(abtest) + "#results")
 
 
+def _refuse_upload(
+    request: HttpRequest, project_slug: str, abtest_id: int, **error_in_form: str
+) -> HttpResponse:
+    """The results section again, the size error shown next to the form the file was sent
+    from (`csv_upload_error` or `raw_upload_error`); 413, as for evaluations."""
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    response = _render_detail(request, abtest, "results", **error_in_form)
+    response.status_code = 413
+    return response
+
+
+def _csv_too_large(
+    request: HttpRequest, error: UploadTooLarge, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    return _refuse_upload(
+        request, project_slug, abtest_id, csv_upload_error=AGGREGATES_CSV_TOO_LARGE
+    )
+
+
+def _raw_too_large(
+    request: HttpRequest, error: UploadTooLarge, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    return _refuse_upload(request, project_slug, abtest_id, raw_upload_error=str(error))
+
+
 @require_POST
 @require_perm(Perm.EDIT)
+@limit_upload(lambda: AGGREGATES_CSV_MAX_BYTES, _csv_too_large)
 def abtest_results_csv(
     request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
 ) -> HttpResponse:
@@ -438,6 +467,7 @@ def abtest_results_csv(
 
 @require_POST
 @require_perm(Perm.EDIT)
+@limit_upload(lambda: services.RAW_UPLOAD_MAX_BYTES, _raw_too_large)
 def abtest_upload(
     request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
 ) -> HttpResponse:

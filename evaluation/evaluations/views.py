@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
@@ -20,7 +19,7 @@ from evaluation.evaluations import selectors, services
 from evaluation.evaluations.forms import EvaluationColumnsForm, EvaluationUploadForm
 from evaluation.metrics import PRIMARY_METRIC, EvaluationInputError, compare
 from evaluation.models import Evaluation, EvaluationStatus
-from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload_size
+from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 
 # The headline numbers of each task, in the order they are shown.
@@ -82,27 +81,23 @@ def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> H
     )
 
 
-@csrf_exempt  # the size limit must be installed before the CSRF check reads the body
+def _upload_too_large(
+    request: HttpRequest, error: UploadTooLarge, org_slug: str, project_slug: str
+) -> HttpResponse:
+    context = {
+        "project": _project(request, project_slug),
+        "form": EvaluationUploadForm(),
+        "upload_error": str(error),
+        "max_bytes": human_bytes(settings.EVALUATION_MAX_UPLOAD_BYTES),
+    }
+    return render(request, "evaluation/evaluations/upload.html", context, status=413)
+
+
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
+@limit_upload(lambda: settings.EVALUATION_MAX_UPLOAD_BYTES, _upload_too_large)
 def evaluation_upload(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = _project(request, project_slug)
-    limit = settings.EVALUATION_MAX_UPLOAD_BYTES
-    limit_upload_size(request, limit)
-    try:
-        return _evaluation_upload(request, project=project)
-    except UploadTooLarge as exc:
-        context = {
-            "project": project,
-            "form": EvaluationUploadForm(),
-            "upload_error": str(exc),
-            "max_bytes": human_bytes(limit),
-        }
-        return render(request, "evaluation/evaluations/upload.html", context, status=413)
-
-
-@csrf_protect
-def _evaluation_upload(request: HttpRequest, *, project) -> HttpResponse:
     form = EvaluationUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -5,11 +5,13 @@ import math
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from evaluation.abtests import services
 from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis
+from evaluation.uploads import MaxSizeUploadHandler
 
 from .conftest import RESULTS
 
@@ -332,6 +334,69 @@ def test_a_pending_upload_keeps_polling_and_without_htmx_redirects(
     plain = client.get(url)
     assert plain.status_code == 302
     assert plain["Location"].endswith(f"/ab-tests/{abtest.pk}/#results")
+
+
+@pytest.fixture
+def bytes_streamed(monkeypatch):
+    """What the size-limit handler saw of each file chunk by chunk, in bytes."""
+    seen: list[int] = []
+    receive = MaxSizeUploadHandler.receive_data_chunk
+
+    def spy(self, raw_data: bytes, start: int) -> bytes:
+        seen.append(self.received + len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(MaxSizeUploadHandler, "receive_data_chunk", spy)
+    return seen
+
+
+def test_an_oversize_raw_upload_is_refused_while_it_streams_and_saves_nothing(
+    org, project, abtest, member, client_for, monkeypatch, bytes_streamed
+):
+    monkeypatch.setattr(services, "RAW_UPLOAD_MAX_BYTES", 100_000)
+    body = RAW + b"control,1,30.5,7\n" * 40_000  # about 680 kB
+    url = f"{base(org, project)}{abtest.pk}/uploads/"
+    response = client_for(member).post(url, {"file": csv_file(body.decode())})
+    assert response.status_code == 413
+    assert "The file is larger than the limit of 97.7 KB." in response.text
+    assert "<details open>" in response.text  # the upload form, with its error
+    assert bytes_streamed and max(bytes_streamed) < len(body) / 2
+    assert not ABRawUpload.objects.exists()
+
+
+def test_a_raw_upload_announced_too_large_is_refused_before_any_byte_is_read(
+    org, project, abtest, member, client_for, monkeypatch, bytes_streamed
+):
+    monkeypatch.setattr(services, "RAW_UPLOAD_MAX_BYTES", 1_000)
+    body = RAW + b"control,1,30.5,7\n" * 80_000  # about 1.4 MB, over limit + overhead
+    url = f"{base(org, project)}{abtest.pk}/uploads/"
+    response = client_for(member).post(url, {"file": csv_file(body.decode())}, **HTMX)
+    assert response.status_code == 413
+    assert "The file is larger than the limit of 1000 bytes." in response.text
+    assert bytes_streamed == []
+    assert not ABRawUpload.objects.exists()
+
+
+def test_an_oversize_aggregates_csv_is_refused_while_it_streams(
+    org, project, running_abtest, member, client_for, bytes_streamed
+):
+    before = sorted(ABResult.objects.values_list("pk", "users"))
+    text = GOOD_CSV + "# padding\n" * 150_000  # 1.5 MB
+    url = f"{base(org, project)}{running_abtest.pk}/results/csv/"
+    response = client_for(member).post(url, {"file": csv_file(text)})
+    assert response.status_code == 413
+    assert "The aggregates CSV is larger than 1 MB; is it raw rows?" in response.text
+    assert max(bytes_streamed) < len(text)
+    assert sorted(ABResult.objects.values_list("pk", "users")) == before
+
+
+def test_uploads_still_need_the_csrf_token(org, project, abtest, member):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    url = f"{base(org, project)}{abtest.pk}/uploads/"
+    response = client.post(url, {"file": csv_file(RAW.decode())})
+    assert response.status_code == 403
+    assert not ABRawUpload.objects.exists()
 
 
 # --- analysis and decision -----------------------------------------------------------------
