@@ -6,24 +6,18 @@
 - `OrgScopedAPIView` subclasses narrow every queryset with `scope_queryset()` so a view
   cannot reach another organization's rows; a foreign id answers 404.
 - Every error has one shape: {"error": {"status", "code", "message", "fields"?}}.
-- A POST with an `Idempotency-Key` header is answered once: a repeat with the same key
-  and body replays the first response and writes nothing; another body → 422.
+- A POST with an `Idempotency-Key` header is answered once (`accounts.api.idempotency`).
 """
-
-import hashlib
-import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, generics, permissions, status
+from rest_framework import exceptions, generics, permissions
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.models import IdempotencyRecord, Membership, Organization
+from accounts.api.idempotency import IdempotentPostMixin
+from accounts.models import Membership, Organization
 from accounts.permissions import Perm
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -70,7 +64,8 @@ class OrgPermission(permissions.BasePermission):
         return True
 
 
-class OrgScopedMixin:
+# Every POST of an API view is idempotent: see IdempotentPostMixin.
+class OrgScopedMixin(IdempotentPostMixin):
     """Mixin for API views. `scope_queryset(qs)` must be applied by `get_queryset`;
     `org_filter` names the path from the model to its Organization."""
 
@@ -95,71 +90,6 @@ class OrgScopedMixin:
 
     def scope_queryset(self, queryset):
         return queryset.filter(**{self.org_filter: self.org})
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        # DRF looks the handler up right after `initial()` (authentication, permissions,
-        # throttles), so this is where every POST of every API view becomes idempotent.
-        if request.method == "POST" and "Idempotency-Key" in request.headers:
-            handler = self.post
-            self.post = lambda req, *a, **kw: idempotent_call(req, handler, *a, **kw)
-
-
-class IdempotencyKeyReused(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was already used with a different request."
-    default_code = "idempotency_key_reused"
-
-
-def _caller(request: Request) -> str:
-    token_id = getattr(request.auth, "pk", None)
-    return f"token:{token_id}" if token_id is not None else f"user:{request.user.pk}"
-
-
-def _claim_key(*, caller: str, key: str, request_hash: str) -> IdempotencyRecord | None:
-    """Insert the key, or return the record of an earlier request with it. Called inside
-    the request's transaction: a concurrent duplicate blocks on the unique index (or, on
-    SQLite, on the write lock) until the first commits, then finds its record."""
-    existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                caller=caller, key=key, request_hash=request_hash, response_status=0
-            )
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(caller=caller, key=key)
-    return None
-
-
-def idempotent_call(request: Request, handler, *args, **kwargs) -> Response:
-    key = request.headers["Idempotency-Key"].strip()
-    if not key or len(key) > 255:
-        raise exceptions.ValidationError({"Idempotency-Key": ["Use 1 to 255 characters."]})
-    body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder)
-    request_hash = hashlib.sha256(f"{request.path}\n{body}".encode()).hexdigest()
-    caller = _caller(request)
-    with transaction.atomic():
-        record = _claim_key(caller=caller, key=key, request_hash=request_hash)
-        if record is not None:
-            if record.request_hash != request_hash:
-                raise IdempotencyKeyReused()
-            return Response(
-                record.response_body,
-                status=record.response_status,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        response = handler(request, *args, **kwargs)
-        if response.status_code >= 400:
-            # Only successes are remembered; a failed request may be retried as it is.
-            transaction.set_rollback(True)
-            return response
-        IdempotencyRecord.objects.filter(caller=caller, key=key).update(
-            response_status=response.status_code,
-            response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
-        )
-        return response
 
 
 class OrgScopedAPIView(OrgScopedMixin, generics.GenericAPIView):

@@ -145,3 +145,19 @@ def test_every_api_post_is_idempotent_including_projects(api, org):
     assert first.status_code == second.status_code == 201
     assert second.json()["id"] == first.json()["id"]
     assert Project.objects.filter(organization=org).count() == 1
+
+
+def test_every_api_view_that_takes_a_post_answers_it_idempotently():
+    from django.urls import get_resolver
+
+    def views(patterns):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from views(pattern.url_patterns)
+            elif hasattr(pattern.callback, "cls"):
+                yield pattern.callback.cls
+
+    posting = [cls for cls in views(get_resolver().url_patterns) if hasattr(cls, "post")]
+    assert len(posting) > 10
+    for cls in posting:
+        assert getattr(cls.post, "idempotent", False), f"{cls.__name__}.post is not idempotent"
