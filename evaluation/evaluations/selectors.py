@@ -3,7 +3,6 @@
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Organization
 from evaluation.models import Evaluation, EvaluationMetric
 from mlprojects.models import Metric, MetricKind, Project
 
@@ -22,10 +21,6 @@ def evaluation_list(*, project: Project) -> QuerySet[Evaluation]:
             Prefetch("metric_values", queryset=model_metrics, to_attr="model_metrics")
         )
     )
-
-
-def evaluation_list_for_org(*, org: Organization) -> QuerySet[Evaluation]:
-    return Evaluation.objects.filter(project__organization=org)
 
 
 def evaluation_get(*, project: Project, evaluation_id: int) -> Evaluation:

@@ -58,10 +58,6 @@ class Verdict:
         return VERDICTS[self.verdict]
 
 
-def _names(keys: list[str]) -> str:
-    return ", ".join(keys)
-
-
 def normalise(criteria: dict[str, str | None], red_flags: dict[str, bool | None]):
     """Missing or empty answers count as `unknown`; missing red flags as not raised."""
     answers = {key: (criteria.get(key) or UNKNOWN) for key in CRITERIA}

@@ -12,7 +12,6 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from mlprojects.lifecycle import feasibility as feas
 from mlprojects.lifecycle import readiness
 from mlprojects.models import (
     LABEL_NEXT_STEPS,
@@ -374,7 +373,3 @@ def section_versions(*, project: Project, cycle: ProjectCycle, step: str) -> lis
         .select_related("author")
         .order_by("-number")
     )
-
-
-def feasibility_questions() -> tuple[dict, dict]:
-    return feas.CRITERIA, feas.RED_FLAGS

@@ -293,15 +293,6 @@ def item_delete(*, project: Project, user: User | None, item) -> None:
 
 
 @transaction.atomic
-def problem_node_move(
-    *, project: Project, user: User | None, node: ProblemNode, parent: ProblemNode | None
-) -> ProblemNode:
-    """Move a node (and its subtree) under `parent`, or make it a root. Refuses moves
-    under its own subtree and to another project's (or cycle's) tree."""
-    return item_update(project=project, user=user, item=node, values={"parent": parent})
-
-
-@transaction.atomic
 def children_replace(*, project: Project, user: User | None, model, items: list[dict]) -> None:
     """Make the current cycle's `model` rows match `items`: rows with a known `id` are
     updated, rows without one are created, rows not mentioned are deleted. One version."""

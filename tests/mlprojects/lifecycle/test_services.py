@@ -84,7 +84,7 @@ def test_moving_a_node_under_its_own_subtree_is_refused(proj, member):
     cause = add(proj, member, ProblemNode, title="Menu too large", parent=root)
     sub = add(proj, member, ProblemNode, title="Sixty dishes", parent=cause)
     with pytest.raises(ValidationError, match="under itself"):
-        services.problem_node_move(project=proj, user=member, node=root, parent=sub)
+        services.item_update(project=proj, user=member, item=root, values={"parent": sub})
     root.refresh_from_db()
     assert root.parent is None
 
@@ -94,14 +94,14 @@ def test_moving_a_node_to_another_projects_tree_is_refused(proj, org, member):
     foreign = add(other, member, ProblemNode, title="Their problem")
     node = add(proj, member, ProblemNode, title="Ours")
     with pytest.raises(ValidationError, match="same project"):
-        services.problem_node_move(project=proj, user=member, node=node, parent=foreign)
+        services.item_update(project=proj, user=member, item=node, values={"parent": foreign})
 
 
 def test_a_node_moves_with_its_subtree(proj, member):
     a = add(proj, member, ProblemNode, title="A")
     b = add(proj, member, ProblemNode, title="B")
     child = add(proj, member, ProblemNode, title="A1", parent=a)
-    services.problem_node_move(project=proj, user=member, node=a, parent=b)
+    services.item_update(project=proj, user=member, item=a, values={"parent": b})
     tree = selectors.project_snapshot(proj)["steps"]["problem_definition"]["tree"]
     assert [n["title"] for n in tree] == ["B"]
     assert tree[0]["children"][0]["children"][0]["id"] == child.id
