@@ -16,7 +16,13 @@ from evaluation.models import (
     ResultSource,
     Run,
 )
-from evaluation.runs import services as run_services
+from evaluation.runs.services import (
+    MetricPoint,
+    run_create,
+    run_log_batch,
+    run_set_role,
+    run_update,
+)
 from mlprojects.models import Metric, MetricKind, Objective, ObjectiveKind, Project
 
 MENU_TEST = "Menu descriptions for first-time guests"
@@ -189,7 +195,7 @@ def load_runs_demo(org: Organization) -> list[Run]:
         run = existing.get(name)
         if run is None:
             started = start + timedelta(days=3 * i)
-            run = run_services.run_create(
+            run = run_create(
                 project=project,
                 user=user,
                 name=name,
@@ -202,16 +208,16 @@ def load_runs_demo(org: Organization) -> list[Run]:
             for epoch in range(1, epochs + 1):
                 ndcg5 = _curve(final, epochs, epoch)
                 points += [
-                    run_services.MetricPoint("ndcg@5", ndcg5, step=epoch),
-                    run_services.MetricPoint("ndcg@10", round(ndcg5 * 1.12, 4), step=epoch),
-                    run_services.MetricPoint("precision@10", round(ndcg5 * 0.52, 4), step=epoch),
+                    MetricPoint("ndcg@5", ndcg5, step=epoch),
+                    MetricPoint("ndcg@10", round(ndcg5 * 1.12, 4), step=epoch),
+                    MetricPoint("precision@10", round(ndcg5 * 0.52, 4), step=epoch),
                 ]
-            run = run_services.run_log_batch(run=run, metrics=points)
-            run_services.run_update(
+            run = run_log_batch(run=run, metrics=points)
+            run_update(
                 run=run, status="finished", ended_at=started + timedelta(minutes=12 * epochs)
             )
             if role and user is not None:
-                run_services.run_set_role(run=run, role=role, actor=user)
+                run_set_role(run=run, role=role, actor=user)
         runs.append(run)
     return runs
 

@@ -79,16 +79,18 @@ def evaluate(steps: dict) -> Readiness:
     def add(key: str, step: str, ok: bool, message: str) -> None:
         checks.append(Check(key, step, bool(ok), message))
 
-    phen = steps["phenomenon"]
-    add("phenomenon", "phenomenon", _text(phen["what"]), "Describe what is happening.")
-    add("hypothesis", "phenomenon", phen["hypotheses"], "Write at least one hypothesis.")
+    phenomenon = steps["phenomenon"]
+    add("phenomenon", "phenomenon", _text(phenomenon["what"]), "Describe what is happening.")
+    add("hypothesis", "phenomenon", phenomenon["hypotheses"], "Write at least one hypothesis.")
 
-    prob = steps["problem_definition"]
-    add("problem", "problem_definition", _text(prob["statement"]), "State the problem precisely.")
-    nodes = list(_walk(prob["tree"]))
+    problem = steps["problem_definition"]
+    add(
+        "problem", "problem_definition", _text(problem["statement"]), "State the problem precisely."
+    )
+    nodes = list(_walk(problem["tree"]))
     causes = [node for node, depth in nodes if depth > 0]
     add("causes", "problem_definition", causes, "Split the problem into at least one cause.")
-    solved = {s["cause"] for s in prob["solutions"]}
+    solved = {s["cause"] for s in problem["solutions"]}
     for node in causes:
         if not node.get("children"):
             add(
@@ -98,8 +100,8 @@ def evaluate(steps: dict) -> Readiness:
                 f"Cause “{node['title']}” has no solution.",
             )
 
-    feas = steps["feasibility"]
-    unknown = [k for k in CRITERIA if feas["criteria"].get(k, "unknown") == "unknown"]
+    feasibility = steps["feasibility"]
+    unknown = [k for k in CRITERIA if feasibility["criteria"].get(k, "unknown") == "unknown"]
     add(
         "feasibility",
         "feasibility",
@@ -112,7 +114,7 @@ def evaluate(steps: dict) -> Readiness:
         if c["red_flag"] and _text(c["mitigation"])
     }
     for flag in RED_FLAGS:
-        if feas["red_flags"].get(flag):
+        if feasibility["red_flags"].get(flag):
             add(
                 f"red_flag:{flag}",
                 "constraints",

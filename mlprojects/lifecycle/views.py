@@ -12,8 +12,7 @@ from accounts.access import require_perm
 from accounts.forms import add_validation_errors
 from accounts.models import User
 from accounts.permissions import Perm
-from mlprojects.lifecycle import feasibility as feas
-from mlprojects.lifecycle import forms, readiness, selectors, services
+from mlprojects.lifecycle import feasibility, forms, readiness, selectors, services
 from mlprojects.lifecycle.diffs import section_diff
 from mlprojects.lifecycle.rules import describe_rules
 from mlprojects.models import (
@@ -33,7 +32,7 @@ from mlprojects.models import (
     Verdict,
     WatchedMetric,
 )
-from mlprojects.review import selectors as selectors_review
+from mlprojects.review.selectors import approval_summary, open_thread_counts
 
 
 @require_perm(Perm.READ)
@@ -116,7 +115,7 @@ def workspace_context(request: HttpRequest, project: Project, number: int | None
         solutions.setdefault(s.cause_id, []).append(s)
     metrics = list(cycle.metrics.all())
     metric_roots, unlinked = _metric_tree(metrics)
-    feasibility = cycle.feasibility
+    answers = cycle.feasibility
     flags_mitigated = {
         c.red_flag for c in cycle.constraints.all() if c.red_flag and c.mitigation.strip()
     }
@@ -134,25 +133,25 @@ def workspace_context(request: HttpRequest, project: Project, number: int | None
         "unlinked_metrics": unlinked,
         "metrics_by_id": {m.id: m for m in metrics},
         "criteria": [
-            (k, q, getattr(feasibility, k), getattr(feasibility, f"{k}_rationale"))
-            for k, q in feas.CRITERIA.items()
+            (k, q, getattr(answers, k), getattr(answers, f"{k}_rationale"))
+            for k, q in feasibility.CRITERIA.items()
         ],
         "red_flags": [
             (
                 k,
                 label,
-                getattr(feasibility, k),
-                getattr(feasibility, f"{k}_rationale"),
+                getattr(answers, k),
+                getattr(answers, f"{k}_rationale"),
                 k in flags_mitigated,
             )
-            for k, label in feas.RED_FLAGS.items()
+            for k, label in feasibility.RED_FLAGS.items()
         ],
-        "flags_raised": any(feasibility.red_flags().values()),
-        "verdict": feas.Verdict(feasibility.verdict, feasibility.reasons),
+        "flags_raised": any(answers.red_flags().values()),
+        "verdict": feasibility.Verdict(answers.verdict, answers.reasons),
         "baselines": baselines,
         "goal_formula": steps[Stage.GOALS]["multi_objective"]["formula"],
-        "comment_counts": selectors_review.open_thread_counts(project=project),
-        "approval": selectors_review.approval_summary(
+        "comment_counts": open_thread_counts(project=project),
+        "approval": approval_summary(
             project=project, steps=steps if cycle.number == project.cycle else None
         ),
     }
@@ -348,15 +347,17 @@ def _conflict_rows(form, current, fields: list[str]) -> list[dict]:
     return rows
 
 
-def _feasibility_preview(form) -> feas.Verdict:
+def _feasibility_preview(form) -> feasibility.Verdict:
     """The verdict of the answers in a (possibly unsaved) feasibility form."""
     data = form.data if form.is_bound else None
     if data is None:
         instance = form.instance
-        return feas.evaluate(instance.criteria(), instance.red_flags())
-    criteria = {k: data.get(k) if data.get(k) in feas.ANSWERS else None for k in feas.CRITERIA}
-    flags = {k: data.get(k) in ("on", "true", "True", "1") for k in feas.RED_FLAGS}
-    return feas.evaluate(criteria, flags)
+        return feasibility.evaluate(instance.criteria(), instance.red_flags())
+    criteria = {
+        k: data.get(k) if data.get(k) in feasibility.ANSWERS else None for k in feasibility.CRITERIA
+    }
+    flags = {k: data.get(k) in ("on", "true", "True", "1") for k in feasibility.RED_FLAGS}
+    return feasibility.evaluate(criteria, flags)
 
 
 @require_POST

@@ -4,9 +4,9 @@ stakeholder logs in to a bell with notifications and a proposal in "My reviews".
 Idempotent: nothing is written once the project has a proposal."""
 
 from accounts.models import User
-from mlprojects.lifecycle import services
+from mlprojects.lifecycle.services import section_update
 from mlprojects.models import Project, Proposal
-from mlprojects.review import services as services_review
+from mlprojects.review import services
 
 
 def load_review_demo(project: Project) -> None:
@@ -16,20 +16,20 @@ def load_review_demo(project: Project) -> None:
     member = User.objects.get(email="member@example.com")
     stakeholder = User.objects.get(email="stakeholder@example.com")
 
-    v1 = services_review.proposal_submit(
+    v1 = services.proposal_submit(
         project=project,
         user=member,
         reviewers=[stakeholder],
         message="First complete pass through the nine steps: rule-based descriptions now, "
         "the recommender in parallel.",
     )
-    services_review.proposal_decide(
+    services.proposal_decide(
         proposal=v1,
         user=stakeholder,
         decision="approve",
         comment="Good plan: the quick fix ships this month and we learn from the A/B test.",
     )
-    services.section_update(
+    section_update(
         project=project,
         user=member,
         section="problem",
@@ -38,7 +38,7 @@ def load_review_demo(project: Project) -> None:
             "first-time guests."
         },
     )
-    thread = services_review.comment_create(
+    thread = services.comment_create(
         org=org,
         user=stakeholder,
         project=project,
@@ -46,14 +46,14 @@ def load_review_demo(project: Project) -> None:
         body="How do we measure **revisit rate** for first-time guests — by card, or by "
         "phone number? @member",
     )
-    services_review.comment_create(
+    services.comment_create(
         org=org,
         user=member,
         parent=thread,
         body="By loyalty card for now; phone numbers need the privacy review first "
         "(see step 5). @stakeholder does that work for you?",
     )
-    services_review.proposal_submit(
+    services.proposal_submit(
         project=project,
         user=member,
         reviewers=[stakeholder],

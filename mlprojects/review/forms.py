@@ -1,4 +1,4 @@
-"""Forms of collaborative review. They validate; `services_review` saves."""
+"""Forms of collaborative review. They validate; the services save."""
 
 from django import forms
 

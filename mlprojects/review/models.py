@@ -2,7 +2,7 @@
 frozen for stakeholder review, and the reviewers' decisions.
 
 A `Proposal` is immutable once submitted except for its `status`, which moves along
-`PROPOSAL_TRANSITIONS` only through `services_review`. Decisions are append-only: a
+`PROPOSAL_TRANSITIONS` only through `mlprojects.review.services`. Decisions are append-only: a
 reviewer may decide again while the proposal is open, and their latest decision counts.
 """
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Membership, NotificationKind, Organization, User
 from accounts.permissions import Perm
 from accounts.services import audit, notify
-from mlprojects.lifecycle import selectors
+from mlprojects.lifecycle.selectors import cycle_get, project_snapshot
 from mlprojects.models import (
     ANALYSIS_SECTION,
     OPEN_STATUSES,
@@ -27,7 +27,7 @@ from mlprojects.models import (
     ProposalStatus,
     Stage,
 )
-from mlprojects.review import selectors as selectors_review
+from mlprojects.review import selectors
 from mlprojects.review.richtext import mention_handle, mentioned_handles
 
 COMMENT_MAX_LENGTH = 10_000
@@ -285,7 +285,7 @@ def proposal_submit(
     # SQLite's write lock, which ignores FOR UPDATE; it marks the project as active.
     Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
     org = project.organization
-    approvers = selectors_review.reviewers_to_choose(org=org, author=user)
+    approvers = selectors.reviewers_to_choose(org=org, author=user)
     if reviewers is None:
         reviewers = approvers
     else:
@@ -298,8 +298,8 @@ def proposal_submit(
         raise ValidationError(
             {"reviewers": "Nobody can review this yet: invite a stakeholder first."}
         )
-    cycle = selectors.cycle_get(project=project)
-    snapshot = selectors.project_snapshot(project, cycle=cycle)
+    cycle = cycle_get(project=project)
+    snapshot = project_snapshot(project, cycle=cycle)
     last = Proposal.objects.filter(project=project).order_by("-version").first()
     for open_one in Proposal.objects.filter(project=project, status__in=OPEN_STATUSES):
         _set_status(

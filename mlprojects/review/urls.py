@@ -5,8 +5,8 @@ from django.urls import path
 
 from mlprojects.review import views
 
-P = "projects/<slug:project_slug>/"
-V = P + "proposals/<int:version>/"
+PROJECT = "projects/<slug:project_slug>/"
+PROPOSAL = PROJECT + "proposals/<int:version>/"
 
 urlpatterns = [
     path("reviews/", views.my_reviews, name="my_reviews"),
@@ -20,15 +20,15 @@ urlpatterns = [
         views.analysis_comments,
         name="analysis_comments",
     ),
-    path(P + "comments/<slug:section>/", views.comment_list, name="comment_list"),
-    path(P + "comments/<slug:section>/new/", views.comment_create, name="comment_create"),
-    path(P + "activity/", views.project_activity, name="project_activity"),
-    path(P + "proposals/", views.proposal_list, name="proposal_list"),
-    path(P + "proposals/submit/", views.proposal_submit, name="proposal_submit"),
-    path(V, views.proposal_detail, name="proposal_detail"),
-    path(V + "decide/", views.proposal_decide, name="proposal_decide"),
-    path(V + "withdraw/", views.proposal_withdraw, name="proposal_withdraw"),
-    path(V + "diff/", views.proposal_diff, name="proposal_diff"),
-    path(V + "export.md", views.proposal_export_markdown, name="proposal_export_markdown"),
-    path(V + "export.html", views.proposal_export_html, name="proposal_export_html"),
+    path(PROJECT + "comments/<slug:section>/", views.comment_list, name="comment_list"),
+    path(PROJECT + "comments/<slug:section>/new/", views.comment_create, name="comment_create"),
+    path(PROJECT + "activity/", views.project_activity, name="project_activity"),
+    path(PROJECT + "proposals/", views.proposal_list, name="proposal_list"),
+    path(PROJECT + "proposals/submit/", views.proposal_submit, name="proposal_submit"),
+    path(PROPOSAL, views.proposal_detail, name="proposal_detail"),
+    path(PROPOSAL + "decide/", views.proposal_decide, name="proposal_decide"),
+    path(PROPOSAL + "withdraw/", views.proposal_withdraw, name="proposal_withdraw"),
+    path(PROPOSAL + "diff/", views.proposal_diff, name="proposal_diff"),
+    path(PROPOSAL + "export.md", views.proposal_export_markdown, name="proposal_export_markdown"),
+    path(PROPOSAL + "export.html", views.proposal_export_html, name="proposal_export_html"),
 ]

@@ -1,6 +1,6 @@
 """Pages of collaborative review: comment threads (htmx fragments on the project page
 and the analysis page), proposals and their review page, exports, the reviewer's inbox
-and activity feeds. Writes go through `services_review`."""
+and activity feeds. Writes go through `services`."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,11 +12,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.access import require_perm
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
-from mlprojects.analyses import selectors as selectors_analyses
-from mlprojects.lifecycle import selectors
+from mlprojects.analyses.selectors import analysis_get
+from mlprojects.lifecycle.selectors import project_get
 from mlprojects.models import ANALYSIS_SECTION, Comment, Project, Proposal, Stage
-from mlprojects.review import selectors as selectors_review
-from mlprojects.review import services as services_review
+from mlprojects.review import selectors, services
 from mlprojects.review.forms import CommentForm, DecisionForm, SubmitForm
 
 # ---------------------------------------------------------------- comments
@@ -25,11 +24,11 @@ from mlprojects.review.forms import CommentForm, DecisionForm, SubmitForm
 def _target(request: HttpRequest, project_slug: str = "", section: str = "", analysis_slug=""):
     """(project, analysis, section) named by the URL, looked up in the caller's org."""
     if analysis_slug:
-        analysis = selectors_analyses.analysis_get(org=request.org, slug=analysis_slug)
+        analysis = analysis_get(org=request.org, slug=analysis_slug)
         return None, analysis, ANALYSIS_SECTION
     if section not in Stage.values:
         raise Http404("No such section.")
-    return selectors.project_get(org=request.org, slug=project_slug), None, section
+    return project_get(org=request.org, slug=project_slug), None, section
 
 
 def _threads_response(request, project, analysis, section, form=None, status=200, proposal=None):
@@ -38,10 +37,10 @@ def _threads_response(request, project, analysis, section, form=None, status=200
         "analysis": analysis,
         "section": section,
         "section_label": Stage(section).label if project else "Business analysis",
-        "threads": selectors_review.comment_threads(
+        "threads": selectors.comment_threads(
             org=request.org, project=project, analysis=analysis, section=section
         ),
-        "handles": selectors_review.member_handles(org=request.org),
+        "handles": selectors.member_handles(org=request.org),
         "form": form or CommentForm(),
         "proposal": proposal,
     }
@@ -91,7 +90,7 @@ def _create(request, project, analysis, section) -> HttpResponse:
     if form.is_valid():
         parent = None
         if form.cleaned_data.get("parent"):
-            parent = selectors_review.comment_get(org=request.org, pk=form.cleaned_data["parent"])
+            parent = selectors.comment_get(org=request.org, pk=form.cleaned_data["parent"])
             if (parent.project_id, parent.analysis_id, parent.section) != (
                 getattr(project, "pk", None),
                 getattr(analysis, "pk", None),
@@ -99,7 +98,7 @@ def _create(request, project, analysis, section) -> HttpResponse:
             ):
                 raise Http404("No such thread here.")
         try:
-            comment = services_review.comment_create(
+            comment = services.comment_create(
                 org=request.org,
                 user=request.user,
                 body=form.cleaned_data["body"],
@@ -114,7 +113,7 @@ def _create(request, project, analysis, section) -> HttpResponse:
         else:
             if not request.htmx:
                 messages.success(request, "Comment posted.")
-                return redirect(services_review.comment_url(comment))
+                return redirect(services.comment_url(comment))
             return _threads_response(request, project, analysis, section, proposal=proposal)
     return _threads_response(request, project, analysis, section, form=form, proposal=proposal)
 
@@ -126,13 +125,13 @@ def _comment_target(comment: Comment):
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.COMMENT)
 def comment_edit(request: HttpRequest, org_slug: str, comment_id: int) -> HttpResponse:
-    comment = selectors_review.comment_get(org=request.org, pk=comment_id)
+    comment = selectors.comment_get(org=request.org, pk=comment_id)
     if comment.author_id != request.user.pk or comment.is_deleted:
         raise PermissionDenied("Only its author can edit a comment.")
     form = CommentForm(request.POST or None, initial={"body": comment.body})
     if request.method == "POST" and form.is_valid():
         try:
-            services_review.comment_update(
+            services.comment_update(
                 comment=comment, user=request.user, body=form.cleaned_data["body"]
             )
         except ValidationError as exc:
@@ -143,8 +142,8 @@ def comment_edit(request: HttpRequest, org_slug: str, comment_id: int) -> HttpRe
                     request, *_comment_target(comment), proposal=comment.proposal
                 )
             messages.success(request, "Comment saved.")
-            return redirect(services_review.comment_url(comment))
-    context = {"comment": comment, "form": form, "back": services_review.comment_url(comment)}
+            return redirect(services.comment_url(comment))
+    context = {"comment": comment, "form": form, "back": services.comment_url(comment)}
     template = "mlprojects/review/comment_edit.html"
     return render(request, template + ("#edit-form" if request.htmx else ""), context)
 
@@ -152,23 +151,23 @@ def comment_edit(request: HttpRequest, org_slug: str, comment_id: int) -> HttpRe
 @require_POST
 @require_perm(Perm.COMMENT)
 def comment_delete(request: HttpRequest, org_slug: str, comment_id: int) -> HttpResponse:
-    comment = selectors_review.comment_get(org=request.org, pk=comment_id)
-    services_review.comment_delete(comment=comment, user=request.user)
+    comment = selectors.comment_get(org=request.org, pk=comment_id)
+    services.comment_delete(comment=comment, user=request.user)
     if request.htmx:
         return _threads_response(request, *_comment_target(comment), proposal=comment.proposal)
     messages.success(request, "Comment deleted.")
-    return redirect(services_review.comment_url(comment))
+    return redirect(services.comment_url(comment))
 
 
 @require_POST
 @require_perm(Perm.COMMENT)
 def comment_resolve(request: HttpRequest, org_slug: str, comment_id: int) -> HttpResponse:
-    comment = selectors_review.comment_get(org=request.org, pk=comment_id)
+    comment = selectors.comment_get(org=request.org, pk=comment_id)
     resolved = request.POST.get("resolved", "1") == "1"
-    services_review.comment_resolve(comment=comment, user=request.user, resolved=resolved)
+    services.comment_resolve(comment=comment, user=request.user, resolved=resolved)
     if request.htmx:
         return _threads_response(request, *_comment_target(comment), proposal=comment.proposal)
-    return redirect(services_review.comment_url(comment))
+    return redirect(services.comment_url(comment))
 
 
 @require_GET
@@ -177,9 +176,7 @@ def mention_search(request: HttpRequest, org_slug: str) -> HttpResponse:
     """Members matching what follows the last `@` of the comment being typed (htmx)."""
     text = request.GET.get("q", "") or request.GET.get("body", "")
     word = text.rsplit("@", 1)[1].split()[0] if "@" in text and text.rsplit("@", 1)[1] else ""
-    candidates = (
-        selectors_review.mention_candidates(org=request.org, query=word) if "@" in text else []
-    )
+    candidates = selectors.mention_candidates(org=request.org, query=word) if "@" in text else []
     if not request.htmx and "q" not in request.GET:
         raise Http404("Use ?q=")
     return render(request, "mlprojects/review/mentions.html", {"candidates": candidates})
@@ -189,26 +186,26 @@ def mention_search(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _project_and_proposal(request, project_slug: str, version: int):
-    project = selectors.project_get(org=request.org, slug=project_slug)
-    proposal = selectors_review.proposal_get(project=project, version=version)
+    project = project_get(org=request.org, slug=project_slug)
+    proposal = selectors.proposal_get(project=project, version=version)
     return project, proposal
 
 
 def _submit_form(request, project: Project, data=None) -> SubmitForm:
     return SubmitForm(
         data,
-        reviewers=selectors_review.reviewers_to_choose(org=request.org, author=request.user),
+        reviewers=selectors.reviewers_to_choose(org=request.org, author=request.user),
     )
 
 
 @require_GET
 @require_perm(Perm.READ)
 def proposal_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = selectors.project_get(org=request.org, slug=project_slug)
+    project = project_get(org=request.org, slug=project_slug)
     context = {
         "project": project,
-        "proposals": selectors_review.proposal_list(project=project),
-        "approval": selectors_review.approval_summary(project=project),
+        "proposals": selectors.proposal_list(project=project),
+        "approval": selectors.approval_summary(project=project),
         "form": _submit_form(request, project),
     }
     return render(request, "mlprojects/review/proposal_list.html", context)
@@ -217,11 +214,11 @@ def proposal_list(request: HttpRequest, org_slug: str, project_slug: str) -> Htt
 @require_POST
 @require_perm(Perm.EDIT)
 def proposal_submit(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = selectors.project_get(org=request.org, slug=project_slug)
+    project = project_get(org=request.org, slug=project_slug)
     form = _submit_form(request, project, request.POST)
     if form.is_valid():
         try:
-            proposal = services_review.proposal_submit(
+            proposal = services.proposal_submit(
                 project=project,
                 user=request.user,
                 reviewers=list(form.cleaned_data["reviewers"]) or None,
@@ -231,32 +228,32 @@ def proposal_submit(request: HttpRequest, org_slug: str, project_slug: str) -> H
             form.add_error(None, exc.messages)
         else:
             messages.success(request, f"v{proposal.version} submitted for review.")
-            url = services_review.proposal_url(proposal)
+            url = services.proposal_url(proposal)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
         "project": project,
-        "proposals": selectors_review.proposal_list(project=project),
-        "approval": selectors_review.approval_summary(project=project),
+        "proposals": selectors.proposal_list(project=project),
+        "approval": selectors.approval_summary(project=project),
         "form": form,
     }
     return render(request, "mlprojects/review/proposal_list.html", context)
 
 
 def _detail_context(request, project, proposal, decision_form=None) -> dict:
-    document = selectors_review.proposal_document(proposal.snapshot)
-    counts = selectors_review.open_thread_counts(project=project)
+    document = selectors.proposal_document(proposal.snapshot)
+    counts = selectors.open_thread_counts(project=project)
     membership = request.membership
     return {
         "project": project,
         "proposal": proposal,
         "document": document,
         "counts": counts,
-        "decisions": selectors_review.latest_decisions(proposal),
+        "decisions": selectors.latest_decisions(proposal),
         "history": list(proposal.reviews.all()),
-        "audit": selectors_review.proposal_audit(proposal=proposal),
-        "stale": selectors_review.proposal_is_stale(proposal),
+        "audit": selectors.proposal_audit(proposal=proposal),
+        "stale": selectors.proposal_is_stale(proposal),
         "may_decide": proposal.is_open
-        and services_review.may_decide(proposal=proposal, user=request.user, membership=membership),
+        and services.may_decide(proposal=proposal, user=request.user, membership=membership),
         "may_withdraw": proposal.is_open and proposal.author_id == request.user.pk,
         "decision_form": decision_form or DecisionForm(),
         "versions": list(
@@ -265,7 +262,7 @@ def _detail_context(request, project, proposal, decision_form=None) -> dict:
             .values_list("version", flat=True)
         ),
         "approvals_required": request.org.approvals_required,
-        "changed": selectors_review.changed_steps(
+        "changed": selectors.changed_steps(
             Proposal.objects.filter(project=project, version=proposal.version - 1).first(),
             proposal,
         ),
@@ -296,7 +293,7 @@ def proposal_decide(
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            status = services_review.proposal_decide(
+            status = services.proposal_decide(
                 proposal=proposal,
                 user=request.user,
                 decision=form.cleaned_data["decision"],
@@ -304,15 +301,15 @@ def proposal_decide(
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
-        except services_review.TransitionRefused as exc:
+        except services.TransitionRefused as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
                 request, f"Decision recorded: v{version} is now {status.replace('_', ' ')}."
             )
-            url = services_review.proposal_url(proposal)
+            url = services.proposal_url(proposal)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    proposal = selectors_review.proposal_get(project=project, version=version)
+    proposal = selectors.proposal_get(project=project, version=version)
     context = _detail_context(request, project, proposal, decision_form=form)
     return render(request, "mlprojects/review/proposal_detail.html", context)
 
@@ -324,12 +321,12 @@ def proposal_withdraw(
 ) -> HttpResponse:
     project, proposal = _project_and_proposal(request, project_slug, version)
     try:
-        services_review.proposal_withdraw(proposal=proposal, user=request.user)
-    except services_review.TransitionRefused as exc:
+        services.proposal_withdraw(proposal=proposal, user=request.user)
+    except services.TransitionRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"v{version} withdrawn.")
-    return redirect(services_review.proposal_url(proposal))
+    return redirect(services.proposal_url(proposal))
 
 
 @require_GET
@@ -352,7 +349,7 @@ def proposal_diff(
         "proposal": proposal,
         "base": base,
         "versions": versions,
-        "diffs": selectors_review.proposal_diff(base, proposal) if base else [],
+        "diffs": selectors.proposal_diff(base, proposal) if base else [],
     }
     return render(request, "mlprojects/review/proposal_diff.html", context)
 
@@ -364,7 +361,7 @@ def proposal_export_markdown(
 ) -> HttpResponse:
     project, proposal = _project_and_proposal(request, project_slug, version)
     response = HttpResponse(
-        selectors_review.proposal_markdown(proposal), content_type="text/markdown; charset=utf-8"
+        selectors.proposal_markdown(proposal), content_type="text/markdown; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{project.slug}-v{version}.md"'
     return response
@@ -380,8 +377,8 @@ def proposal_export_html(
     context = {
         "project": project,
         "proposal": proposal,
-        "document": selectors_review.proposal_document(proposal.snapshot),
-        "decisions": selectors_review.latest_decisions(proposal),
+        "document": selectors.proposal_document(proposal.snapshot),
+        "decisions": selectors.latest_decisions(proposal),
     }
     return render(request, "mlprojects/review/proposal_print.html", context)
 
@@ -392,20 +389,20 @@ def proposal_export_html(
 @require_GET
 @require_perm(Perm.READ)
 def my_reviews(request: HttpRequest, org_slug: str) -> HttpResponse:
-    inbox = selectors_review.review_inbox(org=request.org, user=request.user)
+    inbox = selectors.review_inbox(org=request.org, user=request.user)
     return render(request, "mlprojects/review/inbox.html", {"inbox": inbox})
 
 
 @require_GET
 @require_perm(Perm.READ)
 def org_activity(request: HttpRequest, org_slug: str) -> HttpResponse:
-    feed = selectors_review.activity(org=request.org)
+    feed = selectors.activity(org=request.org)
     return render(request, "mlprojects/review/activity.html", {"feed": feed, "project": None})
 
 
 @require_GET
 @require_perm(Perm.READ)
 def project_activity(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = selectors.project_get(org=request.org, slug=project_slug)
-    feed = selectors_review.activity(org=request.org, project=project)
+    project = project_get(org=request.org, slug=project_slug)
+    feed = selectors.activity(org=request.org, project=project)
     return render(request, "mlprojects/review/activity.html", {"feed": feed, "project": project})

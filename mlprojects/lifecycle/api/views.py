@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.api.base import OrgScopedAPIView
 from mlprojects.lifecycle import readiness, selectors, services
-from mlprojects.lifecycle.api import serializers as s
+from mlprojects.lifecycle.api import serializers
 from mlprojects.models import (
     Baseline,
     Feedback,
@@ -31,7 +31,7 @@ from mlprojects.models import (
     Solution,
     WatchedMetric,
 )
-from mlprojects.review import selectors as selectors_review
+from mlprojects.review.selectors import approval_summary
 
 
 def project_detail_data(project: Project) -> dict:
@@ -39,21 +39,21 @@ def project_detail_data(project: Project) -> dict:
     snapshot = selectors.project_snapshot(project)
     result = readiness.evaluate(snapshot["steps"])
     return {
-        **s.ProjectSerializer(project).data,
+        **serializers.ProjectSerializer(project).data,
         "readiness": {
             "score": result.score,
             "missing": [{"step": c.step, "message": c.message} for c in result.missing],
         },
         "cycles": selectors.cycle_numbers(project=project),
         "sections": snapshot["steps"],
-        "approval": selectors_review.approval_summary(project=project, steps=snapshot["steps"]),
+        "approval": approval_summary(project=project, steps=snapshot["steps"]),
     }
 
 
 class ProjectListView(mixins.ListModelMixin, OrgScopedAPIView):
     """Projects of the caller's organization (summaries; the detail nests every section)."""
 
-    serializer_class = s.ProjectSerializer
+    serializer_class = serializers.ProjectSerializer
 
     def get_queryset(self):
         return self.scope_queryset(Project.objects.select_related("owner"))
@@ -76,7 +76,7 @@ class ProjectListView(mixins.ListModelMixin, OrgScopedAPIView):
 class ProjectScoped(OrgScopedAPIView):
     """Base of every view under /projects/{project_id}/."""
 
-    serializer_class = s.ProjectSerializer  # for the schema; views answer plain data
+    serializer_class = serializers.ProjectSerializer  # for the schema; views answer plain data
 
     def get_queryset(self):
         return self.scope_queryset(Project.objects.select_related("owner", "organization"))
@@ -114,7 +114,7 @@ class ProjectDetailView(ProjectScoped):
 
     def patch(self, request: Request, project_id: int) -> Response:
         project = self.get_project()
-        serializer = s.ProjectSerializer(project, data=request.data, partial=True)
+        serializer = serializers.ProjectSerializer(project, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.project_update(
             project=project, user=request.user, values=serializer.validated_data
@@ -197,7 +197,7 @@ class SectionView(ProjectScoped):
 
 
 class PhenomenonView(SectionView):
-    section, input_class = "phenomenon", s.PhenomenonInput
+    section, input_class = "phenomenon", serializers.PhenomenonInput
 
     def dump(self, cycle):
         return selectors.dump_phenomenon(cycle)
@@ -210,14 +210,14 @@ class PhenomenonView(SectionView):
 
 
 class ProblemView(SectionView):
-    section, input_class = "problem", s.ProblemInput
+    section, input_class = "problem", serializers.ProblemInput
 
     def dump(self, cycle):
         return selectors.dump_problem(cycle)
 
 
 class GoalView(SectionView):
-    section, input_class = "goal", s.GoalInput
+    section, input_class = "goal", serializers.GoalInput
 
     def dump(self, cycle):
         return selectors.dump_goal(cycle)
@@ -232,14 +232,14 @@ class GoalView(SectionView):
 
 
 class PerformanceView(SectionView):
-    section, input_class = "performance", s.PerformanceInput
+    section, input_class = "performance", serializers.PerformanceInput
 
     def dump(self, cycle):
         return selectors.dump_performance(cycle)
 
 
 class PrototypeView(SectionView):
-    section, input_class = "prototype", s.PrototypeInput
+    section, input_class = "prototype", serializers.PrototypeInput
 
     def dump(self, cycle):
         return selectors.dump_prototype(cycle)
@@ -252,14 +252,14 @@ class PrototypeView(SectionView):
 
 
 class EvaluationPlanView(SectionView):
-    section, input_class = "evaluation_plan", s.EvaluationPlanInput
+    section, input_class = "evaluation_plan", serializers.EvaluationPlanInput
 
     def dump(self, cycle):
         return selectors.dump_evaluation_plan(cycle)
 
 
 class DeploymentPlanView(SectionView):
-    section, input_class = "deployment_plan", s.DeploymentPlanInput
+    section, input_class = "deployment_plan", serializers.DeploymentPlanInput
 
     def dump(self, cycle):
         return selectors.dump_deployment_plan(cycle)
@@ -272,7 +272,7 @@ class DeploymentPlanView(SectionView):
 
 
 class FurtherAnalysisView(SectionView):
-    section, input_class = "further_analysis", s.FurtherAnalysisInput
+    section, input_class = "further_analysis", serializers.FurtherAnalysisInput
 
     def dump(self, cycle):
         return selectors.dump_further_analysis(cycle)
@@ -281,7 +281,7 @@ class FurtherAnalysisView(SectionView):
 class FeasibilityView(SectionView):
     """The five criteria and six red flags; answers with `verdict` and `reasons`."""
 
-    section, input_class = "feasibility", s.FeasibilityInput
+    section, input_class = "feasibility", serializers.FeasibilityInput
 
     def dump(self, cycle):
         return selectors.dump_feasibility(cycle)
@@ -359,29 +359,33 @@ def item_views(model, input_class, dump_one) -> tuple[type, type]:
 class ProblemTreeView(ItemListView):
     """GET answers the nested tree; POST adds a node (`parent` null for a problem)."""
 
-    model, input_class = ProblemNode, s.ProblemNodeInput
+    model, input_class = ProblemNode, serializers.ProblemNodeInput
     dump_one = staticmethod(selectors.dump_node)
 
     def get(self, request: Request, project_id: int) -> Response:
         return Response(selectors.problem_tree(self.items(self.get_cycle())))
 
 
-ProblemNodeDetailView = item_views(ProblemNode, s.ProblemNodeInput, selectors.dump_node)[1]
+_, ProblemNodeDetailView = item_views(
+    ProblemNode, serializers.ProblemNodeInput, selectors.dump_node
+)
 SolutionListView, SolutionDetailView = item_views(
-    Solution, s.SolutionInput, selectors.dump_solution
+    Solution, serializers.SolutionInput, selectors.dump_solution
 )
 ObjectiveListView, ObjectiveDetailView = item_views(
-    Objective, s.ObjectiveInput, selectors.dump_objective
+    Objective, serializers.ObjectiveInput, selectors.dump_objective
 )
-MetricListView, MetricDetailView = item_views(Metric, s.MetricInput, selectors.dump_metric)
+MetricListView, MetricDetailView = item_views(
+    Metric, serializers.MetricInput, selectors.dump_metric
+)
 ConstraintListView, ConstraintDetailView = item_views(
-    ProjectConstraint, s.ConstraintInput, selectors.dump_constraint
+    ProjectConstraint, serializers.ConstraintInput, selectors.dump_constraint
 )
 BaselineListView, BaselineDetailView = item_views(
-    Baseline, s.BaselineInput, selectors.dump_baseline
+    Baseline, serializers.BaselineInput, selectors.dump_baseline
 )
 ReferenceListView, ReferenceDetailView = item_views(
-    Reference, s.ReferenceInput, selectors.dump_reference
+    Reference, serializers.ReferenceInput, selectors.dump_reference
 )
 
 

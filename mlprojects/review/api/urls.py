@@ -2,22 +2,22 @@ from django.urls import path
 
 from mlprojects.review.api import views
 
-P = "projects/<int:project_id>/"
+PROJECT = "projects/<int:project_id>/"
 
 urlpatterns = [
-    path(P + "proposals/", views.ProposalListView.as_view(), name="api-project-proposals"),
+    path(PROJECT + "proposals/", views.ProposalListView.as_view(), name="api-project-proposals"),
     path(
-        P + "proposals/<int:version>/",
+        PROJECT + "proposals/<int:version>/",
         views.ProposalDetailView.as_view(),
         name="api-project-proposal",
     ),
     path(
-        P + "proposals/<int:version>/reviews/",
+        PROJECT + "proposals/<int:version>/reviews/",
         views.ProposalReviewView.as_view(),
         name="api-project-proposal-reviews",
     ),
     path(
-        P + "sections/<slug:section>/comments/",
+        PROJECT + "sections/<slug:section>/comments/",
         views.SectionCommentsView.as_view(),
         name="api-project-section-comments",
     ),

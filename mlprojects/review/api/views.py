@@ -18,8 +18,7 @@ from accounts.models import User
 from accounts.permissions import Perm
 from mlprojects.lifecycle.api.views import ProjectScoped
 from mlprojects.models import Comment, Decision, Proposal, Stage
-from mlprojects.review import selectors as selectors_review
-from mlprojects.review import services as services_review
+from mlprojects.review import selectors, services
 from mlprojects.review.richtext import render_markdown
 
 
@@ -43,7 +42,7 @@ class DecisionInput(serializers.Serializer):
 
 
 class CommentInput(serializers.Serializer):
-    body = serializers.CharField(max_length=services_review.COMMENT_MAX_LENGTH)
+    body = serializers.CharField(max_length=services.COMMENT_MAX_LENGTH)
     parent = serializers.IntegerField(required=False, allow_null=True)
 
 
@@ -64,7 +63,7 @@ def dump_proposal(proposal: Proposal, *, snapshot: bool = False) -> dict:
                 "comment": r.comment,
                 "at": r.created_at,
             }
-            for r in selectors_review.latest_decisions(proposal)
+            for r in selectors.latest_decisions(proposal)
         ],
     }
     if snapshot:
@@ -91,9 +90,7 @@ def dump_comment(comment: Comment, handles: set[str]) -> dict:
 class ProposalListView(ProjectScoped):
     def get(self, request: Request, project_id: int) -> Response:
         project = self.get_project()
-        proposals = selectors_review.proposal_list(project=project).prefetch_related(
-            "reviews__reviewer"
-        )
+        proposals = selectors.proposal_list(project=project).prefetch_related("reviews__reviewer")
         return Response([dump_proposal(p) for p in proposals])
 
     def post(self, request: Request, project_id: int) -> Response:
@@ -107,7 +104,7 @@ class ProposalListView(ProjectScoped):
             )
             if len(reviewers) != len(emails):
                 raise serializers.ValidationError({"reviewers": ["Unknown member."]})
-        proposal = services_review.proposal_submit(
+        proposal = services.proposal_submit(
             project=project, user=request.user, reviewers=reviewers, message=data["message"]
         )
         return Response(dump_proposal(proposal), status=201)
@@ -115,9 +112,9 @@ class ProposalListView(ProjectScoped):
 
 class ProposalDetailView(ProjectScoped):
     def get(self, request: Request, project_id: int, version: int) -> Response:
-        proposal = selectors_review.proposal_get(project=self.get_project(), version=version)
+        proposal = selectors.proposal_get(project=self.get_project(), version=version)
         data = dump_proposal(proposal, snapshot=True)
-        data["stale"] = selectors_review.proposal_is_stale(proposal)
+        data["stale"] = selectors.proposal_is_stale(proposal)
         return Response(data)
 
 
@@ -128,18 +125,18 @@ class ProposalReviewView(ProjectScoped):
     write_perm = Perm.READ
 
     def post(self, request: Request, project_id: int, version: int) -> Response:
-        proposal = selectors_review.proposal_get(project=self.get_project(), version=version)
+        proposal = selectors.proposal_get(project=self.get_project(), version=version)
         data = self.input(DecisionInput, request.data)
         try:
-            services_review.proposal_decide(
+            services.proposal_decide(
                 proposal=proposal,
                 user=request.user,
                 decision=data["decision"],
                 comment=data["comment"],
             )
-        except services_review.TransitionRefused as exc:
+        except services.TransitionRefused as exc:
             raise TransitionConflict(str(exc)) from exc
-        proposal = selectors_review.proposal_get(project=self.get_project(), version=version)
+        proposal = selectors.proposal_get(project=self.get_project(), version=version)
         return Response(dump_proposal(proposal), status=201)
 
 
@@ -154,10 +151,8 @@ class SectionCommentsView(ProjectScoped):
 
     def get(self, request: Request, project_id: int, section: str) -> Response:
         project = self.get_project()
-        threads = selectors_review.comment_threads(
-            org=self.org, project=project, section=self.section()
-        )
-        handles = selectors_review.member_handles(org=self.org)
+        threads = selectors.comment_threads(org=self.org, project=project, section=self.section())
+        handles = selectors.member_handles(org=self.org)
         comments = [c for t in threads for c in [t.root, *t.replies]]
         return Response([dump_comment(c, handles) for c in comments])
 
@@ -168,7 +163,7 @@ class SectionCommentsView(ProjectScoped):
         parent = None
         if data.get("parent"):
             parent = get_object_or_404(Comment, pk=data["parent"], project=project, section=section)
-        comment = services_review.comment_create(
+        comment = services.comment_create(
             org=self.org,
             user=request.user,
             body=data["body"],
@@ -176,5 +171,5 @@ class SectionCommentsView(ProjectScoped):
             project=project,
             parent=parent,
         )
-        handles = selectors_review.member_handles(org=self.org)
+        handles = selectors.member_handles(org=self.org)
         return Response(dump_comment(comment, handles), status=201)
