@@ -1,5 +1,5 @@
 """Forms of the business-analysis pages. They validate; the services in
-`services_analyses` save. Forms that offer a choice of related objects take the
+`mlprojects.analyses.services` save. Forms that offer a choice of related objects take the
 organization, so nothing of another organization is ever offered or accepted."""
 
 from django import forms
