@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.permissions import Perm
-from mlprojects.lifecycle.api.views import ProjectScoped
+from mlprojects.lifecycle.api.base import ProjectScoped
 from mlprojects.models import Comment, Decision, Proposal, Stage
 from mlprojects.review import selectors as selectors_review
 from mlprojects.review import services as services_review
