@@ -238,6 +238,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per set of choices that fields of several models share ("status"
+    # means four different things).
+    "ENUM_NAME_OVERRIDES": {
+        "ABTestStatusEnum": "evaluation.models.ABTestStatus",
+        "JobStatusEnum": "evaluation.models.JobStatus",
+        "EvaluationStatusEnum": "evaluation.models.EvaluationStatus",
+        "RunStatusEnum": "evaluation.models.RunStatus",
+        "MetricTypeEnum": "evaluation.models.MetricType",
+        "MetricRoleEnum": "evaluation.models.MetricRole",
+    },
 }
 
 LOGGING = {

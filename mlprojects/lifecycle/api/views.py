@@ -13,7 +13,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import OrgScopedAPIView
+from accounts.api.base import ListSchema, OrgScopedAPIView
 from mlprojects.lifecycle import readiness, selectors, services
 from mlprojects.lifecycle.api import serializers as s
 from mlprojects.lifecycle.api.base import ProjectScoped
@@ -259,6 +259,7 @@ class FeasibilityView(SectionView):
 class ItemListView(ProjectScoped):
     """GET the items of a list section; POST adds one."""
 
+    schema = ListSchema()
     model = None
     input_class = None
     dump_one = None
