@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, JsonResponse
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -71,8 +72,10 @@ class OrgPermission(permissions.BasePermission):
 
 
 class OrgScopedMixin:
-    """Mixin for API views. `scope_queryset(qs)` must be applied by `get_queryset`;
-    `org_filter` names the path from the model to its Organization."""
+    # The tenancy of every API view: `scope_queryset(qs)` must be applied by
+    # `get_queryset`; `org_filter` names the path from the model to its Organization.
+    # (A comment, not a docstring: the API schema describes each view by its docstring
+    # and would otherwise describe every view with this one.)
 
     permission_classes = [OrgPermission]
     org_filter = "organization"
@@ -164,6 +167,18 @@ def idempotent_call(request: Request, handler, *args, **kwargs) -> Response:
 
 class OrgScopedAPIView(OrgScopedMixin, generics.GenericAPIView):
     pass
+
+
+class ListSchema(AutoSchema):
+    """The schema of a view whose GET answers a list though it is no `ListAPIView` (such
+    as the items of a project's section): its GET is named `…_list`, as every other list
+    is, instead of `…_retrieve`, the name of its detail route's GET."""
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        if self.method == "GET":
+            return operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
 
 
 def _error_body(status: int, code: str, message: str, fields=None) -> dict:
