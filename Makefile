@@ -42,9 +42,12 @@ run: demo  ## serve the app with a Celery worker on http://127.0.0.1:$(PORT)
 test: setup var/gbstats/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
 	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats $(PY) -m pytest
 
-lint: setup
+lint: setup  ## style, migrations, API schema and import contracts (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test $(PY) manage.py spectacular --fail-on-warn --file /dev/null
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.notifications import notification_kind_choices
 from accounts.permissions import Role, role_can
 
 
@@ -346,13 +347,6 @@ class IdempotencyRecord(models.Model):
         return f"{self.caller} {self.key}"
 
 
-class NotificationKind(models.TextChoices):
-    MENTION = "mention", "Mention"
-    REPLY = "reply", "Reply"
-    REVIEW_REQUESTED = "review_requested", "Review requested"
-    DECISION = "decision", "Decision"
-
-
 class NotificationQuerySet(models.QuerySet):
     def unread(self) -> "NotificationQuerySet":
         return self.filter(read_at__isnull=True)
@@ -372,7 +366,8 @@ class Notification(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    # One of the kinds the sending apps registered (`accounts.notifications`).
+    kind = models.CharField(max_length=20, choices=notification_kind_choices)
     text = models.CharField(max_length=300)
     url = models.CharField(max_length=500)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -387,9 +382,9 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=NotificationKind.values),
-                name="notification_kind_valid",
-                violation_error_message="Unknown kind of notification.",
+                condition=~models.Q(kind=""),
+                name="notification_kind_set",
+                violation_error_message="A notification has a kind.",
             ),
             models.CheckConstraint(
                 condition=models.Q(url__startswith="/"),

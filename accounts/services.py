@@ -19,6 +19,7 @@ from accounts.models import (
     TokenScope,
     User,
 )
+from accounts.notifications import is_notification_kind
 from accounts.permissions import Role
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
@@ -277,6 +278,8 @@ def notify(
 ) -> list[Notification]:
     """Notify each recipient (never the actor, never twice, only members of `org`) and
     mail them after commit unless they muted email. `url` is a path of this site."""
+    if not is_notification_kind(kind):
+        raise ValueError(f"Unknown kind of notification: {kind!r}.")
     member_ids = set(Membership.objects.filter(organization=org).values_list("user_id", flat=True))
     seen: set[int] = set()
     created = []

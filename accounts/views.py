@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -25,7 +26,7 @@ from accounts.forms import (
     SignupForm,
     add_validation_errors,
 )
-from accounts.models import ApiToken, Invitation, Membership, Notification
+from accounts.models import ApiToken, Invitation, Membership, Notification, Organization
 from accounts.permissions import Perm, Role, permission_matrix
 
 
@@ -33,6 +34,10 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc)
+
+
+def _organization_home(org: Organization) -> HttpResponse:
+    return redirect(settings.ORGANIZATION_HOME_URL, org_slug=org.slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,7 +54,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome! {org.name} is ready. Invite your team.")
-        return redirect("mlprojects:dashboard", org_slug=org.slug)
+        return _organization_home(org)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -60,7 +65,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         org = services.organization_create(name=form.cleaned_data["name"], owner=request.user)
         messages.success(request, f"{org.name} created.")
-        return redirect("mlprojects:dashboard", org_slug=org.slug)
+        return _organization_home(org)
     return render(request, "accounts/organization_form.html", {"form": form})
 
 
@@ -190,7 +195,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 messages.error(request, _error_text(exc))
                 return redirect("accounts:invitation", token=token)
             messages.success(request, f"You joined {membership.organization.name}.")
-            return redirect("mlprojects:dashboard", org_slug=membership.organization.slug)
+            return _organization_home(membership.organization)
         return render(request, "accounts/invitation.html", {"invitation": found})
     if not found.is_pending:
         return render(request, "accounts/invitation_invalid.html", status=410)
@@ -208,7 +213,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             membership = services.invitation_accept(invitation=found, user=user)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {membership.organization.name}.")
-            return redirect("mlprojects:dashboard", org_slug=membership.organization.slug)
+            return _organization_home(membership.organization)
     return render(
         request,
         "accounts/invitation.html",

@@ -9,3 +9,25 @@ class MlprojectsConfig(AppConfig):
         # Bind `shared_task` to the configured Celery app in every process that loads
         # Django, so `transaction.on_commit(task.delay)` reaches the configured broker.
         from mlprojects.celery import app  # noqa: F401
+
+        register_notification_kinds()
+        register_demo_loaders()
+
+
+def register_notification_kinds() -> None:
+    """accounts delivers notifications without knowing what they are about."""
+    from accounts.notifications import register_notification_kind
+    from mlprojects.review.models import NotificationKind
+
+    for kind in NotificationKind:
+        register_notification_kind(kind.value, kind.label)
+
+
+def register_demo_loaders() -> None:
+    from mlprojects.analyses.demo import load_uber_analysis
+    from mlprojects.lifecycle import demo
+    from mlprojects.site.demo import register_demo_loader
+
+    register_demo_loader("projects", order=10, load=demo.load_project_stories)
+    register_demo_loader("uber-analysis", order=50, load=lambda orgs: load_uber_analysis(orgs.demo))
+    register_demo_loader("other-company", order=60, load=demo.load_other_company)

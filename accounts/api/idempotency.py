@@ -100,8 +100,9 @@ def idempotent(post: Callable[..., Response]) -> Callable[..., Response]:
 
 
 class IdempotentPostMixin:
-    """Makes every POST of the view idempotent: the `post` of each subclass (its own, or
-    the one it inherits) is wrapped in `idempotent` when the class is created."""
+    # Makes every POST of the view idempotent: the `post` of each subclass (its own, or
+    # the one it inherits) is wrapped in `idempotent` when the class is created.
+    # (A comment, not a docstring: the API schema would describe every view with it.)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,9 +1,10 @@
 """Reads of A/B tests, always narrowed to one organization (or one of its projects)."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
-from accounts.models import Organization
+from accounts.models import AuditEvent, Organization
 from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis, ABTestDecision
 from mlprojects.models import Metric, MetricKind, Objective, Project
 
@@ -23,6 +24,43 @@ def abtest_list(*, project: Project) -> QuerySet[ABTest]:
         .select_related("project")
         .prefetch_related(_latest_decision_prefetch())
     )
+
+
+PROJECT_SECTION_SIZE = 5
+
+
+def project_section(*, project: Project) -> dict:
+    """The project page's "A/B tests" section: the newest tests and their decisions."""
+    return {"abtests": list(abtest_list(project=project)[:PROJECT_SECTION_SIZE])}
+
+
+def project_audit_events(*, project: Project) -> Q:
+    """The audit events of the project's tests (most of them name only the test)."""
+    ids = list(ABTest.objects.filter(project=project).values_list("pk", flat=True))
+    return Q(action__startswith="abtest.", data__abtest__in=ids)
+
+
+def audit_event_lines(*, org: Organization, events: list[AuditEvent]) -> dict[int, tuple]:
+    """Activity-feed lines of A/B test audit events: `{event id: (text, url)}`, the URL
+    empty for a deleted test. One query for the whole batch."""
+    ids = {(e.data or {}).get("abtest") for e in events} - {None}
+    project_slugs = dict(
+        ABTest.objects.filter(project__organization=org, pk__in=ids).values_list(
+            "pk", "project__slug"
+        )
+    )
+    lines = {}
+    for event in events:
+        data = event.data or {}
+        pk = data.get("abtest")
+        slug = project_slugs.get(pk)
+        url = reverse("abtests:detail", args=[org.slug, slug, pk]) if slug else ""
+        if event.action == "abtest.decision":
+            text = f"decided the A/B test “{event.target}”: {data.get('outcome', '')}"
+        else:
+            text = f"A/B test “{event.target}”: {event.action.split('.', 1)[1].replace('_', ' ')}"
+        lines[event.pk] = (text, url)
+    return lines
 
 
 def abtest_get(*, org: Organization, project: Project | None = None, pk: int) -> ABTest:

@@ -1,10 +1,9 @@
-"""The seed's stories as demo data. Each loader is idempotent (keyed on slugs/names): a
-project's lifecycle is written only while it has no history yet, through the same
-services the pages use."""
+"""The seed's stories as demo data (loaders registered by `MlprojectsConfig`, run by
+`mlprojects.site.demo`). Each loader is idempotent (keyed on slugs/names): a project's
+lifecycle is written only while it has no history yet, through the same services the
+pages use."""
 
 from accounts.models import Organization, User
-from evaluation.demo import load_abtest_demo, load_evaluation_demo, load_runs_demo
-from mlprojects.analyses.demo import load_uber_analysis
 from mlprojects.lifecycle import services
 from mlprojects.lifecycle.services import project_create
 from mlprojects.models import (
@@ -13,7 +12,9 @@ from mlprojects.models import (
     Feedback,
     Hypothesis,
     Metric,
+    MetricKind,
     Objective,
+    ObjectiveKind,
     ProblemNode,
     Project,
     ProjectConstraint,
@@ -23,6 +24,7 @@ from mlprojects.models import (
     WatchedMetric,
 )
 from mlprojects.review.demo import load_review_demo
+from mlprojects.site.demo import DemoOrganizations
 
 
 def _ensure_project(
@@ -436,10 +438,16 @@ def _fraud(project: Project, user: User) -> None:
     )
 
 
-def load_stories(*, demo: Organization, other: Organization, stdout=None) -> None:
+RESTAURANT = "restaurant-revenue"
+FRAUD = "fraud-detection"
+
+
+def load_project_stories(orgs: DemoOrganizations) -> None:
+    """The restaurant (with its review story), the news feed and the fraud projects."""
+    demo = orgs.demo
     restaurant = _ensure_project(
         org=demo,
-        slug="restaurant-revenue",
+        slug=RESTAURANT,
         name="Restaurant revenue decline",
         summary="Revenue fell three months in a row and total guests are down; first-time "
         "guests dropped most.",
@@ -460,21 +468,35 @@ def load_stories(*, demo: Organization, other: Organization, stdout=None) -> Non
         _news_feed(news, User.objects.get(email="admin@example.com"))
     fraud = _ensure_project(
         org=demo,
-        slug="fraud-detection",
+        slug=FRAUD,
         name="Card fraud detection",
         summary="Chargebacks doubled; flag fraud before payout using chargebacks as proxy labels.",
         owner_email="owner@example.com",
     )
     if _is_blank(fraud):
         _fraud(fraud, User.objects.get(email="owner@example.com"))
-    load_abtest_demo(demo)
-    load_runs_demo(demo)
-    load_evaluation_demo(demo)
-    load_uber_analysis(demo)
+
+
+def load_other_company(orgs: DemoOrganizations) -> None:
     _ensure_project(
-        org=other,
+        org=orgs.other,
         slug="churn-forecast",
         name="Subscriber churn forecast",
         summary="Another organization's project: never visible to the demo organization.",
         owner_email="other@example.com",
     )
+
+
+def restaurant_links(project: Project) -> tuple[Objective | None, Metric | None]:
+    """The restaurant's recommender objective (the current cycle's ranking objective) and
+    its revisit-rate business metric, if the story has them (for the runs and A/B test
+    that other apps add to it)."""
+    cycle = {"cycle__project": project, "cycle__number": project.cycle}
+    objective = Objective.objects.filter(kind=ObjectiveKind.RANK, **cycle).order_by("id").first()
+    revisit = (
+        Metric.objects.filter(kind=MetricKind.BUSINESS, **cycle)
+        .filter(name__icontains="visit")
+        .order_by("id")
+        .first()
+    )
+    return objective, revisit

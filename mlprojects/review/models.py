@@ -29,6 +29,16 @@ class ProposalStatus(models.TextChoices):
 # Statuses in which reviewers may still decide and the author may withdraw.
 OPEN_STATUSES = (ProposalStatus.IN_REVIEW, ProposalStatus.CHANGES_REQUESTED)
 
+
+class NotificationKind(models.TextChoices):
+    """What review notifies people of (registered with accounts by `MlprojectsConfig`)."""
+
+    MENTION = "mention", "Mention"
+    REPLY = "reply", "Reply"
+    REVIEW_REQUESTED = "review_requested", "Review requested"
+    DECISION = "decision", "Decision"
+
+
 # Every allowed status change (a new submission starts in `in_review`).
 PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
     ProposalStatus.IN_REVIEW: {

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.models import AuditEvent, Membership, Organization, User
 from accounts.permissions import Perm, role_can
@@ -26,6 +26,7 @@ from mlprojects.models import (
     SectionVersion,
     Stage,
 )
+from mlprojects.review.activity import activity_sources, describe_events
 from mlprojects.review.richtext import mention_handle
 
 # ---------------------------------------------------------------- comments
@@ -252,10 +253,12 @@ def _step_label(step: str) -> str:
         return step
 
 
-def _describe(event: AuditEvent, projects: dict[int, Project], abtest_projects: dict) -> tuple:
+def _describe(event: AuditEvent, projects: dict[int, Project], described: dict) -> tuple:
     data = event.data or {}
     if data.get("summary"):
         return data["summary"], data.get("url", "")
+    if event.pk in described:
+        return described[event.pk]
     project = projects.get(data.get("project"))
     if event.action == "section.updated" and project:
         url = reverse("mlprojects:project_detail", args=[project.organization.slug, project.slug])
@@ -264,21 +267,6 @@ def _describe(event: AuditEvent, projects: dict[int, Project], abtest_projects: 
             f"edited {_step_label(step)} of “{project.name}” (v{data.get('version')})",
             f"{url}#step-{step}",
         )
-    if event.action.startswith("abtest."):
-        project = abtest_projects.get(data.get("abtest"))
-        url = ""
-        if project:
-            try:
-                url = reverse(
-                    "abtests:detail",
-                    args=[project.organization.slug, project.slug, data.get("abtest")],
-                )
-            except NoReverseMatch:
-                url = ""
-        if event.action == "abtest.decision":
-            return f"decided the A/B test “{event.target}”: {data.get('outcome', '')}", url
-        verb = event.action.split(".", 1)[1].replace("_", " ")
-        return f"A/B test “{event.target}”: {verb}", url
     if event.action == "project.created" and project:
         url = reverse("mlprojects:project_detail", args=[project.organization.slug, project.slug])
         return f"created the project “{project.name}”", url
@@ -289,17 +277,19 @@ def _describe(event: AuditEvent, projects: dict[int, Project], abtest_projects: 
 
 def activity(*, org: Organization, project: Project | None = None, limit: int = 100) -> list:
     """Who did what and when, newest first, each linking to what it is about: section
-    edits, comments, submissions, decisions, status changes and A/B test decisions (all
-    from the audit log, which every service writes)."""
+    edits, comments, submissions, decisions and status changes (all from the audit log,
+    which every service writes), and the events that other apps describe through
+    `review.activity` (A/B test decisions)."""
     events = AuditEvent.objects.filter(organization=org).select_related("actor")
     if project is not None:
-        abtest_ids = list(project.abtests.values_list("pk", flat=True))
-        events = events.filter(
-            Q(data__project=project.pk)
-            | Q(action__startswith="abtest.", data__abtest__in=abtest_ids)
+        scope = Q(data__project=project.pk) | Q(
             # Rows written before project ids were recorded name the project.
-            | Q(action__startswith="section.", target=project.name)
+            action__startswith="section.",
+            target=project.name,
         )
+        for source in activity_sources():
+            scope |= source.project_events(project=project)
+        events = events.filter(scope)
     events = list(events[:limit])
     project_ids = {e.data.get("project") for e in events if isinstance(e.data, dict)}
     projects = {
@@ -308,19 +298,10 @@ def activity(*, org: Organization, project: Project | None = None, limit: int = 
             organization=org, pk__in=project_ids - {None}
         ).select_related("organization")
     }
-    abtest_ids = {e.data.get("abtest") for e in events if e.action.startswith("abtest.")}
-    abtest_projects = {}
-    if abtest_ids:
-        for p in (
-            Project.objects.filter(organization=org, abtests__pk__in=abtest_ids - {None})
-            .select_related("organization")
-            .distinct()
-        ):
-            for pk in p.abtests.filter(pk__in=abtest_ids).values_list("pk", flat=True):
-                abtest_projects[pk] = p
+    described = describe_events(org=org, events=events)
     feed = []
     for event in events:
-        text, url = _describe(event, projects, abtest_projects)
+        text, url = _describe(event, projects, described)
         actor = event.actor.display_name if event.actor else "system"
         feed.append(
             Activity(actor=actor, text=text, url=url, at=event.created_at, action=event.action)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership, NotificationKind, Organization, User
+from accounts.models import Membership, Organization, User
 from accounts.permissions import Perm
 from accounts.services import audit, notify
 from mlprojects.lifecycle.selectors import cycle_get, project_snapshot
@@ -28,6 +28,7 @@ from mlprojects.models import (
     Stage,
 )
 from mlprojects.review import selectors
+from mlprojects.review.models import NotificationKind
 from mlprojects.review.richtext import mention_handle, mentioned_handles
 
 COMMENT_MAX_LENGTH = 10_000

@@ -122,6 +122,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# An organization's landing page (a URL name taking `org_slug`): where accounts sends
+# someone who just created or joined one, without knowing which app serves it.
+ORGANIZATION_HOME_URL = "mlprojects:dashboard"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -235,6 +238,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per set of choices that fields of several models share ("status"
+    # means four different things).
+    "ENUM_NAME_OVERRIDES": {
+        "ABTestStatusEnum": "evaluation.models.ABTestStatus",
+        "JobStatusEnum": "evaluation.models.JobStatus",
+        "EvaluationStatusEnum": "evaluation.models.EvaluationStatus",
+        "RunStatusEnum": "evaluation.models.RunStatus",
+        "MetricTypeEnum": "evaluation.models.MetricType",
+        "MetricRoleEnum": "evaluation.models.MetricRole",
+    },
 }
 
 LOGGING = {

@@ -4,9 +4,10 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from accounts.models import Notification, NotificationKind
+from accounts.models import Notification
 from accounts.services import notify
 from accounts.tasks import send_notification_email_task
+from mlprojects.review.models import NotificationKind
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -31,6 +32,24 @@ def test_notify_creates_one_notification_per_member(org, member, stakeholder):
 def test_notify_skips_the_actor_and_non_members(org, member, stakeholder, outsider):
     created = _notify(org, [member, stakeholder, outsider], actor=member)
     assert [n.recipient for n in created] == [stakeholder]
+
+
+def test_notify_refuses_a_kind_no_app_registered(org, member):
+    with pytest.raises(ValueError, match="Unknown kind"):
+        notify(org=org, recipients=[member], actor=None, kind="gossip", text="x", url="/o/acme/")
+    assert not Notification.objects.exists()
+
+
+def test_the_kinds_labels_come_from_the_app_that_registered_them(org, member):
+    (created,) = notify(
+        org=org,
+        recipients=[member],
+        actor=None,
+        kind=NotificationKind.REVIEW_REQUESTED,
+        text="Please review",
+        url="/o/acme/",
+    )
+    assert created.get_kind_display() == "Review requested"
 
 
 def test_email_is_sent_only_after_commit(org, member, django_capture_on_commit_callbacks):

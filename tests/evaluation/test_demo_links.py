@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from evaluation.demo import RECOMMENDER_RUNS, load_abtest_demo, load_runs_demo
+from evaluation.abtests.demo import load_abtest_demo
 from evaluation.models import ABTest, Run, RunMetric
+from evaluation.runs.demo import RECOMMENDER_RUNS, load_runs_demo
 from evaluation.runs.selectors import best_run_values_for_project
 from mlprojects.models import Metric, Objective, Project
 

@@ -1,28 +1,30 @@
 """The A/B test API: create a test, post per-variant results, queue an analysis, read the
 latest analysis; and the sample-size calculator. Input serializers validate the shape;
-the services validate the meaning (with the statistics engine's parser) and save."""
+the services validate the meaning (with the statistics engine's parser) and save; the
+answers are the output serializers of `serializers.py`."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.base import OrgScopedAPIView
 from evaluation.abtests import selectors, services
-from evaluation.abtests.models import STATS_DIRECTION
-from evaluation.models import (
-    ABTest,
-    ABTestAnalysis,
-    MetricRole,
-    MetricType,
-    ResultSource,
+from evaluation.abtests.api.serializers import (
+    ABTestAnalysisSerializer,
+    ABTestCreateSerializer,
+    ABTestSerializer,
+    AnalysisOptionsSerializer,
+    ResultsInputSerializer,
+    SampleSizeQuerySerializer,
 )
-from mlprojects.models import Direction, Project
+from evaluation.models import ABTest, ResultSource
+from mlprojects.models import Project
 
 
 class InvalidState(exceptions.APIException):
@@ -42,169 +44,10 @@ def _call(service, **kwargs) -> Any:
         raise exceptions.ValidationError(detail) from exc
 
 
-# --- input serializers --------------------------------------------------------------------
-
-
-class VariantInputSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=60)
-    allocation = serializers.FloatField()
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class DirectionField(serializers.ChoiceField):
-    """Which way is good, in the API's words ("increase", "decrease"), read and written as
-    the lifecycle's `Direction` that a metric stores."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=list(STATS_DIRECTION.values()), **kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        word = super().to_internal_value(data)
-        return next(value for value, text in STATS_DIRECTION.items() if text == word)
-
-    def to_representation(self, value: str) -> str:
-        return STATS_DIRECTION[value]
-
-
-class MetricInputSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=60)
-    type = serializers.ChoiceField(choices=MetricType.values)
-    role = serializers.ChoiceField(choices=MetricRole.values, default=MetricRole.PRIMARY)
-    direction = DirectionField(default=Direction.HIGHER)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class ABTestCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    hypothesis = serializers.CharField(required=False, allow_blank=True, default="")
-    variants = VariantInputSerializer(many=True)
-    metrics = MetricInputSerializer(many=True)
-    control = serializers.CharField(max_length=60, required=False)
-    planned_users_per_variant = serializers.IntegerField(min_value=1, required=False)
-    planned_days = serializers.IntegerField(min_value=1, required=False)
-    objective = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Id of an objective of the project."
-    )
-    business_metric = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        help_text="Id of a business metric of the project, the one the decision is argued on.",
-    )
-
-
-class ResultsInputSerializer(serializers.Serializer):
-    metric = serializers.CharField(max_length=60)
-    variants = serializers.DictField(
-        child=serializers.DictField(),
-        help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
-        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one.',
-    )
-
-
-class PriorSerializer(serializers.Serializer):
-    mean = serializers.FloatField(default=0.0)
-    variance = serializers.FloatField()
-
-
-class AnalysisOptionsSerializer(serializers.Serializer):
-    alpha = serializers.FloatField(default=0.05)
-    correction = serializers.ChoiceField(choices=services.CORRECTIONS, default="none")
-    cuped = serializers.BooleanField(default=False)
-    prior = PriorSerializer(required=False, allow_null=True, default=None)
-
-
-class SampleSizeQuerySerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["binomial", "continuous"], required=False)
-    baseline = serializers.FloatField(required=False)
-    mean = serializers.FloatField(required=False)
-    sd = serializers.FloatField(required=False)
-    mde = serializers.FloatField()
-    relative = serializers.BooleanField(default=True)
-    alpha = serializers.FloatField(default=0.05)
-    power = serializers.FloatField(default=0.8)
-    variants = serializers.IntegerField(default=2)
-    daily_users = serializers.FloatField(required=False)
-
-    def validate(self, data: dict) -> dict:
-        if "type" not in data:
-            data["type"] = "continuous" if "sd" in data else "binomial"
-        if data["type"] == "binomial" and "baseline" not in data:
-            raise serializers.ValidationError({"baseline": ["The baseline rate is required."]})
-        if data["type"] == "continuous" and "sd" not in data:
-            raise serializers.ValidationError({"sd": ["The standard deviation is required."]})
-        return data
-
-
-# --- output serializers -------------------------------------------------------------------
-
-
-def abtest_data(abtest: ABTest) -> dict[str, Any]:
-    """The test as the API shows it (variants, metrics and results prefetched)."""
-    variants = list(abtest.variants.all())
-    metrics = list(abtest.metrics.all())
-    results: dict[str, dict[str, dict]] = {}
-    variant_keys = {v.pk: v.key for v in variants}
-    for metric in metrics:
-        for row in metric.results.all():
-            results.setdefault(metric.key, {})[variant_keys[row.variant_id]] = row.as_stats()
-    decision = next(iter(abtest.decisions.all()), None)
-    return {
-        "id": abtest.pk,
-        "project": abtest.project_id,
-        "name": abtest.name,
-        "hypothesis": abtest.hypothesis,
-        "objective": abtest.objective_id,
-        "business_metric": abtest.business_metric_id,
-        "status": abtest.status,
-        "control": next((v.key for v in variants if v.is_control), None),
-        "variants": [
-            {"key": v.key, "allocation": v.allocation, "description": v.description}
-            for v in variants
-        ],
-        "metrics": [{**m.as_stats(), "description": m.description} for m in metrics],
-        "results": results,
-        "planned_users_per_variant": abtest.planned_users_per_variant,
-        "planned_days": abtest.planned_days,
-        "started_at": abtest.started_at,
-        "stopped_at": abtest.stopped_at,
-        "created_at": abtest.created_at,
-        "updated_at": abtest.updated_at,
-        "decision": None
-        if decision is None
-        else {
-            "outcome": decision.outcome,
-            "rationale": decision.rationale,
-            "analysis_version": decision.analysis.version,
-            "created_at": decision.created_at,
-        },
-    }
-
-
-def analysis_data(analysis: ABTestAnalysis) -> dict[str, Any]:
-    result = analysis.result or {}
-    return {
-        "id": analysis.pk,
-        "abtest": analysis.abtest_id,
-        "version": analysis.version,
-        "status": analysis.status,
-        "error": analysis.error,
-        "options": analysis.options,
-        "srm_p_value": result.get("srm_p_value"),
-        "srm_warning": result.get("srm_warning"),
-        "metrics": result.get("metrics", {}),
-        "warnings": result.get("warnings", []),
-        "created_at": analysis.created_at,
-        "finished_at": analysis.finished_at,
-    }
-
-
 def _abtests():
     return ABTest.objects.select_related("project").prefetch_related(
         "variants", "metrics__results", "decisions__analysis"
     )
-
-
-# --- views --------------------------------------------------------------------------------
 
 
 class ProjectABTestListView(OrgScopedAPIView):
@@ -219,11 +62,15 @@ class ProjectABTestListView(OrgScopedAPIView):
     def _project(self, project_id: int) -> Project:
         return get_object_or_404(Project.objects.filter(organization=self.org), pk=project_id)
 
+    @extend_schema(
+        responses=inline_serializer("ABTestList", fields={"results": ABTestSerializer(many=True)}),
+    )
     def get(self, request: Request, project_id: int) -> Response:
         project = self._project(project_id)
         abtests = self.get_queryset().filter(project=project)
-        return Response({"results": [abtest_data(t) for t in abtests]})
+        return Response({"results": ABTestSerializer(abtests, many=True).data})
 
+    @extend_schema(responses={201: ABTestSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = self._project(project_id)
         serializer = ABTestCreateSerializer(data=request.data)
@@ -231,7 +78,7 @@ class ProjectABTestListView(OrgScopedAPIView):
         abtest = _call(
             services.abtest_create, project=project, user=request.user, **serializer.validated_data
         )
-        return Response(abtest_data(self.get_queryset().get(pk=abtest.pk)), status=201)
+        return Response(ABTestSerializer(self.get_queryset().get(pk=abtest.pk)).data, status=201)
 
 
 class ABTestView(OrgScopedAPIView):
@@ -245,8 +92,12 @@ class ABTestView(OrgScopedAPIView):
 
 
 class ABTestDetailView(ABTestView):
+    """A test with its design, its results and its latest decision."""
+
+    serializer_class = ABTestSerializer
+
     def get(self, request: Request, pk: int) -> Response:
-        return Response(abtest_data(self.get_abtest(pk)))
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
 
 
 class ABTestResultsView(ABTestView):
@@ -266,7 +117,7 @@ class ABTestResultsView(ABTestView):
             results={metric: serializer.validated_data["variants"]},
             source=ResultSource.API,
         )
-        data = abtest_data(self.get_abtest(pk))
+        data = ABTestSerializer(self.get_abtest(pk)).data
         return Response(
             {"metric": metric, "variants": data["results"][metric], "status": data["status"]},
             status=201,
@@ -278,6 +129,7 @@ class ABTestAnalyzeView(ABTestView):
 
     serializer_class = AnalysisOptionsSerializer
 
+    @extend_schema(responses={202: ABTestAnalysisSerializer})
     def post(self, request: Request, pk: int) -> Response:
         abtest = self.get_abtest(pk)
         serializer = AnalysisOptionsSerializer(data=request.data or {})
@@ -289,17 +141,19 @@ class ABTestAnalyzeView(ABTestView):
             options=dict(serializer.validated_data),
         )
         analysis.refresh_from_db()
-        return Response(analysis_data(analysis), status=202)
+        return Response(ABTestAnalysisSerializer(analysis).data, status=202)
 
 
 class ABTestAnalysisView(ABTestView):
     """The latest analysis version (queued, running, succeeded or failed)."""
 
+    serializer_class = ABTestAnalysisSerializer
+
     def get(self, request: Request, pk: int) -> Response:
         analysis = selectors.abtest_latest_analysis(abtest=self.get_abtest(pk))
         if analysis is None:
             raise exceptions.NotFound("This A/B test has not been analysed yet.")
-        return Response(analysis_data(analysis))
+        return Response(ABTestAnalysisSerializer(analysis).data)
 
 
 class SampleSizeView(APIView):

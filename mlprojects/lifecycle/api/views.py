@@ -8,15 +8,15 @@ read an earlier (read-only) cycle; writes always change the current cycle.
 """
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import OrgScopedAPIView
+from accounts.api.base import ListSchema, OrgScopedAPIView
 from mlprojects.lifecycle import readiness, selectors, services
 from mlprojects.lifecycle.api import serializers
+from mlprojects.lifecycle.api.base import ProjectScoped
 from mlprojects.models import (
     Baseline,
     Feedback,
@@ -26,7 +26,6 @@ from mlprojects.models import (
     ProblemNode,
     Project,
     ProjectConstraint,
-    ProjectCycle,
     Reference,
     Solution,
     WatchedMetric,
@@ -71,41 +70,6 @@ class ProjectListView(mixins.ListModelMixin, OrgScopedAPIView):
             summary=serializer.validated_data.get("summary", ""),
         )
         return Response(project_detail_data(project), status=201)
-
-
-class ProjectScoped(OrgScopedAPIView):
-    """Base of every view under /projects/{project_id}/."""
-
-    serializer_class = serializers.ProjectSerializer  # for the schema; views answer plain data
-
-    def get_queryset(self):
-        return self.scope_queryset(Project.objects.select_related("owner", "organization"))
-
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = get_object_or_404(self.get_queryset(), pk=self.kwargs["project_id"])
-            services.cycle_ensure(project=self._project)
-        return self._project
-
-    def get_cycle(self) -> ProjectCycle:
-        """The current cycle, or for reads the one named by `?cycle=N`."""
-        project = self.get_project()
-        number = self.request.query_params.get("cycle", "")
-        if self.request.method == "GET" and number:
-            if not number.isdigit():
-                raise NotFound("No such cycle.")
-            return selectors.cycle_get(project=project, number=int(number))
-        return selectors.cycle_get(project=project)
-
-    def input(self, serializer_class, data, partial: bool = False, instance=None):
-        serializer = serializer_class(
-            instance=instance,
-            data=data,
-            partial=partial,
-            context={"cycle": self.get_cycle(), "request": self.request},
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
 
 class ProjectDetailView(ProjectScoped):
@@ -295,6 +259,7 @@ class FeasibilityView(SectionView):
 class ItemListView(ProjectScoped):
     """GET the items of a list section; POST adds one."""
 
+    schema = ListSchema()
     model = None
     input_class = None
     dump_one = None

@@ -14,9 +14,10 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.base import ListSchema
 from accounts.models import User
 from accounts.permissions import Perm
-from mlprojects.lifecycle.api.views import ProjectScoped
+from mlprojects.lifecycle.api.base import ProjectScoped
 from mlprojects.models import Comment, Decision, Proposal, Stage
 from mlprojects.review import selectors, services
 from mlprojects.review.richtext import render_markdown
@@ -88,6 +89,10 @@ def dump_comment(comment: Comment, handles: set[str]) -> dict:
 
 
 class ProposalListView(ProjectScoped):
+    """A project's proposal versions, newest first; POST submits the current content."""
+
+    schema = ListSchema()
+
     def get(self, request: Request, project_id: int) -> Response:
         project = self.get_project()
         proposals = selectors.proposal_list(project=project).prefetch_related("reviews__reviewer")

@@ -1,7 +1,7 @@
 """The restaurant's demo A/B test: analysed through the services, decided, idempotent."""
 
 from accounts.permissions import Role
-from evaluation.demo import MENU_TEST, load_abtest_demo
+from evaluation.abtests.demo import MENU_TEST, load_abtest_demo
 from evaluation.models import ABResult, ABTest, ABTestAnalysis, ABTestDecision
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from sklearn.metrics import roc_auc_score
 
-from evaluation.demo import FRAUD_EVALUATION, _fraud_predictions_csv
+from evaluation.evaluations.demo import FRAUD_EVALUATION, _fraud_predictions_csv
 from evaluation.models import Evaluation, EvaluationStatus
 from mlprojects.models import Metric
 

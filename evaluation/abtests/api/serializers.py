@@ -1,0 +1,230 @@
+"""Serializers of the A/B test API. Input serializers validate the shape (the services
+validate the meaning); output serializers say what a test and an analysis look like."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from evaluation.abtests import services
+from evaluation.abtests.models import STATS_DIRECTION
+from evaluation.models import (
+    ABTest,
+    ABTestAnalysis,
+    MetricRole,
+    MetricType,
+)
+from mlprojects.models import Direction
+
+
+class DirectionField(serializers.ChoiceField):
+    """Which way is good, in the API's words ("increase", "decrease"), read and written as
+    the lifecycle's `Direction` that a metric stores."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        choices = [(word, f"{word.capitalize()} is good") for word in STATS_DIRECTION.values()]
+        super().__init__(choices=choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        word = super().to_internal_value(data)
+        return next(value for value, text in STATS_DIRECTION.items() if text == word)
+
+    def to_representation(self, value: str) -> str:
+        return STATS_DIRECTION[value]
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+class VariantInputSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=60)
+    allocation = serializers.FloatField()
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MetricInputSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=60)
+    type = serializers.ChoiceField(choices=MetricType.choices)
+    role = serializers.ChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    direction = DirectionField(default=Direction.HIGHER)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ABTestCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    hypothesis = serializers.CharField(required=False, allow_blank=True, default="")
+    variants = VariantInputSerializer(many=True)
+    metrics = MetricInputSerializer(many=True)
+    control = serializers.CharField(max_length=60, required=False)
+    planned_users_per_variant = serializers.IntegerField(min_value=1, required=False)
+    planned_days = serializers.IntegerField(min_value=1, required=False)
+    objective = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Id of an objective of the project."
+    )
+    business_metric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of a business metric of the project, the one the decision is argued on.",
+    )
+
+
+class ResultsInputSerializer(serializers.Serializer):
+    metric = serializers.CharField(max_length=60)
+    variants = serializers.DictField(
+        child=serializers.DictField(),
+        help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
+        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one.',
+    )
+
+
+class PriorSerializer(serializers.Serializer):
+    mean = serializers.FloatField(default=0.0)
+    variance = serializers.FloatField()
+
+
+class AnalysisOptionsSerializer(serializers.Serializer):
+    alpha = serializers.FloatField(default=0.05)
+    correction = serializers.ChoiceField(choices=services.CORRECTIONS, default="none")
+    cuped = serializers.BooleanField(default=False)
+    prior = PriorSerializer(required=False, allow_null=True, default=None)
+
+
+class SampleSizeQuerySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["binomial", "continuous"], required=False)
+    baseline = serializers.FloatField(required=False)
+    mean = serializers.FloatField(required=False)
+    sd = serializers.FloatField(required=False)
+    mde = serializers.FloatField()
+    relative = serializers.BooleanField(default=True)
+    alpha = serializers.FloatField(default=0.05)
+    power = serializers.FloatField(default=0.8)
+    variants = serializers.IntegerField(default=2)
+    daily_users = serializers.FloatField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        if "type" not in data:
+            data["type"] = "continuous" if "sd" in data else "binomial"
+        if data["type"] == "binomial" and "baseline" not in data:
+            raise serializers.ValidationError({"baseline": ["The baseline rate is required."]})
+        if data["type"] == "continuous" and "sd" not in data:
+            raise serializers.ValidationError({"sd": ["The standard deviation is required."]})
+        return data
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+class VariantSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    allocation = serializers.FloatField()
+    description = serializers.CharField()
+
+
+class MetricSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    type = serializers.ChoiceField(choices=MetricType.choices)
+    role = serializers.ChoiceField(choices=MetricRole.choices)
+    direction = DirectionField()
+    description = serializers.CharField()
+
+
+class DecisionSerializer(serializers.Serializer):
+    outcome = serializers.CharField()
+    rationale = serializers.CharField()
+    analysis_version = serializers.IntegerField(source="analysis.version")
+    created_at = serializers.DateTimeField()
+
+
+class ABTestSerializer(serializers.ModelSerializer):
+    """A test with its design, its results and its latest decision (the variants,
+    metrics, results and decisions prefetched)."""
+
+    project = serializers.IntegerField(source="project_id")
+    objective = serializers.IntegerField(source="objective_id", allow_null=True)
+    business_metric = serializers.IntegerField(source="business_metric_id", allow_null=True)
+    control = serializers.SerializerMethodField()
+    variants = VariantSerializer(many=True)
+    metrics = MetricSerializer(many=True)
+    results = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ABTest
+        fields = [
+            "id",
+            "project",
+            "name",
+            "hypothesis",
+            "objective",
+            "business_metric",
+            "status",
+            "control",
+            "variants",
+            "metrics",
+            "results",
+            "planned_users_per_variant",
+            "planned_days",
+            "started_at",
+            "stopped_at",
+            "created_at",
+            "updated_at",
+            "decision",
+        ]
+        read_only_fields = fields
+
+    def get_control(self, abtest: ABTest) -> str | None:
+        return next((v.key for v in abtest.variants.all() if v.is_control), None)
+
+    def get_results(self, abtest: ABTest) -> dict[str, dict[str, dict]]:
+        """{metric: {variant: aggregates}} of the metrics that have results."""
+        variant_keys = {v.pk: v.key for v in abtest.variants.all()}
+        results: dict[str, dict[str, dict]] = {}
+        for metric in abtest.metrics.all():
+            for row in metric.results.all():
+                results.setdefault(metric.key, {})[variant_keys[row.variant_id]] = row.as_stats()
+        return results
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_decision(self, abtest: ABTest) -> dict | None:
+        decision = next(iter(abtest.decisions.all()), None)
+        return None if decision is None else DecisionSerializer(decision).data
+
+
+class ABTestAnalysisSerializer(serializers.ModelSerializer):
+    """One analysis version; its result's parts at the top level (null until it ran)."""
+
+    abtest = serializers.IntegerField(source="abtest_id")
+    srm_p_value = serializers.SerializerMethodField()
+    srm_warning = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ABTestAnalysis
+        fields = [
+            "id",
+            "abtest",
+            "version",
+            "status",
+            "error",
+            "options",
+            "srm_p_value",
+            "srm_warning",
+            "metrics",
+            "warnings",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_srm_p_value(self, analysis: ABTestAnalysis) -> float | None:
+        return (analysis.result or {}).get("srm_p_value")
+
+    def get_srm_warning(self, analysis: ABTestAnalysis) -> bool | None:
+        return (analysis.result or {}).get("srm_warning")
+
+    def get_metrics(self, analysis: ABTestAnalysis) -> dict[str, Any]:
+        return (analysis.result or {}).get("metrics", {})
+
+    def get_warnings(self, analysis: ABTestAnalysis) -> list[dict[str, Any]]:
+        return (analysis.result or {}).get("warnings", [])

@@ -1,0 +1,46 @@
+"""The base of the API views under /projects/{project_id}/, shared by the lifecycle and
+review APIs (which must not import each other's views)."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import NotFound
+
+from accounts.api.base import OrgScopedAPIView
+from mlprojects.lifecycle import selectors, services
+from mlprojects.lifecycle.api import serializers
+from mlprojects.models import Project, ProjectCycle
+
+
+class ProjectScoped(OrgScopedAPIView):
+    # The base of every view under /projects/{project_id}/ (a comment, not a docstring,
+    # so the API schema does not describe every operation with it).
+
+    serializer_class = serializers.ProjectSerializer  # for the schema; views answer plain data
+
+    def get_queryset(self):
+        return self.scope_queryset(Project.objects.select_related("owner", "organization"))
+
+    def get_project(self) -> Project:
+        if not hasattr(self, "_project"):
+            self._project = get_object_or_404(self.get_queryset(), pk=self.kwargs["project_id"])
+            services.cycle_ensure(project=self._project)
+        return self._project
+
+    def get_cycle(self) -> ProjectCycle:
+        """The current cycle, or for reads the one named by `?cycle=N`."""
+        project = self.get_project()
+        number = self.request.query_params.get("cycle", "")
+        if self.request.method == "GET" and number:
+            if not number.isdigit():
+                raise NotFound("No such cycle.")
+            return selectors.cycle_get(project=project, number=int(number))
+        return selectors.cycle_get(project=project)
+
+    def input(self, serializer_class, data, partial: bool = False, instance=None):
+        serializer = serializer_class(
+            instance=instance,
+            data=data,
+            partial=partial,
+            context={"cycle": self.get_cycle(), "request": self.request},
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
