@@ -32,5 +32,6 @@ class OrganizationMiddleware:
             raise Http404("No such organization.")
         request.org = membership.organization
         request.membership = membership
-        request.session["current_org"] = slug
+        if request.session.get("current_org") != slug:  # assigning marks the session dirty
+            request.session["current_org"] = slug
         return None

@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import Role
 from evaluation.models import Evaluation, Run
+from mlprojects.lifecycle.services import cycle_create
 from mlprojects.models import Project
 
 
@@ -42,12 +43,21 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
+    """A project with its current cycle, as `project_create` makes it (without the audit
+    row)."""
+
     class Meta:
         model = Project
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Project {n}")
     slug = factory.Sequence(lambda n: f"project-{n}")
+
+    @factory.post_generation
+    def current_cycle(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            cycle_create(project=obj, number=obj.cycle, user=None)
 
 
 class InvitationFactory(factory.django.DjangoModelFactory):

@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
 from accounts.services import api_token_create
-from mlprojects.lifecycle.services import cycle_ensure
+from mlprojects.lifecycle.selectors import cycle_get
 from mlprojects.models import Hypothesis
 from tests.factories import RunFactory
 
@@ -94,7 +94,7 @@ def foreign_kwargs(
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
     membership = Membership.objects.get(organization=other_org, user=outsider)
-    cycle = cycle_ensure(project=other_project)
+    cycle = cycle_get(project=other_project)
     hypothesis = Hypothesis.objects.create(cycle=cycle, statement="Their secret hypothesis")
     other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
     other_run = RunFactory(project=other_project, name="secret run")

@@ -34,7 +34,6 @@ def _ensure_project(
     if project is None:
         owner = User.objects.get(email=owner_email)
         project = project_create(org=org, user=owner, name=name, summary=summary, slug=slug)
-    services.cycle_ensure(project=project)
     return project
 
 

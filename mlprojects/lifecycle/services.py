@@ -47,6 +47,7 @@ def unique_project_slug(*, org: Organization, name: str, exclude_id: int | None 
 def project_create(
     *, org: Organization, user: User | None, name: str, summary: str = "", slug: str = ""
 ) -> Project:
+    """The only way projects are made: the project and its first cycle, together."""
     project = Project.objects.create(
         organization=org,
         name=name.strip(),
@@ -79,18 +80,10 @@ def cycle_create(*, project: Project, number: int, user: User | None) -> Project
     return cycle
 
 
-@transaction.atomic
-def cycle_ensure(*, project: Project) -> ProjectCycle:
-    """The project's current cycle, created when missing (projects made outside
-    `project_create`, e.g. imported). Idempotent."""
-    cycle = ProjectCycle.objects.filter(project=project, number=project.cycle).first()
-    if cycle is None:
-        cycle = cycle_create(project=project, number=project.cycle, user=None)
-    return cycle
-
-
 def _writable_cycle(project: Project) -> ProjectCycle:
-    return cycle_ensure(project=project)
+    # Every project has its current cycle: `project_create` makes cycle 1 in the same
+    # transaction, and a data migration gave one to every older project that lacked it.
+    return ProjectCycle.objects.get(project=project, number=project.cycle)
 
 
 def _check_writable(project: Project, cycle_id: int) -> None:

@@ -25,7 +25,6 @@ from mlprojects.models import (
     ProblemNode,
     Project,
     ProjectConstraint,
-    ProjectCycle,
     Reference,
     Solution,
     Stage,
@@ -106,7 +105,6 @@ def _metric_tree(metrics: list[Metric]) -> tuple[list[dict], list[Metric]]:
 
 
 def workspace_context(request: HttpRequest, project: Project, number: int | None = None) -> dict:
-    services.cycle_ensure(project=project)
     cycle = selectors.cycle_get(project=project, number=number)
     steps = selectors.cycle_steps(cycle)
     result = readiness.evaluate(steps)
@@ -265,11 +263,6 @@ ITEMS = {
 }
 
 
-def _current_cycle(project: Project) -> ProjectCycle:
-    services.cycle_ensure(project=project)
-    return selectors.cycle_get(project=project)
-
-
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
 def section_edit(
@@ -279,7 +272,7 @@ def section_edit(
     if kind is None:
         raise Http404("No such section.")
     project = selectors.project_get(org=request.org, slug=project_slug)
-    cycle = _current_cycle(project)
+    cycle = selectors.cycle_get(project=project)
     instance = getattr(cycle, kind.attr)
     fields = list(kind.form.Meta.fields)
     # The version the form was loaded at travels with it; a save based on an older one
@@ -365,7 +358,7 @@ def _feasibility_preview(form) -> feasibility.Verdict:
 def feasibility_preview(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     """The live verdict for the answers being edited; saves nothing."""
     project = selectors.project_get(org=request.org, slug=project_slug)
-    cycle = _current_cycle(project)
+    cycle = selectors.cycle_get(project=project)
     form = forms.FeasibilityForm(request.POST, instance=cycle.feasibility, cycle=cycle)
     return render(
         request,
@@ -381,7 +374,7 @@ def item_create(request: HttpRequest, org_slug: str, project_slug: str, kind: st
     if item_kind is None:
         raise Http404("No such kind of item.")
     project = selectors.project_get(org=request.org, slug=project_slug)
-    cycle = _current_cycle(project)
+    cycle = selectors.cycle_get(project=project)
     initial = {}
     for name in ("parent", "cause", "objective", "metric"):
         if request.GET.get(name, "").isdigit():
@@ -486,7 +479,6 @@ def section_history(
         raise Http404("No such step.")
     project = selectors.project_get(org=request.org, slug=project_slug)
     number = request.GET.get("cycle", "")
-    services.cycle_ensure(project=project)
     cycle = (
         project.cycles.filter(number=int(number)).first()
         if number.isdigit()

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlprojects.lifecycle.services import cycle_ensure
+from mlprojects.lifecycle.selectors import cycle_get
 from mlprojects.models import Baseline, Metric, Objective
 
 
@@ -13,7 +13,7 @@ from mlprojects.models import Baseline, Metric, Objective
 def lifecycle(project):
     """The project's current cycle with two objectives, a business metric, two model
     metrics (one lower-is-better) and a guardrail."""
-    cycle = cycle_ensure(project=project)
+    cycle = cycle_get(project=project)
     recommend = Objective.objects.create(cycle=cycle, title="Recommend dishes", kind="rank")
     churn = Objective.objects.create(cycle=cycle, title="Predict churn", kind="classify")
     revisit = Metric.objects.create(
@@ -49,7 +49,7 @@ def lifecycle(project):
 @pytest.fixture
 def foreign_lifecycle(other_project):
     """An objective and metrics of the other organization's project."""
-    cycle = cycle_ensure(project=other_project)
+    cycle = cycle_get(project=other_project)
     objective = Objective.objects.create(cycle=cycle, title="Their objective")
     business = Metric.objects.create(cycle=cycle, name="Their revenue", kind="business")
     model = Metric.objects.create(cycle=cycle, name="Their recall", kind="model")

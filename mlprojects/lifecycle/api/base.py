@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import NotFound
 
 from accounts.api.base import OrgScopedAPIView
-from mlprojects.lifecycle import selectors, services
+from mlprojects.lifecycle import selectors
 from mlprojects.lifecycle.api import serializers
 from mlprojects.models import Project, ProjectCycle
 
@@ -22,7 +22,6 @@ class ProjectScoped(OrgScopedAPIView):
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
             self._project = get_object_or_404(self.get_queryset(), pk=self.kwargs["project_id"])
-            services.cycle_ensure(project=self._project)
         return self._project
 
     def get_cycle(self) -> ProjectCycle:

@@ -53,11 +53,11 @@ def test_creating_a_run_with_another_orgs_objective_is_a_400_on_objective(
 def test_creating_a_run_with_another_projects_objective_of_the_same_org_is_a_400(
     api, project, org, member
 ):
-    from mlprojects.lifecycle.services import cycle_ensure
+    from mlprojects.lifecycle.selectors import cycle_get
     from tests.factories import ProjectFactory
 
     sibling = ProjectFactory(organization=org, owner=member, slug="sibling")
-    theirs = Objective.objects.create(cycle=cycle_ensure(project=sibling), title="Sibling's")
+    theirs = Objective.objects.create(cycle=cycle_get(project=sibling), title="Sibling's")
     response = post(api, f"/api/v1/projects/{project.pk}/runs/", {"objective": theirs.pk})
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["objective"] == [

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from mlprojects.lifecycle import services
+from mlprojects.lifecycle import selectors, services
 from mlprojects.models import DataSource, Hypothesis, Metric, ProblemNode, SectionVersion
 
 
@@ -271,7 +271,7 @@ def test_a_list_item_round_trips(api, proj, path):
 
 def test_a_solution_must_attach_to_a_cause_of_this_project(api, proj, other_project, outsider):
     foreign = ProblemNode.objects.create(
-        cycle=services.cycle_ensure(project=other_project), title="x"
+        cycle=selectors.cycle_get(project=other_project), title="x"
     )
     response = api(
         "post", base(proj) + "solutions/", {"title": "Describe dishes", "cause": foreign.id}
@@ -372,7 +372,7 @@ def test_a_viewer_may_read_but_not_write(client_for, viewer, proj):
 
 
 def test_another_organizations_item_under_an_own_project_is_404(api, proj, other_project):
-    cycle = services.cycle_ensure(project=other_project)
+    cycle = selectors.cycle_get(project=other_project)
     metric = Metric.objects.create(cycle=cycle, name="Their metric")
     assert api("get", base(proj) + f"metrics/{metric.id}/").status_code == 404
     assert api("delete", base(proj) + f"metrics/{metric.id}/").status_code == 404

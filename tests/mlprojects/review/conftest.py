@@ -1,12 +1,12 @@
 import pytest
 
-from mlprojects.lifecycle.services import cycle_ensure, section_update
+from mlprojects.lifecycle.services import section_update
 from mlprojects.review.services import proposal_submit
 
 
 @pytest.fixture
 def proj(project):
-    cycle_ensure(project=project)
+    """The shared test project, under the short name these tests use."""
     return project
 
 

@@ -6,14 +6,12 @@ import threading
 import pytest
 from django.db import connection
 
-from mlprojects.lifecycle.services import cycle_ensure
 from mlprojects.models import Proposal
 from mlprojects.review.services import proposal_submit
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submits_get_distinct_version_numbers(project, member, stakeholder):
-    cycle_ensure(project=project)
     barrier = threading.Barrier(4)
     errors: list[Exception] = []
 

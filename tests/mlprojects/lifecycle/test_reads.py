@@ -1,0 +1,61 @@
+"""Reading a project writes nothing: every project has its current cycle from the start,
+so no page or API read has anything to create."""
+
+import importlib
+
+from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from mlprojects.lifecycle import selectors
+from mlprojects.models import Project, ProjectCycle
+from tests.factories import ProjectFactory
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def reader(client_for, user):
+    """A signed-in client already working in the organization (switching organizations
+    legitimately remembers the new one in the session)."""
+    client = client_for(user)
+    session = client.session
+    session["current_org"] = "acme"
+    session.save()
+    return client
+
+
+def writes(queries: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)
+    ]
+
+
+def test_reading_the_project_page_writes_nothing(project, client_for, member):
+    client = reader(client_for, member)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/o/acme/projects/{project.slug}/")
+    assert response.status_code == 200
+    assert writes(queries) == []
+
+
+def test_reading_a_project_through_the_api_writes_nothing(project, client_for, member):
+    client = reader(client_for, member)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/projects/{project.pk}/", HTTP_X_ORGANIZATION="acme")
+    assert response.status_code == 200
+    assert writes(queries) == []
+
+
+def test_a_project_is_made_with_its_first_cycle(project):
+    assert list(project.cycles.values_list("number", flat=True)) == [1]
+
+
+def test_the_migration_gives_a_project_without_its_cycle_one(org):
+    migration = importlib.import_module("mlprojects.migrations.0006_current_cycles")
+    bare = Project.objects.create(organization=org, name="Imported", slug="imported")
+    made = ProjectFactory(organization=org)
+    migration.create_missing_current_cycles(apps, None)
+    migration.create_missing_current_cycles(apps, None)  # once only
+    assert ProjectCycle.objects.filter(project=bare).count() == 1
+    assert ProjectCycle.objects.filter(project=made).count() == 1
+    assert selectors.cycle_get(project=bare).further_analysis is not None
