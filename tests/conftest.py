@@ -2,9 +2,12 @@
 `other_*` fixtures are objects of the other organization, for tenancy tests."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.permissions import Role
 from tests.factories import (
@@ -84,6 +87,38 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def reader_for(client_for):
+    """A signed-in client already working in `org` (the first request in an organization
+    remembers it in the session, a write of its own)."""
+
+    def make(user) -> Client:
+        client = client_for(user)
+        session = client.session
+        session["current_org"] = "acme"
+        session.save()
+        return client
+
+    return make
+
+
+@pytest.fixture
+def assert_no_writes():
+    """`with assert_no_writes(): ...` fails if the block runs an INSERT, UPDATE or DELETE."""
+
+    @contextmanager
+    def check():
+        with CaptureQueriesContext(connection) as queries:
+            yield
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert [sql for sql in statements if sql.lstrip().upper().startswith(WRITES)] == []
+
+    return check
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 @pytest.fixture

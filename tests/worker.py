@@ -59,7 +59,10 @@ class Worker:
             self.process.wait(timeout=10)
 
 
-def start_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None) -> Worker:
+def start_worker(
+    tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None, beat: bool = False
+) -> Worker:
+    """A worker process; with `beat`, it also runs Celery beat (the periodic tasks)."""
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("redis") or not redis_available(broker):
         if services_required():
@@ -94,6 +97,7 @@ def start_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None
             "--without-mingle",
             "-n",
             f"test-{os.getpid()}@%h",
+            *(["--beat", f"--schedule={tmp_path / 'beat-schedule'}"] if beat else []),
         ],
         cwd=BASE_DIR,
         env=env,

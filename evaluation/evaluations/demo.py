@@ -32,11 +32,12 @@ def _fraud_predictions_csv(rows: int = 20_000, seed: int = 7) -> bytes:
 
 def load_evaluation_demo(org: Organization) -> Evaluation | None:
     """The fraud project's first model evaluated on a predictions file: computed here,
-    synchronously, through the same service the worker runs, so the demo shows results
+    synchronously, through the same function the worker runs, so the demo shows results
     without waiting for a worker. Idempotent by name."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from evaluation.evaluations.services import evaluation_create, evaluation_run
+    from evaluation.evaluations.jobs import evaluation_run
+    from evaluation.evaluations.services import evaluation_create
 
     project = Project.objects.filter(organization=org, slug=FRAUD).first()
     if project is None:

@@ -11,6 +11,9 @@ from mlprojects.models import Project
 
 #: File extension of each format `evaluation.metrics.detect_format` recognises.
 FILE_EXTENSIONS = {"csv": "csv", "csv.gz": "csv.gz", "parquet": "parquet"}
+#: The keys of `Evaluation.columns`: roles that name one column each, then the rest.
+ROLE_KEYS = ("y_true", "y_score", "y_pred", "group", "item")
+COLUMN_KEYS = (*ROLE_KEYS, "proba", "features", "score_b", "label_b")
 
 
 class EvaluationStatus(models.TextChoices):

@@ -1,7 +1,9 @@
-"""Celery tasks of evaluations: thin adapters that take ids and call a service."""
+"""Celery tasks of evaluations: thin adapters that take ids and run the work in `jobs.py`."""
 
 from celery import shared_task
 from django.conf import settings
+
+from evaluation.evaluations import jobs
 
 
 @shared_task(
@@ -13,6 +15,11 @@ from django.conf import settings
 def run_evaluation_task(evaluation_id: int) -> None:
     """Compute an evaluation. Idempotent: a finished evaluation is left alone, and a
     redelivered one (its worker died) restarts cleanly as a new attempt."""
-    from evaluation.evaluations.services import evaluation_run
+    jobs.evaluation_run(evaluation_id=evaluation_id)
 
-    evaluation_run(evaluation_id=evaluation_id)
+
+@shared_task
+def fail_stuck_evaluations_task() -> None:
+    """Mark failed the evaluations whose worker was lost. Celery beat sends it every
+    EVALUATION_STUCK_SWEEP_SECONDS; idempotent, so overlapping runs do no harm."""
+    jobs.evaluations_fail_stuck()

@@ -63,7 +63,6 @@ def _project(request: HttpRequest, project_slug: str):
 @require_perm(Perm.READ)
 def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = _project(request, project_slug)
-    services.evaluations_fail_stuck(project=project)
     evaluations = list(selectors.evaluation_list(project=project))
     for evaluation in evaluations:
         primary = PRIMARY_METRIC.get(evaluation.task)
@@ -256,7 +255,6 @@ def evaluation_detail(
     request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
 ) -> HttpResponse:
     project = _project(request, project_slug)
-    services.evaluations_fail_stuck(project=project)
     evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
     context: dict[str, Any] = {"project": project, "evaluation": evaluation}
     if request.htmx:

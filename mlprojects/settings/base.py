@@ -197,9 +197,26 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="mlproj
 # may run before it is stopped and marked failed.
 EVALUATION_MAX_UPLOAD_BYTES = env_int("EVALUATION_MAX_UPLOAD_BYTES", 2 * 1024**3)
 EVALUATION_TIME_LIMIT_SECONDS = env_int("EVALUATION_TIME_LIMIT_SECONDS", 50 * 60)
-for _name in ("EVALUATION_MAX_UPLOAD_BYTES", "EVALUATION_TIME_LIMIT_SECONDS"):
+# How often evaluations whose worker was lost (still `running` past the time limit) are
+# looked for and marked failed.
+EVALUATION_STUCK_SWEEP_SECONDS = env_int("EVALUATION_STUCK_SWEEP_SECONDS", 60)
+for _name in (
+    "EVALUATION_MAX_UPLOAD_BYTES",
+    "EVALUATION_TIME_LIMIT_SECONDS",
+    "EVALUATION_STUCK_SWEEP_SECONDS",
+):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
+# Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
+# longer than its interval is dropped: the next one does the same work.
+CELERY_BEAT_SCHEDULE = {
+    "fail-stuck-evaluations": {
+        "task": "evaluation.evaluations.tasks.fail_stuck_evaluations_task",
+        "schedule": EVALUATION_STUCK_SWEEP_SECONDS,
+        "options": {"expires": EVALUATION_STUCK_SWEEP_SECONDS},
+    },
+}
 
 if REDIS_URL:
     CACHES = {

@@ -62,7 +62,6 @@ class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
         )
 
     def get(self, request: Request, pk: int) -> Response:
-        services.evaluations_fail_stuck(project=self.get_project())
         return self.list(request)
 
     def post(self, request: Request, pk: int) -> Response:
@@ -113,7 +112,4 @@ class EvaluationDetailView(OrgScopedAPIView):
 
     def get(self, request: Request, pk: int) -> Response:
         evaluation = self.get_object()
-        if evaluation.is_pending:
-            services.evaluations_fail_stuck(project=evaluation.project)
-            evaluation.refresh_from_db()
         return Response(self.get_serializer(evaluation).data)

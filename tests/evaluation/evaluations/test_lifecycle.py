@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from accounts.models import AuditEvent
-from evaluation.evaluations import services
+from evaluation.evaluations import jobs, services
 from evaluation.models import Evaluation
 from mlprojects.lifecycle.services import cycle_start_next
 from mlprojects.models import Baseline, SectionVersion
@@ -78,7 +78,7 @@ def test_a_metric_of_a_cycle_that_ended_meanwhile_is_not_changed(
         target_metric=lifecycle.recall, target_metric_key="recall", run=False
     )
     cycle_start_next(project=project, user=member)
-    services.evaluation_run(evaluation_id=evaluation.pk)
+    jobs.evaluation_run(evaluation_id=evaluation.pk)
     evaluation.refresh_from_db()
     assert evaluation.status == "succeeded"
     lifecycle.recall.refresh_from_db()

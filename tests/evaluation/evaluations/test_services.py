@@ -1,27 +1,22 @@
-"""The evaluation service and task on real files: results equal scikit-learn, bad input
-fails with the engine's message and stores nothing, redelivery and time-outs are safe."""
+"""The evaluation services and task on real files: results equal scikit-learn, bad input
+fails with the engine's message and stores nothing."""
 
 import gzip
 import io
-from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.utils import timezone
 from sklearn import metrics as skm
 
-from accounts.models import AuditEvent
 from evaluation.evaluations import services
-from evaluation.evaluations.tasks import run_evaluation_task
 from evaluation.models import EvaluationMetric, EvaluationStatus
 from evaluation.uploads import UploadTooLarge
 
-from .conftest import BINARY_COLUMNS, cancer_csv, refresh
+from .conftest import BINARY_COLUMNS, cancer_csv
 
 
 def sklearn_binary(y, score, threshold=0.5):
@@ -233,85 +228,6 @@ def test_an_upload_over_the_limit_is_refused(make_evaluation, settings, project)
     with pytest.raises(UploadTooLarge, match="limit of 100 bytes"):
         make_evaluation()
     assert not project.evaluations.exists()
-
-
-def test_a_succeeded_evaluation_is_never_recomputed(make_evaluation):
-    evaluation = make_evaluation()
-    run_evaluation_task(evaluation.pk)
-    evaluation = refresh(evaluation)
-    assert evaluation.attempts == 1
-    assert AuditEvent.objects.filter(action="evaluation.succeeded").count() == 1
-    assert EvaluationMetric.objects.filter(evaluation=evaluation, source="model").count() == 9
-
-
-def test_a_redelivered_running_evaluation_restarts_cleanly(make_evaluation):
-    evaluation = make_evaluation(run=False)
-    assert services.evaluation_start(evaluation_id=evaluation.pk) == 1  # the worker that died
-    run_evaluation_task(evaluation.pk)  # the redelivery
-    evaluation = refresh(evaluation)
-    assert evaluation.status == EvaluationStatus.SUCCEEDED
-    assert evaluation.attempts == 2
-    assert EvaluationMetric.objects.filter(evaluation=evaluation, source="model").count() == 9
-
-
-def test_a_superseded_attempt_cannot_record_its_result(make_evaluation):
-    evaluation = make_evaluation(run=False)
-    first = services.evaluation_start(evaluation_id=evaluation.pk)
-    second = services.evaluation_start(evaluation_id=evaluation.pk)
-    result = {"metrics": {"f1": 0.5}, "baselines": {}, "info": {}}
-    assert not services.evaluation_record_success(
-        evaluation_id=evaluation.pk, attempt=first, result=result
-    )
-    assert services.evaluation_record_success(
-        evaluation_id=evaluation.pk, attempt=second, result=result
-    )
-    assert not services.evaluation_record_success(
-        evaluation_id=evaluation.pk, attempt=second, result=result
-    )
-    assert EvaluationMetric.objects.filter(evaluation=evaluation).count() == 1
-
-
-def test_an_evaluation_running_past_the_time_limit_is_marked_failed(make_evaluation, settings):
-    settings.EVALUATION_TIME_LIMIT_SECONDS = 60
-    evaluation = make_evaluation(run=False)
-    services.evaluation_start(evaluation_id=evaluation.pk)
-    type(evaluation).objects.filter(pk=evaluation.pk).update(
-        started_at=timezone.now() - timedelta(minutes=10)
-    )
-    assert services.evaluations_fail_stuck(project=evaluation.project) == 1
-    evaluation = refresh(evaluation)
-    assert evaluation.status == EvaluationStatus.FAILED
-    assert "longer than 1 minutes" in evaluation.error
-    assert evaluation.result is None
-
-
-def test_a_recent_running_evaluation_is_left_running(make_evaluation):
-    evaluation = make_evaluation(run=False)
-    services.evaluation_start(evaluation_id=evaluation.pk)
-    assert services.evaluations_fail_stuck(project=evaluation.project) == 0
-    assert refresh(evaluation).status == EvaluationStatus.RUNNING
-
-
-def test_the_soft_time_limit_marks_the_evaluation_failed(make_evaluation, monkeypatch):
-    def too_slow(*args, **kwargs):
-        raise SoftTimeLimitExceeded()
-
-    monkeypatch.setattr(services, "read_predictions", too_slow)
-    evaluation = make_evaluation()
-    assert evaluation.status == EvaluationStatus.FAILED
-    assert "took longer than" in evaluation.error
-
-
-def test_an_unexpected_error_fails_the_evaluation_without_a_result(make_evaluation, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(services, "evaluate", broken)
-    evaluation = make_evaluation()
-    assert evaluation.status == EvaluationStatus.FAILED
-    assert "internal error" in evaluation.error
-    assert "disk on fire" not in evaluation.error
-    assert evaluation.result is None
 
 
 def test_the_preview_shows_the_first_rows(make_evaluation):

@@ -1,7 +1,11 @@
 """Evaluation pages: upload and mapping, progress polling, results, download, compare."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from evaluation.evaluations import jobs
 from evaluation.models import Evaluation, EvaluationStatus
 
 from .conftest import cancer_csv, refresh, upload
@@ -227,3 +231,25 @@ def test_comparing_different_tasks_says_why_not(make_evaluation, member, client_
     b = make_evaluation(reg.encode(), task="regression", columns={"y_true": "y", "y_pred": "pred"})
     response = client_for(member).get(f"{BASE}compare/?a={a.pk}&b={b.pk}")
     assert "Cannot compare a binary evaluation with a regression evaluation" in response.text
+
+
+def test_reading_a_stuck_evaluation_writes_nothing(
+    make_evaluation, member, reader_for, assert_no_writes, settings
+):
+    """Stuck evaluations are the periodic sweep's job (see test_jobs), not the pages'."""
+    settings.EVALUATION_TIME_LIMIT_SECONDS = 60
+    evaluation = make_evaluation(run=False)
+    jobs.evaluation_start(evaluation_id=evaluation.pk)
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        started_at=timezone.now() - timedelta(hours=1)
+    )
+    client = reader_for(member)
+    with assert_no_writes():
+        assert client.get(BASE).status_code == 200
+        poll = client.get(f"{BASE}{evaluation.pk}/", HTTP_HX_REQUEST="true")
+        assert poll.status_code == 200
+        assert (
+            client.get(f"/api/v1/projects/{evaluation.project_id}/evaluations/").status_code == 200
+        )
+        assert client.get(f"/api/v1/evaluations/{evaluation.pk}/").status_code == 200
+    assert refresh(evaluation).status == EvaluationStatus.RUNNING

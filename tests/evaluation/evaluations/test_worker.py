@@ -1,11 +1,16 @@
-"""Evaluations on a real Celery worker over Redis, including a worker killed mid-task."""
+"""Evaluations on a real Celery worker over Redis, including a worker killed mid-task and
+the beat-scheduled sweep of an evaluation whose worker was lost."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from evaluation.evaluations import services
 from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
 from mlprojects.celery import app
+from tests.factories import EvaluationFactory
 from tests.worker import start_worker, wait_for
 
 from .conftest import BINARY_COLUMNS, cancer_csv, upload
@@ -103,3 +108,28 @@ def test_the_progress_bar_fragment_follows_a_real_worker(
         worker.kill()
     assert seen == {200, 286}
     assert status_of(evaluation.pk).status == EvaluationStatus.SUCCEEDED
+
+
+def test_celery_beat_sweeps_a_stuck_evaluation(project, tmp_path, not_eager):
+    # Running for an hour, and its worker is gone: nothing else will ever finish it.
+    evaluation = EvaluationFactory(
+        project=project,
+        status=EvaluationStatus.RUNNING,
+        attempts=1,
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    worker = start_worker(
+        tmp_path,
+        beat=True,
+        extra_env={"EVALUATION_TIME_LIMIT_SECONDS": "60", "EVALUATION_STUCK_SWEEP_SECONDS": "1"},
+    )
+    try:
+        failed = wait_for(
+            lambda: (e := status_of(evaluation.pk)).is_finished and e,
+            timeout=60,
+            message=f"beat never swept the evaluation:\n{worker.log()}",
+        )
+    finally:
+        worker.kill()
+    assert failed.status == EvaluationStatus.FAILED
+    assert "longer than 1 minutes" in failed.error

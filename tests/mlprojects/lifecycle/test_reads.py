@@ -4,46 +4,26 @@ so no page or API read has anything to create."""
 import importlib
 
 from django.apps import apps
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from mlprojects.lifecycle import selectors
 from mlprojects.models import Project, ProjectCycle
 from tests.factories import ProjectFactory
 
-WRITES = ("INSERT", "UPDATE", "DELETE")
 
-
-def reader(client_for, user):
-    """A signed-in client already working in the organization (switching organizations
-    legitimately remembers the new one in the session)."""
-    client = client_for(user)
-    session = client.session
-    session["current_org"] = "acme"
-    session.save()
-    return client
-
-
-def writes(queries: CaptureQueriesContext) -> list[str]:
-    return [
-        q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)
-    ]
-
-
-def test_reading_the_project_page_writes_nothing(project, client_for, member):
-    client = reader(client_for, member)
-    with CaptureQueriesContext(connection) as queries:
+def test_reading_the_project_page_writes_nothing(project, reader_for, member, assert_no_writes):
+    client = reader_for(member)
+    with assert_no_writes():
         response = client.get(f"/o/acme/projects/{project.slug}/")
     assert response.status_code == 200
-    assert writes(queries) == []
 
 
-def test_reading_a_project_through_the_api_writes_nothing(project, client_for, member):
-    client = reader(client_for, member)
-    with CaptureQueriesContext(connection) as queries:
+def test_reading_a_project_through_the_api_writes_nothing(
+    project, reader_for, member, assert_no_writes
+):
+    client = reader_for(member)
+    with assert_no_writes():
         response = client.get(f"/api/v1/projects/{project.pk}/", HTTP_X_ORGANIZATION="acme")
     assert response.status_code == 200
-    assert writes(queries) == []
 
 
 def test_a_project_is_made_with_its_first_cycle(project):
