@@ -21,6 +21,7 @@ from accounts.models import (
 )
 from accounts.notifications import is_notification_kind
 from accounts.permissions import Role
+from accounts.tasks import send_invitation_email_task, send_notification_email_task
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
 
@@ -98,8 +99,6 @@ def invitation_create(
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
     audit(org=org, actor=invited_by, action="invitation.created", target=email, data={"role": role})
-    from accounts.tasks import send_invitation_email_task
-
     transaction.on_commit(lambda: send_invitation_email_task.delay(invitation.pk, raw))
     return invitation, raw
 
@@ -292,8 +291,6 @@ def notify(
                 recipient=user, organization=org, actor=actor, kind=kind, text=text[:300], url=url
             )
         )
-    from accounts.tasks import send_notification_email_task
-
     for notification in created:
         if notification.recipient.email_notifications:
             transaction.on_commit(lambda pk=notification.pk: send_notification_email_task.delay(pk))

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from accounts.models import Organization, User
-from evaluation.abtests import services
+from evaluation.abtests import jobs, services, state
 from evaluation.models import ABTest, ABTestStatus, JobStatus, Outcome, ResultSource
 from mlprojects.lifecycle.demo import RESTAURANT, restaurant_links
 from mlprojects.models import Project
@@ -104,7 +104,7 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
     if abtest.status == ABTestStatus.DRAFT:
         abtest = services.abtest_start(abtest=abtest, user=user)
     if abtest.status == ABTestStatus.RUNNING:
-        services.abtest_results_set(
+        state.abtest_results_set(
             abtest=abtest, user=user, results=MENU_RESULTS, source=ResultSource.DEMO
         )
         abtest.refresh_from_db()
@@ -114,7 +114,7 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
         analysis = abtest.analyses.exclude(status=JobStatus.FAILED).order_by("-version").first()
         if analysis is None:
             analysis = services.abtest_analysis_request(abtest=abtest, user=user, enqueue=False)
-        services.abtest_analysis_run(analysis_id=analysis.pk)
+        jobs.abtest_analysis_run(analysis_id=analysis.pk)
         abtest.refresh_from_db()
     if abtest.status == ABTestStatus.ANALYZED:
         services.abtest_decide(

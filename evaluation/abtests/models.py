@@ -16,7 +16,7 @@ from mlprojects.models import Direction, Project
 
 
 class ABTestStatus(models.TextChoices):
-    """The life of a test; the allowed moves are in `evaluation.services.abtests`."""
+    """The life of a test; the allowed moves are in `evaluation.abtests.state`."""
 
     DRAFT = "draft", "Draft"
     RUNNING = "running", "Running"

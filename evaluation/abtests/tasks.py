@@ -1,20 +1,20 @@
-"""Celery tasks of A/B tests: thin adapters that take ids and call a service."""
+"""Celery tasks of A/B tests: thin adapters that take ids and run the work in `jobs.py`."""
 
 from celery import shared_task
 from django.db import DatabaseError
+
+from evaluation.abtests import jobs
 
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=3, acks_late=True)
 def analyze_abtest_task(abtest_id: int) -> None:
     """Run the test's queued analyses. Idempotent: finished analyses are left alone, so a
     redelivered message does nothing; a database outage is retried, then recorded."""
-    from evaluation.abtests import services
-
     try:
-        services.abtest_analyses_run_pending(abtest_id=abtest_id)
+        jobs.abtest_analyses_run_pending(abtest_id=abtest_id)
     except DatabaseError as exc:
         if analyze_abtest_task.request.retries >= analyze_abtest_task.max_retries:
-            services.abtest_analysis_fail(abtest_id=abtest_id, message=f"Database error: {exc}")
+            jobs.abtest_analysis_fail(abtest_id=abtest_id, message=f"Database error: {exc}")
         raise
 
 
@@ -22,6 +22,4 @@ def analyze_abtest_task(abtest_id: int) -> None:
 def aggregate_abtest_upload_task(upload_id: int) -> None:
     """Aggregate a raw per-user upload into the test's results. Idempotent: a finished
     upload is left alone; an interrupted one is read again from the start."""
-    from evaluation.abtests import services
-
-    services.abtest_raw_upload_process(upload_id=upload_id)
+    jobs.abtest_raw_upload_process(upload_id=upload_id)

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseStopPolling
 from accounts.access import require_perm
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
-from evaluation.abtests import selectors, services
+from evaluation.abtests import selectors, services, state
 from evaluation.abtests.forms import (
     AGGREGATES_CSV_MAX_BYTES,
     AGGREGATES_CSV_TOO_LARGE,
@@ -200,9 +200,9 @@ def _detail_context(abtest: ABTest, **overrides: Any) -> dict[str, Any]:
         "analyses": list(abtest.analyses.only("id", "version", "status", "created_at")),
         "decision": next(iter(abtest.decisions.select_related("decided_by")), None),
         "accepts_results": abtest.status != ABTestStatus.DECIDED,
-        "can_start": services.can_transition(abtest, "start"),
-        "can_stop": services.can_transition(abtest, "stop"),
-        "can_decide": services.can_transition(abtest, "decide"),
+        "can_start": state.can_transition(abtest, "start"),
+        "can_stop": state.can_transition(abtest, "stop"),
+        "can_decide": state.can_transition(abtest, "decide"),
         **_analysis_context(abtest, latest),
     }
     context.update(overrides)
@@ -401,7 +401,7 @@ def abtest_results(
         results = results_from_form(form, metric, variant_keys)
         if form.is_valid():
             try:
-                services.abtest_results_set(
+                state.abtest_results_set(
                     abtest=abtest, user=request.user, results=results, source=ResultSource.FORM
                 )
             except ValidationError as exc:
@@ -451,7 +451,7 @@ def abtest_results_csv(
     form = AggregatesCSVForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.abtest_results_set(
+            state.abtest_results_set(
                 abtest=abtest,
                 user=request.user,
                 results=form.cleaned_data["file"],

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.base import OrgScopedAPIView
-from evaluation.abtests import selectors, services
+from evaluation.abtests import selectors, services, state
 from evaluation.abtests.api.serializers import (
     ABTestAnalysisSerializer,
     ABTestCreateSerializer,
@@ -37,7 +37,7 @@ def _call(service, **kwargs) -> Any:
     """Run a service; a refused status change is 409, any other invalid input 400."""
     try:
         return service(**kwargs)
-    except services.TransitionError as exc:
+    except state.TransitionError as exc:
         raise InvalidState(" ".join(exc.messages)) from exc
     except DjangoValidationError as exc:
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -111,7 +111,7 @@ class ABTestResultsView(ABTestView):
         serializer.is_valid(raise_exception=True)
         metric = serializer.validated_data["metric"]
         _call(
-            services.abtest_results_set,
+            state.abtest_results_set,
             abtest=abtest,
             user=request.user,
             results={metric: serializer.validated_data["variants"]},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evaluation.abtests import services
+from evaluation.abtests import jobs, services, state
 
 VARIANTS = [
     {"key": "control", "allocation": 0.5, "description": "Old menu"},
@@ -47,7 +47,7 @@ def abtest(project, member):
 @pytest.fixture
 def running_abtest(abtest, member):
     """The test, started, with results for every metric."""
-    services.abtest_results_set(abtest=abtest, user=member, results=RESULTS, source="api")
+    state.abtest_results_set(abtest=abtest, user=member, results=RESULTS, source="api")
     abtest.refresh_from_db()
     return abtest
 
@@ -60,6 +60,6 @@ def stopped_abtest(running_abtest, member):
 @pytest.fixture
 def analyzed_abtest(stopped_abtest, member):
     analysis = services.abtest_analysis_request(abtest=stopped_abtest, user=member, enqueue=False)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     stopped_abtest.refresh_from_db()
     return stopped_abtest

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent
-from evaluation.abtests import services
+from evaluation.abtests import jobs, services, state
 from evaluation.abtests.selectors import abtest_decisions_for_project
 from evaluation.models import ABRawUpload, ABResult, ABTestAnalysis, ABTestDecision
 from evaluation.stats import aggregate_file
@@ -22,10 +22,10 @@ from .conftest import METRICS, RESULTS
 
 def test_a_test_goes_from_draft_to_decided(abtest, member):
     services.abtest_start(abtest=abtest, user=member)
-    services.abtest_results_set(abtest=abtest, user=member, results=RESULTS, source="form")
+    state.abtest_results_set(abtest=abtest, user=member, results=RESULTS, source="form")
     abtest = services.abtest_stop(abtest=abtest, user=member)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     abtest.refresh_from_db()
     assert abtest.status == "analyzed"
     services.abtest_decide(abtest=abtest, user=member, outcome="ship", rationale="Revenue +5%.")
@@ -50,7 +50,7 @@ def test_refused_transitions_raise_a_clear_error_and_change_nothing(
 ):
     abtest = request.getfixturevalue(fixture)
     before = abtest.status
-    with pytest.raises(services.TransitionError, match=message):
+    with pytest.raises(state.TransitionError, match=message):
         action(abtest=abtest, user=member)
     abtest.refresh_from_db()
     assert abtest.status == before
@@ -59,7 +59,7 @@ def test_refused_transitions_raise_a_clear_error_and_change_nothing(
 @pytest.mark.parametrize("fixture", ["abtest", "running_abtest", "stopped_abtest"])
 def test_only_an_analyzed_test_can_be_decided(request, fixture, member):
     abtest = request.getfixturevalue(fixture)
-    with pytest.raises(services.TransitionError, match="finished analysis"):
+    with pytest.raises(state.TransitionError, match="finished analysis"):
         services.abtest_decide(abtest=abtest, user=member, outcome="ship", rationale="Because.")
     assert not ABTestDecision.objects.exists()
 
@@ -74,18 +74,18 @@ def test_a_decision_needs_a_rationale_and_a_known_outcome(analyzed_abtest, membe
 
 def test_a_decided_test_is_final(analyzed_abtest, member):
     services.abtest_decide(abtest=analyzed_abtest, user=member, outcome="ship", rationale="Up.")
-    with pytest.raises(services.TransitionError):
-        services.abtest_results_set(
+    with pytest.raises(state.TransitionError):
+        state.abtest_results_set(
             abtest=analyzed_abtest, user=member, results=RESULTS, source="form"
         )
-    with pytest.raises(services.TransitionError):
+    with pytest.raises(state.TransitionError):
         services.abtest_analysis_request(abtest=analyzed_abtest, user=member)
-    with pytest.raises(services.TransitionError):
+    with pytest.raises(state.TransitionError):
         services.abtest_decide(abtest=analyzed_abtest, user=member, outcome="ship", rationale="x")
 
 
 def test_new_results_send_an_analyzed_test_back_to_stopped(analyzed_abtest, member):
-    services.abtest_results_set(
+    state.abtest_results_set(
         abtest=analyzed_abtest,
         user=member,
         results={"conversion": RESULTS["conversion"]},
@@ -96,7 +96,7 @@ def test_new_results_send_an_analyzed_test_back_to_stopped(analyzed_abtest, memb
 
 
 def test_the_design_of_a_started_test_cannot_change(running_abtest, member):
-    with pytest.raises(services.TransitionError, match="draft"):
+    with pytest.raises(state.TransitionError, match="draft"):
         services.abtest_update_design(
             abtest=running_abtest,
             user=member,
@@ -109,7 +109,7 @@ def test_the_design_of_a_started_test_cannot_change(running_abtest, member):
 
 def test_an_interim_analysis_keeps_a_running_test_running(running_abtest, member):
     analysis = services.abtest_analysis_request(abtest=running_abtest, user=member, enqueue=False)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     running_abtest.refresh_from_db()
     assert running_abtest.status == "running"
 
@@ -142,7 +142,7 @@ def test_a_redelivered_task_neither_duplicates_nor_recomputes(stopped_abtest, me
 def test_an_analysis_interrupted_mid_run_is_completed_by_the_retry(stopped_abtest, member):
     analysis = services.abtest_analysis_request(abtest=stopped_abtest, user=member, enqueue=False)
     ABTestAnalysis.objects.filter(pk=analysis.pk).update(status="running")  # the worker died
-    services.abtest_analyses_run_pending(abtest_id=stopped_abtest.pk)
+    jobs.abtest_analyses_run_pending(abtest_id=stopped_abtest.pk)
     analysis.refresh_from_db()
     assert analysis.status == "succeeded"
     assert analysis.result["metrics"]["conversion"]["treatment"]["users_treatment"] == 1010
@@ -151,13 +151,13 @@ def test_an_analysis_interrupted_mid_run_is_completed_by_the_retry(stopped_abtes
 def test_later_result_edits_do_not_change_an_analysis_version(analyzed_abtest, member):
     analysis = analyzed_abtest.analyses.get()
     before = analysis.result
-    services.abtest_results_set(
+    state.abtest_results_set(
         abtest=analyzed_abtest,
         user=member,
         results={"conversion": {k: {"users": 50, "conversions": 5} for k in RESULTS["conversion"]}},
         source="form",
     )
-    services.abtest_analyses_run_pending(abtest_id=analyzed_abtest.pk)
+    jobs.abtest_analyses_run_pending(abtest_id=analyzed_abtest.pk)
     analysis.refresh_from_db()
     assert analysis.result == before
 
@@ -167,7 +167,7 @@ def test_an_analysis_the_engine_rejects_is_recorded_as_failed(stopped_abtest, me
     inputs = analysis.inputs
     inputs["results"]["conversion"]["control"]["conversions"] = 5000  # corrupt the snapshot
     ABTestAnalysis.objects.filter(pk=analysis.pk).update(inputs=inputs)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     assert analysis.status == "failed"
     assert "cannot exceed" in analysis.error
@@ -187,7 +187,7 @@ def test_the_task_gives_up_on_a_lasting_database_error_with_bookkeeping(
     def broken(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "abtest_analyses_run_pending", broken)
+    monkeypatch.setattr(jobs, "abtest_analyses_run_pending", broken)
     result = analyze_abtest_task.apply(args=[stopped_abtest.pk], retries=3, throw=False)
     assert result.failed()
     analysis.refresh_from_db()
@@ -298,7 +298,7 @@ def test_processing_a_finished_upload_again_does_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         upload = _upload(abtest, member, _raw_frame().to_csv(index=False).encode(), "rows.csv")
     ids = sorted(ABResult.objects.values_list("pk", flat=True))
-    services.abtest_raw_upload_process(upload_id=upload.pk)
+    jobs.abtest_raw_upload_process(upload_id=upload.pk)
     assert sorted(ABResult.objects.values_list("pk", flat=True)) == ids
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from evaluation.abtests import services
+from evaluation.abtests import jobs, services, state
 from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis
 from evaluation.uploads import MaxSizeUploadHandler
 
@@ -418,7 +418,7 @@ def test_requesting_an_analysis_queues_a_version_and_the_page_polls_it(
     polled = client.get(f"{detail}analyses/{analysis.pk}/", **HTMX)
     assert polled.status_code == 200
     assert 'id="analysis-progress"' in polled.text
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     done = client.get(f"{detail}analyses/{analysis.pk}/", **HTMX)
     assert done.status_code == 286
     assert done["HX-Retarget"] == "#analysis"
@@ -451,10 +451,10 @@ def test_the_results_page_shows_the_lift_row_and_the_srm_banner(
 ):
     results = {**RESULTS, "conversion": {**RESULTS["conversion"]}}
     results["conversion"]["treatment"] = {"users": 1300, "conversions": 150}
-    services.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
+    state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
     services.abtest_stop(abtest=abtest, user=member)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")
     assert 'id="srm-banner"' in response.text
     assert "Sample ratio mismatch" in response.text
@@ -465,10 +465,10 @@ def test_the_results_page_shows_the_lift_row_and_the_srm_banner(
 def test_the_page_flags_a_breached_guardrail(org, project, abtest, member, client_for):
     results = {**RESULTS, "order_time": {**RESULTS["order_time"]}}
     results["order_time"]["treatment"] = {"users": 1010, "sum": 9595.0, "sum_squares": 100000.0}
-    services.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
+    state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
     services.abtest_stop(abtest=abtest, user=member)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
-    services.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")
     assert "Guardrail breached" in response.text
 

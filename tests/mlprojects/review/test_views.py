@@ -156,6 +156,7 @@ def test_the_project_activity_has_edits_comments_submissions_and_decisions(
 
 
 def test_the_project_activity_includes_ab_test_decisions(proj, member, client_for):
+    from evaluation.abtests import jobs, state
     from evaluation.abtests import services as abtests
 
     abtest = abtests.abtest_create(
@@ -172,10 +173,10 @@ def test_the_project_activity_includes_ab_test_decisions(proj, member, client_fo
             "b": {"users": 1000, "conversions": 140},
         }
     }
-    abtests.abtest_results_set(abtest=abtest, user=member, results=results, source="api")
+    state.abtest_results_set(abtest=abtest, user=member, results=results, source="api")
     abtests.abtest_stop(abtest=abtest, user=member)
     analysis = abtests.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
-    abtests.abtest_analysis_run(analysis_id=analysis.pk)
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
     abtests.abtest_decide(abtest=abtest, user=member, outcome="ship", rationale="Clear win")
     html = client_for(member).get(BASE + "/activity/").content.decode()
     assert "decided the A/B test “Short menu”: ship" in html
