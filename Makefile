@@ -4,12 +4,21 @@ PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 
+# When this `make` started: `make run` reports how long it took to serve the login page.
+STARTED := $(shell date +%s)
+
 .PHONY: setup run test lint format bench demo migrate clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# What the app needs to run (`make run`, production) ...
+$(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# ... and, on top, the test and tooling packages (`make test`, lint, bench).
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -17,27 +26,48 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-var/gbstats/.installed: requirements-reference.txt $(VENV)/.installed
+var/gbstats/.installed: requirements-reference.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --no-deps --upgrade --target var/gbstats -r requirements-reference.txt
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## install Python and npm dependencies only
+setup: $(VENV)/.dev node_modules/.installed  ## install Python (runtime and dev) and npm dependencies only
 
-migrate: setup
+migrate: $(VENV)/.runtime node_modules/.installed
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
 	$(PY) manage.py load_demo
 
-run: demo  ## serve the app with a Celery worker on http://127.0.0.1:$(PORT)
+run: demo  ## serve the app with a Celery worker and beat on http://127.0.0.1:$(PORT)
 	@echo ""
-	@echo "  mlprojects is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the worker)"
+	@echo "  mlprojects is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server, the worker and beat)"
 	@echo "  Demo logins (password: mlprojects-demo):"
 	@echo "    owner@example.com  admin@example.com  member@example.com"
 	@echo "    stakeholder@example.com  viewer@example.com   (organization 'demo')"
 	@echo "    other@example.com                               (organization 'other')"
 	@echo ""
-	APP_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@$(PY) -c "$$WAIT_READY" $(STARTED) $(PORT) $$$$ & APP_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+# Polls the login page in the background of `make run` and prints the time since `make`
+# started once it is served; stops polling when `make run` ends (argv: start, port, pid).
+define WAIT_READY
+import os, sys, time, urllib.request
+started, port, shell = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+url = f"http://127.0.0.1:{port}/accounts/login/"
+while True:
+    try:
+        os.kill(shell, 0)
+    except OSError:
+        sys.exit()
+    try:
+        if urllib.request.urlopen(url, timeout=5).status == 200:
+            break
+    except OSError:
+        pass
+    time.sleep(0.5)
+print(f"\n  mlprojects is ready in {time.time() - started:.0f} s: {url}\n", flush=True)
+endef
+export WAIT_READY
 
 test: setup var/gbstats/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
 	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats $(PY) -m pytest
