@@ -11,7 +11,7 @@ from evaluation.models import ABRawUpload, ABResult, ABTestAnalysis
 from evaluation.stats import analyze
 from tests.worker import wait_for
 
-from .conftest import METRICS, RESULTS, VARIANTS
+from .conftest import METRICS_FOR_STATS, RESULTS, VARIANTS
 
 pytestmark = pytest.mark.worker
 
@@ -32,7 +32,7 @@ def test_the_worker_runs_the_analysis_requested_over_the_api(
     expected = analyze(
         variants=[{"key": v["key"], "allocation": v["allocation"]} for v in VARIANTS],
         control="control",
-        metrics=METRICS,
+        metrics=METRICS_FOR_STATS,
         results=RESULTS,
     )
     got = client.get(f"/api/v1/ab-tests/{running_abtest.pk}/analysis/").json()
