@@ -13,6 +13,7 @@ from evaluation.stats.bayesian import (
     posterior,
 )
 from evaluation.stats.cuped import CupedInput, CupedResult, cuped_adjust, cuped_theta
+from evaluation.stats.exact import fisher_exact_p_value
 from evaluation.stats.frequentist import (
     EffectEstimate,
     FrequentistResult,
@@ -78,6 +79,7 @@ __all__ = [
     "continuous_statistics",
     "cuped_adjust",
     "cuped_theta",
+    "fisher_exact_p_value",
     "frequentist_test",
     "guardrail_breach",
     "normal_power",
