@@ -1,5 +1,6 @@
-"""Pure A/B-test statistics engine (no Django): frequentist and Bayesian tests, SRM,
-multiple-comparison correction, CUPED, guardrails, sample-size planning and raw-row
+"""Pure A/B-test statistics engine (no Django): frequentist, sequential and Bayesian tests
+of means, proportions, ratios and quantiles, Fisher's exact test, SRM, multiple-comparison
+correction, CUPED (on means and ratios), guardrails, sample-size planning and raw-row
 aggregation. Every public function is keyword-only over plain numbers and returns
 dataclasses or JSON-safe dictionaries (None, never NaN, for undefined values)."""
 
@@ -43,6 +44,12 @@ from evaluation.stats.sample_size import (
     sample_size_continuous,
     t_power,
 )
+from evaluation.stats.sequential import (
+    DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+    SequentialResult,
+    sequential_rho_squared,
+    sequential_test,
+)
 from evaluation.stats.srm import SRM_THRESHOLD, SrmResult, srm_test
 from evaluation.stats.statistics import (
     Note,
@@ -53,6 +60,7 @@ from evaluation.stats.statistics import (
 )
 
 __all__ = [
+    "DEFAULT_SEQUENTIAL_TUNING_PARAMETER",
     "RESULT_KEYS",
     "SRM_THRESHOLD",
     "BayesianResult",
@@ -67,6 +75,7 @@ __all__ = [
     "Metric",
     "Note",
     "SampleSizeResult",
+    "SequentialResult",
     "SrmResult",
     "StatsInputError",
     "Variant",
@@ -93,6 +102,8 @@ __all__ = [
     "relative_lift_variance",
     "sample_size_binomial",
     "sample_size_continuous",
+    "sequential_rho_squared",
+    "sequential_test",
     "srm_test",
     "statistics_from_aggregate",
     "t_power",
