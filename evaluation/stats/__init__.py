@@ -37,6 +37,13 @@ from evaluation.stats.inputs import (
     parse_variants,
 )
 from evaluation.stats.multiple import adjust_p_values
+from evaluation.stats.ratio import (
+    RatioCupedInput,
+    RatioCupedResult,
+    ratio_cuped_adjust,
+    ratio_cuped_theta,
+    ratio_statistics,
+)
 from evaluation.stats.sample_size import (
     SampleSizeResult,
     normal_power,
@@ -74,6 +81,8 @@ __all__ = [
     "GaussianPrior",
     "Metric",
     "Note",
+    "RatioCupedInput",
+    "RatioCupedResult",
     "SampleSizeResult",
     "SequentialResult",
     "SrmResult",
@@ -99,6 +108,9 @@ __all__ = [
     "parse_results",
     "parse_variants",
     "posterior",
+    "ratio_cuped_adjust",
+    "ratio_cuped_theta",
+    "ratio_statistics",
     "relative_lift_variance",
     "sample_size_binomial",
     "sample_size_continuous",
