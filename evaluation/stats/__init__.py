@@ -37,6 +37,7 @@ from evaluation.stats.inputs import (
     parse_variants,
 )
 from evaluation.stats.multiple import adjust_p_values
+from evaluation.stats.quantile import quantile_clustered_statistics, quantile_statistics
 from evaluation.stats.ratio import (
     RatioCupedInput,
     RatioCupedResult,
@@ -108,6 +109,8 @@ __all__ = [
     "parse_results",
     "parse_variants",
     "posterior",
+    "quantile_clustered_statistics",
+    "quantile_statistics",
     "ratio_cuped_adjust",
     "ratio_cuped_theta",
     "ratio_statistics",
