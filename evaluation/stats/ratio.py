@@ -276,47 +276,16 @@ def _moments(data: RatioCupedInput) -> _RatioMoments:
         total_squares=data.pre_denominator_sum_squares,
         binomial=data.denominator_binomial,
     )
-    field = "{}_{}_sum_products".format
-    c_md = _covariance(
-        n, m, d, data.numerator_denominator_sum_products, field("numerator", "denominator")
-    )
-    c_mm = _covariance(
-        n, m, m_pre, data.numerator_pre_numerator_sum_products, field("numerator", "pre_numerator")
-    )
-    c_mdp = _covariance(
-        n,
-        m,
-        d_pre,
-        data.numerator_pre_denominator_sum_products,
-        field("numerator", "pre_denominator"),
-    )
-    c_dmp = _covariance(
-        n,
-        d,
-        m_pre,
-        data.denominator_pre_numerator_sum_products,
-        field("denominator", "pre_numerator"),
-    )
-    c_dd = _covariance(
-        n,
-        d,
-        d_pre,
-        data.denominator_pre_denominator_sum_products,
-        field("denominator", "pre_denominator"),
-    )
-    c_pre = _covariance(
-        n,
-        m_pre,
-        d_pre,
-        data.pre_numerator_pre_denominator_sum_products,
-        field("pre_numerator", "pre_denominator"),
-    )
-    covariance = (
-        (m.variance, c_md, c_mm, c_mdp),
-        (c_md, d.variance, c_dmp, c_dd),
-        (c_mm, c_dmp, m_pre.variance, c_pre),
-        (c_mdp, c_dd, c_pre, d_pre.variance),
-    )
+    # Λ in the order (m, d, m′, d′); each cross product is the input field named after
+    # its two components, e.g. numerator_pre_denominator_sum_products.
+    parts = (m, d, m_pre, d_pre)
+    matrix = [[part.variance if i == j else 0.0 for j in range(4)] for i, part in enumerate(parts)]
+    for i, a in enumerate(parts):
+        for j in range(i + 1, 4):
+            field = f"{a.name}_{parts[j].name}_sum_products"
+            products = getattr(data, field)
+            matrix[i][j] = matrix[j][i] = _covariance(n, a, parts[j], products, field)
+    covariance = tuple(tuple(row) for row in matrix)
     plain = ratio_statistics(
         users=n,
         numerator_sum=data.numerator_sum,
