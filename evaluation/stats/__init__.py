@@ -1,5 +1,6 @@
-"""Pure A/B-test statistics engine (no Django): frequentist and Bayesian tests, SRM,
-multiple-comparison correction, CUPED, guardrails, sample-size planning and raw-row
+"""Pure A/B-test statistics engine (no Django): frequentist, sequential and Bayesian tests
+of means, proportions, ratios and quantiles, Fisher's exact test, SRM, multiple-comparison
+correction, CUPED (on means and ratios), guardrails, sample-size planning and raw-row
 aggregation. Every public function is keyword-only over plain numbers and returns
 dataclasses or JSON-safe dictionaries (None, never NaN, for undefined values)."""
 
@@ -13,6 +14,7 @@ from evaluation.stats.bayesian import (
     posterior,
 )
 from evaluation.stats.cuped import CupedInput, CupedResult, cuped_adjust, cuped_theta
+from evaluation.stats.exact import fisher_exact_p_value
 from evaluation.stats.frequentist import (
     EffectEstimate,
     FrequentistResult,
@@ -35,12 +37,26 @@ from evaluation.stats.inputs import (
     parse_variants,
 )
 from evaluation.stats.multiple import adjust_p_values
+from evaluation.stats.quantile import quantile_clustered_statistics, quantile_statistics
+from evaluation.stats.ratio import (
+    RatioCupedInput,
+    RatioCupedResult,
+    ratio_cuped_adjust,
+    ratio_cuped_theta,
+    ratio_statistics,
+)
 from evaluation.stats.sample_size import (
     SampleSizeResult,
     normal_power,
     sample_size_binomial,
     sample_size_continuous,
     t_power,
+)
+from evaluation.stats.sequential import (
+    DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+    SequentialResult,
+    sequential_rho_squared,
+    sequential_test,
 )
 from evaluation.stats.srm import SRM_THRESHOLD, SrmResult, srm_test
 from evaluation.stats.statistics import (
@@ -52,6 +68,7 @@ from evaluation.stats.statistics import (
 )
 
 __all__ = [
+    "DEFAULT_SEQUENTIAL_TUNING_PARAMETER",
     "RESULT_KEYS",
     "SRM_THRESHOLD",
     "BayesianResult",
@@ -65,7 +82,10 @@ __all__ = [
     "GaussianPrior",
     "Metric",
     "Note",
+    "RatioCupedInput",
+    "RatioCupedResult",
     "SampleSizeResult",
+    "SequentialResult",
     "SrmResult",
     "StatsInputError",
     "Variant",
@@ -78,6 +98,7 @@ __all__ = [
     "continuous_statistics",
     "cuped_adjust",
     "cuped_theta",
+    "fisher_exact_p_value",
     "frequentist_test",
     "guardrail_breach",
     "normal_power",
@@ -88,9 +109,16 @@ __all__ = [
     "parse_results",
     "parse_variants",
     "posterior",
+    "quantile_clustered_statistics",
+    "quantile_statistics",
+    "ratio_cuped_adjust",
+    "ratio_cuped_theta",
+    "ratio_statistics",
     "relative_lift_variance",
     "sample_size_binomial",
     "sample_size_continuous",
+    "sequential_rho_squared",
+    "sequential_test",
     "srm_test",
     "statistics_from_aggregate",
     "t_power",

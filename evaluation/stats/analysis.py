@@ -4,6 +4,10 @@ Per metric and per treatment (each against the control) it runs the frequentist 
 t-test (relative lift and absolute difference), the Gaussian Bayesian model of the relative
 lift, optional CUPED, optional multiple-comparison correction, and the guardrail rule; once
 per experiment it runs the sample-ratio-mismatch check.
+
+When a conversion metric has a variant at 0% or 100% the t-test declines (no variance to
+test with); the pair's p-value then comes from Fisher's exact test instead, so such a pair
+is neither silently untested nor falsely significant.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from evaluation.stats.bayesian import BayesianResult, GaussianPrior, bayesian_test
 from evaluation.stats.cuped import CupedInput, cuped_adjust
+from evaluation.stats.exact import fisher_exact_p_value
 from evaluation.stats.frequentist import FrequentistResult, check_alpha, frequentist_test
 from evaluation.stats.guardrails import guardrail_breach
 from evaluation.stats.inputs import (
@@ -169,6 +174,28 @@ def _pair_statistics(
     return adjusted.control, adjusted.treatment
 
 
+#: Frequentist notes after which a conversion metric falls back to Fisher's exact test.
+_FISHER_FALLBACK_CODES = frozenset({"zero_variance", "zero_variance_arm"})
+
+
+def _fisher_fallback(
+    control: Aggregate, treatment: Aggregate, frequentist: FrequentistResult
+) -> float | None:
+    """Fisher's exact p-value for a conversion metric the t-test declined, else None."""
+    if not isinstance(control, BinomialAggregate) or not isinstance(treatment, BinomialAggregate):
+        return None
+    if frequentist.relative.p_value is not None:
+        return None
+    if not _FISHER_FALLBACK_CODES & {n.code for n in frequentist.notes}:
+        return None
+    return fisher_exact_p_value(
+        control_users=control.users,
+        control_conversions=control.conversions,
+        treatment_users=treatment.users,
+        treatment_conversions=treatment.conversions,
+    )
+
+
 def _entry(
     control_stats: VariantStatistics,
     treatment_stats: VariantStatistics,
@@ -237,6 +264,8 @@ def analyze(
         difference; ``chance_to_win`` (oriented by ``direction``), the two expected losses
         (in relative-lift units) and ``cred_*`` come from the Bayesian model;
         ``control_mean``/``treatment_mean`` are the observed, unadjusted means.
+        When a conversion metric has a variant at 0% or 100% the t-test declines and
+        ``p_value`` is Fisher's exact test on the counts (warning ``fisher_exact``).
         ``adjusted_p_value`` equals ``p_value`` without a correction; ``significant`` is
         ``adjusted_p_value < alpha``; ``guardrail_breach`` is set for guardrail metrics only
         (see `evaluation.stats.guardrails`). Undefined numbers are None, never NaN, with a
@@ -317,9 +346,21 @@ def analyze(
                         treatment,
                     )
                 )
-            output[metric.key][treatment] = _entry(
-                control_stats, treatment_stats, frequentist, bayesian
-            )
+            entry = _entry(control_stats, treatment_stats, frequentist, bayesian)
+            exact_p = _fisher_fallback(per_variant[control], per_variant[treatment], frequentist)
+            if exact_p is not None:
+                entry["p_value"] = exact_p
+                warnings.append(
+                    _warning(
+                        "fisher_exact",
+                        f"A variant converts at 0% or 100%, so the t-test cannot be used; the "
+                        f"p-value ({exact_p:.3g}) is from Fisher's exact test on the conversion "
+                        "counts and has no confidence interval.",
+                        metric.key,
+                        treatment,
+                    )
+                )
+            output[metric.key][treatment] = entry
             family.append((metric.key, treatment))
 
     raw = [output[m][t]["p_value"] for m, t in family]

@@ -18,6 +18,10 @@ From the posterior N(μ, σ²):
   equal to gbstats' P(X > 0)·E[X | X > 0] formulation but without the truncated-normal
   moment routine, which loses precision far in the tails;
 * credible interval = the α/2 and 1 − α/2 posterior quantiles.
+
+Like gbstats, no posterior is formed when either variant has zero variance: a variant with
+a 0% or 100% conversion rate says nothing about its own noise, and the posterior would be
+far too confident (note ``zero_variance_arm``).
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from scipy import stats
 from evaluation.stats.frequentist import (
     NEAR_ZERO_BASELINE,
     check_alpha,
+    check_relative_variance,
     relative_lift,
     relative_lift_variance,
+    zero_variance_arm_note,
 )
 from evaluation.stats.inputs import Direction, StatsInputError
 from evaluation.stats.statistics import Note, VariantStatistics, finite_or_none
@@ -117,20 +123,27 @@ def bayesian_test(
     alpha: float = 0.05,
     prior: GaussianPrior | None = None,
     direction: Direction = "increase",
+    relative_variance: float | None = None,
 ) -> BayesianResult:
     """Gaussian Bayesian analysis of the relative lift of ``treatment`` over ``control``.
 
     ``prior`` None means a flat (improper) prior. ``direction`` says which way is good and
-    orients ``chance_to_win`` and the two expected losses. Undefined results carry notes
-    ``too_few_users``, ``baseline_zero`` or ``zero_variance``.
+    orients ``chance_to_win`` and the two expected losses. ``relative_variance`` replaces
+    the two-means delta-method variance of the lift (see `frequentist_test`). Undefined
+    results carry notes ``too_few_users``, ``baseline_zero``, ``zero_variance``,
+    ``zero_variance_arm`` or a variant's own note (see `VariantStatistics.notes`).
     """
     alpha = check_alpha(alpha)
+    relative_variance = check_relative_variance(relative_variance)
     if direction not in ("increase", "decrease"):
         raise StatsInputError(f"'direction' must be 'increase' or 'decrease', got {direction!r}.")
     if control.n < 2 or treatment.n < 2:
         return BayesianResult(
             notes=(Note("too_few_users", "Each variant needs at least 2 users."),)
         )
+    arm_notes = tuple(dict.fromkeys((*control.notes, *treatment.notes)))
+    if arm_notes:
+        return BayesianResult(notes=arm_notes)
     if control.unadjusted_mean == 0:
         return BayesianResult(
             notes=(
@@ -141,7 +154,11 @@ def bayesian_test(
                 ),
             )
         )
-    data_variance = relative_lift_variance(control=control, treatment=treatment)
+    data_variance = (
+        relative_lift_variance(control=control, treatment=treatment)
+        if relative_variance is None
+        else relative_variance
+    )
     data_mean = relative_lift(control=control, treatment=treatment)
     if not (math.isfinite(data_variance) and math.isfinite(data_mean)):
         return BayesianResult(notes=(NEAR_ZERO_BASELINE,))
@@ -154,6 +171,9 @@ def bayesian_test(
                 ),
             )
         )
+    lone = zero_variance_arm_note(control=control, treatment=treatment)
+    if lone is not None:
+        return BayesianResult(notes=(lone,))
     mean, variance = posterior(data_mean=data_mean, data_variance=data_variance, prior=prior)
     std = math.sqrt(variance)
     p_up = float(stats.norm.sf(0.0, loc=mean, scale=std))

@@ -9,6 +9,13 @@ Follows gbstats' `TwoSidedTTest` (gbstats/frequentist/tests.py):
 * Welch–Satterthwaite degrees of freedom from the per-user variances (used for both);
 * p = 2·P(T_df > |estimate/se|), CI = estimate ± t_{df, 1−α/2}·se.
 
+When exactly one variant has zero variance (a 0% or 100% conversion rate, or every user
+with the same value) the test declines, as gbstats does: the Welch statistic would then
+rest on one variant's spread alone and call differences like 400/400 against 396/400
+significant (p ≈ 0.045) where Fisher's exact test gives p ≈ 0.124. The point estimates are
+kept, the standard errors, intervals and p-values are None, and the result carries the note
+``zero_variance_arm``.
+
 Two deliberate differences from gbstats 0.8.0:
 
 * the p-value is computed with the survival function (2·sf) instead of 2·(1 − cdf), so
@@ -36,7 +43,8 @@ from evaluation.stats.statistics import Note, VariantStatistics, finite_or_none
 class EffectEstimate:
     """A point estimate with standard error, (1 − α) confidence interval and p-value.
 
-    All fields are None when the effect is undefined (the owning result's notes say why).
+    All fields are None when the effect is undefined, and only ``estimate`` is set when the
+    effect exists but cannot be tested (the owning result's notes say why).
     """
 
     estimate: float | None = None
@@ -116,6 +124,132 @@ NEAR_ZERO_BASELINE = Note(
     "absolute difference instead.",
 )
 
+TOO_FEW_USERS = Note("too_few_users", "Each variant needs at least 2 users for a t-test.")
+
+BASELINE_ZERO = Note(
+    "baseline_zero",
+    "The control mean is 0, so a relative lift is undefined; see the absolute difference instead.",
+)
+
+
+def zero_variance_arm_note(
+    *, control: VariantStatistics, treatment: VariantStatistics
+) -> Note | None:
+    """The ``zero_variance_arm`` note when exactly one variant has zero variance, else None.
+
+    A variant whose users all have the same value (0% or 100% conversion, a constant
+    metric) says nothing about its own sampling noise; a test that used only the other
+    variant's spread would be overconfident, so no test is run on such a pair.
+    """
+    control_flat = not control.variance > 0
+    treatment_flat = not treatment.variance > 0
+    if control_flat == treatment_flat:
+        return None
+    which = "control" if control_flat else "treatment"
+    return Note(
+        "zero_variance_arm",
+        f"The {which} has zero variance (every user has the same value, e.g. a 0% or 100% "
+        "conversion rate), so a t-test would rest on the other variant's noise alone and "
+        "overstate significance; no interval or p-value is given. For conversion metrics "
+        "use Fisher's exact test instead.",
+    )
+
+
+def check_relative_variance(value: float | None) -> float | None:
+    """Validate an externally computed relative-lift variance (None means "use the
+    two-means delta method"): a number ≥ 0, +inf allowed for an overflowed value."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise StatsInputError(f"'relative_variance' must be a number, got {value!r}.")
+    if math.isnan(value) or value < 0:
+        raise StatsInputError(f"'relative_variance' must be at least 0, got {value!r}.")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class PairEffects:
+    """The two effects of a control/treatment pair before any test is applied.
+
+    ``declined`` means nothing can be estimated. Otherwise an effect with an estimate but a
+    None variance is reported without inference (``notes`` say why).
+    """
+
+    declined: bool
+    absolute: float | None = None
+    absolute_variance: float | None = None
+    relative: float | None = None
+    relative_variance: float | None = None
+    notes: tuple[Note, ...] = ()
+
+
+def pair_effects(
+    *,
+    control: VariantStatistics,
+    treatment: VariantStatistics,
+    relative_variance: float | None = None,
+) -> PairEffects:
+    """Estimates and variances of the absolute difference and the relative lift, with the
+    rules shared by the fixed-horizon and the sequential tests (see `frequentist_test`)."""
+    relative_variance = check_relative_variance(relative_variance)
+    if control.n < 2 or treatment.n < 2:
+        return PairEffects(declined=True, notes=(TOO_FEW_USERS,))
+    arm_notes = tuple(dict.fromkeys((*control.notes, *treatment.notes)))
+    if arm_notes:
+        return PairEffects(declined=True, notes=arm_notes)
+    if welch_dof(control=control, treatment=treatment) is None:
+        return PairEffects(
+            declined=True,
+            notes=(
+                Note(
+                    "zero_variance",
+                    "Both variants have zero variance (every user has the same value), so "
+                    "no test or interval can be computed.",
+                ),
+            ),
+        )
+
+    notes: list[Note] = []
+    lone = zero_variance_arm_note(control=control, treatment=treatment)
+    absolute = treatment.mean - control.mean
+    absolute_variance = treatment.standard_error_squared + control.standard_error_squared
+
+    lift: float | None = None
+    lift_variance: float | None = None
+    if control.unadjusted_mean == 0:
+        notes.append(BASELINE_ZERO)
+    else:
+        variance = (
+            relative_lift_variance(control=control, treatment=treatment)
+            if relative_variance is None
+            else relative_variance
+        )
+        estimate = relative_lift(control=control, treatment=treatment)
+        if not (math.isfinite(variance) and math.isfinite(estimate)):
+            notes.append(NEAR_ZERO_BASELINE)
+        elif variance > 0:
+            lift, lift_variance = estimate, variance
+        else:
+            notes.append(
+                Note(
+                    "zero_variance",
+                    "The relative lift has zero estimated variance (the treatment has no "
+                    "variation and a treatment mean of 0), so it cannot be tested.",
+                )
+            )
+    if lone is not None:
+        notes.append(lone)
+        absolute_variance = None
+        lift_variance = None
+    return PairEffects(
+        declined=False,
+        absolute=absolute,
+        absolute_variance=absolute_variance,
+        relative=lift,
+        relative_variance=lift_variance,
+        notes=tuple(notes),
+    )
+
 
 def _t_effect(estimate: float, variance: float, dof: float, alpha: float) -> EffectEstimate:
     se = math.sqrt(variance)
@@ -131,59 +265,49 @@ def _t_effect(estimate: float, variance: float, dof: float, alpha: float) -> Eff
     )
 
 
+def untested_effect(estimate: float | None) -> EffectEstimate:
+    """An effect that has a point estimate (or not) but no interval or p-value."""
+    return EffectEstimate(estimate=finite_or_none(estimate))
+
+
 def frequentist_test(
-    *, control: VariantStatistics, treatment: VariantStatistics, alpha: float = 0.05
+    *,
+    control: VariantStatistics,
+    treatment: VariantStatistics,
+    alpha: float = 0.05,
+    relative_variance: float | None = None,
 ) -> FrequentistResult:
     """Two-sided Welch t-test of ``treatment`` against ``control``.
 
     Returns the relative lift (delta method) and the absolute difference, each with its own
     standard error, (1 − ``alpha``) confidence interval and p-value, plus the Welch degrees
-    of freedom. Undefined quantities are None and explained in ``notes``:
-    ``too_few_users`` (a variant has < 2 users), ``zero_variance`` (no variation to test
-    against), ``baseline_zero`` (control mean is 0, so a relative lift does not exist).
+    of freedom. ``relative_variance`` replaces the two-means delta-method variance of the
+    relative lift when the statistics need their own (CUPED on ratio metrics:
+    `RatioCupedResult.relative_variance`). Undefined quantities are None and explained in
+    ``notes``: ``too_few_users`` (a variant has < 2 users), ``zero_variance`` (no
+    variation to test against), ``zero_variance_arm`` (one variant has no variation: the
+    estimates are kept but not tested), ``baseline_zero`` (control mean is 0, so a relative
+    lift does not exist), or a variant's own note (see `VariantStatistics.notes`).
     """
     alpha = check_alpha(alpha)
-    notes: list[Note] = []
+    effects = pair_effects(
+        control=control, treatment=treatment, relative_variance=relative_variance
+    )
     empty = EffectEstimate()
+    if effects.declined:
+        return FrequentistResult(empty, empty, None, alpha, effects.notes)
     dof = welch_dof(control=control, treatment=treatment)
-    if control.n < 2 or treatment.n < 2:
-        notes.append(Note("too_few_users", "Each variant needs at least 2 users for a t-test."))
-        return FrequentistResult(empty, empty, None, alpha, tuple(notes))
-    if dof is None:
-        notes.append(
-            Note(
-                "zero_variance",
-                "Both variants have zero variance (every user has the same value), so no "
-                "test or interval can be computed.",
-            )
-        )
-        return FrequentistResult(empty, empty, None, alpha, tuple(notes))
+    assert dof is not None  # pair_effects declines when it is None
 
-    absolute_variance = treatment.standard_error_squared + control.standard_error_squared
-    absolute = _t_effect(treatment.mean - control.mean, absolute_variance, dof, alpha)
+    def tested(estimate: float | None, variance: float | None) -> EffectEstimate:
+        if estimate is None or variance is None:
+            return untested_effect(estimate)
+        return _t_effect(estimate, variance, dof, alpha)
 
-    relative = empty
-    if control.unadjusted_mean == 0:
-        notes.append(
-            Note(
-                "baseline_zero",
-                "The control mean is 0, so a relative lift is undefined; see the absolute "
-                "difference instead.",
-            )
-        )
-    else:
-        variance = relative_lift_variance(control=control, treatment=treatment)
-        lift = relative_lift(control=control, treatment=treatment)
-        if not (math.isfinite(variance) and math.isfinite(lift)):
-            notes.append(NEAR_ZERO_BASELINE)
-        elif variance > 0:
-            relative = _t_effect(lift, variance, dof, alpha)
-        else:
-            notes.append(
-                Note(
-                    "zero_variance",
-                    "The relative lift has zero estimated variance (the treatment has no "
-                    "variation and a treatment mean of 0), so it cannot be tested.",
-                )
-            )
-    return FrequentistResult(relative, absolute, finite_or_none(dof), alpha, tuple(notes))
+    return FrequentistResult(
+        relative=tested(effects.relative, effects.relative_variance),
+        absolute=tested(effects.absolute, effects.absolute_variance),
+        dof=finite_or_none(dof),
+        alpha=alpha,
+        notes=effects.notes,
+    )

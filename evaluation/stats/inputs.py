@@ -164,6 +164,35 @@ def centered_sum_of_squares(
     return max(centered, 0.0)
 
 
+def centered_sum_of_products(
+    *,
+    n: int,
+    x_sum: float,
+    x_centered: float,
+    y_sum: float,
+    y_centered: float,
+    xy_sum: float,
+    field: str,
+    where: str,
+    meaning: str,
+) -> float:
+    """Return Σ(x−x̄)(y−ȳ) = Σxy − ΣxΣy/n, rejecting a Σxy that no real data can produce.
+
+    ``x_centered`` and ``y_centered`` are the centered sums of squares of x and y. By
+    Cauchy–Schwarz |cov(x, y)| never exceeds sd(x)·sd(y); beyond rounding slack the sums
+    are inconsistent and the message says what ``field`` (``meaning``) should have been.
+    """
+    centered = xy_sum - x_sum * y_sum / n
+    bound = math.sqrt(x_centered * y_centered)
+    if abs(centered) > bound * (1 + _VARIANCE_RELATIVE_TOLERANCE) + 1e-9 * max(abs(xy_sum), 1.0):
+        prefix = f"{where}: " if where else ""
+        raise StatsInputError(
+            f"{prefix}'{field}' ({xy_sum!r}) is inconsistent with the other sums (it implies "
+            f"a correlation beyond ±1); it must be the sum over users of {meaning}."
+        )
+    return centered
+
+
 def _parse_covariate(
     data: Mapping[str, Any], *, users: int, y_sum: float, y_sum_squares: float, where: str
 ) -> Covariate | None:
@@ -191,15 +220,17 @@ def _parse_covariate(
     syy = centered_sum_of_squares(
         n=users, sum=y_sum, sum_squares=y_sum_squares, field="sum_squares", where=where
     )
-    sxy = xy_sum - x_sum * y_sum / users
-    # Cauchy–Schwarz: |cov(x, y)| can never exceed sd(x)·sd(y) for real per-user data.
-    bound = math.sqrt(sxx * syy)
-    if abs(sxy) > bound * (1 + _VARIANCE_RELATIVE_TOLERANCE) + 1e-9 * max(abs(xy_sum), 1.0):
-        raise StatsInputError(
-            f"{where}: 'covariate_sum_products' ({xy_sum!r}) is inconsistent with the other "
-            "sums (it implies a correlation beyond ±1); it must be the sum over users of "
-            "pre-period value × experiment value."
-        )
+    centered_sum_of_products(
+        n=users,
+        x_sum=x_sum,
+        x_centered=sxx,
+        y_sum=y_sum,
+        y_centered=syy,
+        xy_sum=xy_sum,
+        field="covariate_sum_products",
+        where=where,
+        meaning="pre-period value × experiment value",
+    )
     return Covariate(sum=x_sum, sum_squares=x_sum_squares, sum_products=xy_sum)
 
 

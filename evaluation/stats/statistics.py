@@ -5,6 +5,9 @@ The definitions follow GrowthBook's gbstats (`gbstats/models/statistics.py`):
 * binomial (ProportionStatistic): mean p = conversions/users, variance p(1 − p);
 * continuous (SampleMeanStatistic): mean Σy/n, variance (Σy² − (Σy)²/n)/(n − 1).
 
+Ratio metrics (`evaluation.stats.ratio`) and quantile metrics (`evaluation.stats.quantile`)
+produce the same `VariantStatistics`, so every test works on every kind of metric.
+
 `VariantStatistics.mean` is the mean the effect is measured on (CUPED-adjusted when CUPED
 is used) while `unadjusted_mean` is the plain observed mean; they are equal without CUPED.
 gbstats divides relative effects by the unadjusted control mean, and so do we.
@@ -28,12 +31,19 @@ class Note:
 
 @dataclass(frozen=True)
 class VariantStatistics:
-    """Sample size, mean and per-user variance of one variant for one metric."""
+    """Sample size, mean and per-user variance of one variant for one metric.
+
+    ``notes`` is empty for a usable statistic. A statistic that exists but must not be
+    tested (a ratio whose denominator sums to 0, a quantile estimated from too few events)
+    carries the reason here, and every test declines with that note instead of producing
+    numbers.
+    """
 
     n: int
     mean: float
     variance: float
     unadjusted_mean: float
+    notes: tuple[Note, ...] = ()
 
     @property
     def standard_error_squared(self) -> float:

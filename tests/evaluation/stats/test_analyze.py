@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from evaluation.stats import (
@@ -15,7 +16,7 @@ from evaluation.stats import (
     binomial_statistics,
     frequentist_test,
 )
-from tests.evaluation.stats._helpers import binomial_experiment
+from tests.evaluation.stats._helpers import TWO_ARMS, binomial_experiment
 
 THREE_ARMS = [
     {"key": "A", "allocation": 0.4},
@@ -75,10 +76,37 @@ def test_every_treatment_is_compared_with_the_control_and_the_control_is_not() -
 
 
 def test_the_result_is_strict_json_even_when_statistics_are_undefined() -> None:
-    result = analyze(**binomial_experiment(control=(1_000, 0), treatment=(1_000, 0)))
+    # Every user has the value 0 in both arms: nothing at all can be estimated or tested.
+    flat = {"users": 1_000, "sum": 0.0, "sum_squares": 0.0}
+    result = analyze(
+        variants=TWO_ARMS,
+        control="control",
+        metrics=[{"key": "spend", "type": "continuous"}],
+        results={"spend": {"control": flat, "treatment": flat}},
+    )
     json.dumps(result, allow_nan=False)
-    entry = result["metrics"]["conv"]["treatment"]
+    entry = result["metrics"]["spend"]["treatment"]
     assert entry["lift"] is None and entry["p_value"] is None and entry["significant"] is None
+
+
+def test_a_conversion_rate_of_100_percent_is_tested_with_fishers_exact_test() -> None:
+    result = analyze(**binomial_experiment(control=(400, 400), treatment=(400, 396)))
+    entry = result["metrics"]["conv"]["treatment"]
+    expected = stats.fisher_exact([[396, 4], [400, 0]]).pvalue
+    assert entry["p_value"] == pytest.approx(expected, rel=1e-12)
+    assert entry["p_value"] == pytest.approx(0.124, abs=5e-4)
+    assert entry["significant"] is False
+    assert entry["ci_low"] is None and entry["ci_high"] is None
+    assert entry["chance_to_win"] is None
+    codes = [w["code"] for w in result["warnings"]]
+    assert codes == ["zero_variance_arm", "fisher_exact"]
+
+
+def test_two_conversion_rates_of_0_and_100_percent_are_tested_with_fishers_exact_test() -> None:
+    result = analyze(**binomial_experiment(control=(20, 0), treatment=(20, 20)))
+    entry = result["metrics"]["conv"]["treatment"]
+    assert entry["p_value"] == pytest.approx(stats.fisher_exact([[20, 0], [0, 20]]).pvalue)
+    assert entry["significant"] is True
 
 
 def test_undefined_statistics_come_with_a_warning_naming_metric_and_variant() -> None:

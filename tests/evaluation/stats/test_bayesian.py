@@ -157,6 +157,15 @@ def test_zero_lift_variance_leaves_the_posterior_undefined_with_a_reason() -> No
     assert [n.code for n in result.notes] == ["zero_variance"]
 
 
+def test_a_variant_with_a_100_percent_conversion_rate_gets_no_posterior() -> None:
+    result = bayesian_test(
+        control=binomial_statistics(users=400, conversions=400),
+        treatment=binomial_statistics(users=400, conversions=396),
+    )
+    assert result.chance_to_win is None and result.cred_low is None
+    assert [n.code for n in result.notes] == ["zero_variance_arm"]
+
+
 def test_one_user_variants_are_not_analysed() -> None:
     one = continuous_statistics(users=1, sum=2.0, sum_squares=4.0)
     result = bayesian_test(control=one, treatment=one)

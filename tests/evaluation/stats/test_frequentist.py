@@ -147,12 +147,47 @@ def test_tiny_p_values_do_not_round_to_zero() -> None:
 
 
 def test_zero_control_mean_leaves_relative_lift_undefined_with_a_reason() -> None:
+    # A control that averages 0 but varies (e.g. net refunds), so only the baseline is odd.
+    control = continuous_statistics(users=500, sum=0.0, sum_squares=900.0)
+    treatment = continuous_statistics(users=500, sum=700.0, sum_squares=2_000.0)
+    result = frequentist_test(control=control, treatment=treatment)
+    assert result.relative.estimate is None and result.relative.p_value is None
+    assert result.absolute.estimate == pytest.approx(7 / 5)
+    assert result.absolute.p_value is not None
+    assert [n.code for n in result.notes] == ["baseline_zero"]
+
+
+def test_a_zero_conversion_control_is_not_tested_but_keeps_its_estimate() -> None:
     control = binomial_statistics(users=500, conversions=0)
     treatment = binomial_statistics(users=500, conversions=7)
     result = frequentist_test(control=control, treatment=treatment)
-    assert result.relative.estimate is None and result.relative.p_value is None
     assert result.absolute.estimate == pytest.approx(7 / 500)
-    assert [n.code for n in result.notes] == ["baseline_zero"]
+    assert result.absolute.p_value is None and result.absolute.ci_low is None
+    assert [n.code for n in result.notes] == ["baseline_zero", "zero_variance_arm"]
+
+
+def test_one_variant_without_variance_is_not_called_significant() -> None:
+    # 400/400 against 396/400: Welch would give p ≈ 0.045 from the treatment's spread
+    # alone, while Fisher's exact test gives p ≈ 0.124.
+    control = binomial_statistics(users=400, conversions=400)
+    treatment = binomial_statistics(users=400, conversions=396)
+    result = frequentist_test(control=control, treatment=treatment)
+    assert result.relative.estimate == pytest.approx(-0.01)
+    assert result.absolute.estimate == pytest.approx(-0.01)
+    for effect in (result.relative, result.absolute):
+        assert effect.p_value is None and effect.std_error is None
+        assert effect.ci_low is None and effect.ci_high is None
+    assert [n.code for n in result.notes] == ["zero_variance_arm"]
+    assert "control" in result.notes[0].message
+
+
+def test_a_constant_treatment_is_named_in_the_note() -> None:
+    control = continuous_statistics(users=50, sum=100.0, sum_squares=400.0)
+    treatment = continuous_statistics(users=50, sum=150.0, sum_squares=450.0)
+    result = frequentist_test(control=control, treatment=treatment)
+    assert result.absolute.estimate == pytest.approx(1.0)
+    assert result.absolute.p_value is None
+    assert "treatment" in result.notes[-1].message
 
 
 def test_zero_variance_in_both_variants_leaves_everything_undefined() -> None:
