@@ -1,7 +1,20 @@
 """Pure production-monitoring engine (no Django): data drift per column with Evidently's
-default methods. Works on numpy arrays, pandas objects or mappings of
-column → values; window statistics come from partials that merge across partitions."""
+default methods and confidence-based performance estimation (CBPE) as NannyML defines it.
+Works on numpy arrays, pandas objects or mappings of column → values; window statistics
+come from partials that merge across partitions."""
 
+from evaluation.drift.cbpe import (
+    CBPEEstimate,
+    CBPEModel,
+    ExpectedConfusion,
+    IsotonicCalibrator,
+    cbpe_estimate,
+    cbpe_fit,
+    estimated_roc_auc,
+    expected_confusion,
+    isotonic_fit,
+    needs_calibration,
+)
 from evaluation.drift.data_drift import (
     ColumnDrift,
     DriftReport,
@@ -30,11 +43,17 @@ __all__ = [
     "CATEGORICAL",
     "DEFAULT_THRESHOLDS",
     "NUMERIC",
+    "CBPEEstimate",
+    "CBPEModel",
     "CategoricalPartial",
     "ColumnDrift",
     "DriftInputError",
     "DriftReport",
+    "ExpectedConfusion",
+    "IsotonicCalibrator",
     "NumericPartial",
+    "cbpe_estimate",
+    "cbpe_fit",
     "column_distribution",
     "column_drift",
     "column_partial",
@@ -42,8 +61,12 @@ __all__ = [
     "default_method",
     "drift_from_partials",
     "drift_report",
+    "estimated_roc_auc",
+    "expected_confusion",
     "frame_partials",
     "infer_column_type",
     "infer_column_types",
+    "isotonic_fit",
     "merge_partials",
+    "needs_calibration",
 ]

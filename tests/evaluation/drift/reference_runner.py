@@ -5,9 +5,10 @@ Python (see requirements-monitoring-reference.txt) as
 
     python reference_runner.py JOB.json OUT.json
 
-JOB.json holds {"kind": "drift" | "cbpe", "cases": [...]}, each case naming parquet files
-written by the tests. OUT.json gets one result per case, keyed by the case id. Only
-Evidently's and NannyML's public entry points are used, with their defaults.
+JOB.json holds {"kind": "drift" | "cbpe" | "calibration", "cases": [...]}, each case
+naming parquet files written by the tests. OUT.json gets one result per case, keyed by the
+case id. Evidently's Report with DataDriftPreset, NannyML's CBPE and its
+``nannyml.calibration.needs_calibration`` are used with their defaults.
 """
 
 from __future__ import annotations
@@ -119,11 +120,25 @@ def nannyml_cbpe(case: dict) -> dict:
     return out
 
 
+def nannyml_needs_calibration(case: dict) -> dict:
+    from nannyml.calibration import IsotonicCalibrator, needs_calibration
+
+    reference = pd.read_parquet(case["reference"]).reset_index(drop=True)
+    decision = needs_calibration(
+        y_true=reference["y"], y_pred_proba=reference["score"], calibrator=IsotonicCalibrator()
+    )
+    return {"needs_calibration": bool(decision)}
+
+
 def main() -> None:
     job_path, out_path = sys.argv[1], sys.argv[2]
     with open(job_path) as handle:
         job = json.load(handle)
-    run = {"drift": evidently_drift, "cbpe": nannyml_cbpe}[job["kind"]]
+    run = {
+        "drift": evidently_drift,
+        "cbpe": nannyml_cbpe,
+        "calibration": nannyml_needs_calibration,
+    }[job["kind"]]
     results = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
