@@ -1,7 +1,7 @@
 """Pure production-monitoring engine (no Django): data drift per column with Evidently's
-default methods and confidence-based performance estimation (CBPE) as NannyML defines it.
-Works on numpy arrays, pandas objects or mappings of column → values; window statistics
-come from partials that merge across partitions."""
+default methods, confidence-based performance estimation (CBPE) as NannyML defines it, and
+the worst slices of labelled rows. Works on numpy arrays, pandas objects or mappings of
+column → values; window statistics come from partials that merge across partitions."""
 
 from evaluation.drift.cbpe import (
     CBPEEstimate,
@@ -37,6 +37,16 @@ from evaluation.drift.partials import (
     column_partial,
     infer_column_type,
 )
+from evaluation.drift.slices import (
+    Slice,
+    SliceCounts,
+    SliceDefinition,
+    rank_slices,
+    slice_counts,
+    slice_definitions,
+    wilson_interval,
+    worst_slices,
+)
 from evaluation.drift.stattests import DEFAULT_THRESHOLDS
 
 __all__ = [
@@ -52,6 +62,9 @@ __all__ = [
     "ExpectedConfusion",
     "IsotonicCalibrator",
     "NumericPartial",
+    "Slice",
+    "SliceCounts",
+    "SliceDefinition",
     "cbpe_estimate",
     "cbpe_fit",
     "column_distribution",
@@ -69,4 +82,9 @@ __all__ = [
     "isotonic_fit",
     "merge_partials",
     "needs_calibration",
+    "rank_slices",
+    "slice_counts",
+    "slice_definitions",
+    "wilson_interval",
+    "worst_slices",
 ]
