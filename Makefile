@@ -30,6 +30,15 @@ var/gbstats/.installed: requirements-reference.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --no-deps --upgrade --target var/gbstats -r requirements-reference.txt
 	touch $@
 
+# Evidently and NannyML, the references of the drift engine's tests. They need pandas 2, so
+# they live in a venv of their own (about 2.5 GB), kept outside the checkout and keyed by
+# the pin file, so a fresh clone on the same machine reuses it.
+REFS_VENV ?= $(HOME)/.cache/mlprojects/refs-$(shell cat requirements-monitoring-reference.txt | $(PYTHON) -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
+$(REFS_VENV)/.installed: requirements-monitoring-reference.txt
+	test -x $(REFS_VENV)/bin/python || $(PYTHON) -m venv $(REFS_VENV)
+	$(REFS_VENV)/bin/python -m pip install --quiet -r requirements-monitoring-reference.txt
+	touch $@
+
 setup: $(VENV)/.dev node_modules/.installed  ## install Python (runtime and dev) and npm dependencies only
 
 migrate: $(VENV)/.runtime node_modules/.installed
@@ -69,8 +78,8 @@ print(f"\n  mlprojects is ready in {time.time() - started:.0f} s: {url}\n", flus
 endef
 export WAIT_READY
 
-test: setup var/gbstats/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
-	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats $(PY) -m pytest
+test: setup var/gbstats/.installed $(REFS_VENV)/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats MONITORING_REFERENCE_PYTHON=$(REFS_VENV)/bin/python $(PY) -m pytest
 
 lint: setup  ## style, migrations, API schema and import contracts (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
