@@ -23,7 +23,16 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
-from evaluation.runs.models import Run, RunMetric, RunQuerySet, RunRole, RunStatus
+from evaluation.runs.models import (
+    Dataset,
+    Experiment,
+    Run,
+    RunInput,
+    RunMetric,
+    RunQuerySet,
+    RunRole,
+    RunStatus,
+)
 
 __all__ = [
     "ABMetric",
@@ -34,17 +43,20 @@ __all__ = [
     "ABTestDecision",
     "ABTestStatus",
     "ABVariant",
+    "Dataset",
     "Direction",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",
     "EvaluationTask",
+    "Experiment",
     "JobStatus",
     "MetricRole",
     "MetricType",
     "Outcome",
     "ResultSource",
     "Run",
+    "RunInput",
     "RunMetric",
     "RunQuerySet",
     "RunRole",
