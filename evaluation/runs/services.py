@@ -353,32 +353,16 @@ def run_set_role(*, run: Run, role: str, actor: User) -> Run:
 
 
 @transaction.atomic
-def run_delete(*, run: Run, actor: User | None) -> Run:
-    """Soft-delete a run (MLflow's `runs/delete`): hidden from listings, still readable by
-    id, restorable. Idempotent."""
-    if run.deleted_at is None:
-        run.deleted_at = timezone.now()
+def run_set_deleted(*, run: Run, deleted: bool, actor: User | None) -> Run:
+    """Soft-delete a run (MLflow's `runs/delete`: hidden from listings, still readable by
+    id) or restore it (`runs/restore`). Idempotent."""
+    if (run.deleted_at is not None) != deleted:
+        run.deleted_at = timezone.now() if deleted else None
         run.save(update_fields=["deleted_at", "updated_at"])
         audit(
             org=run.project.organization,
             actor=actor,
-            action="run.deleted",
-            target=run.name,
-            data={"run": run.pk},
-        )
-    return run
-
-
-@transaction.atomic
-def run_restore(*, run: Run, actor: User | None) -> Run:
-    """Undo `run_delete`. Idempotent."""
-    if run.deleted_at is not None:
-        run.deleted_at = None
-        run.save(update_fields=["deleted_at", "updated_at"])
-        audit(
-            org=run.project.organization,
-            actor=actor,
-            action="run.restored",
+            action="run.deleted" if deleted else "run.restored",
             target=run.name,
             data={"run": run.pk},
         )
@@ -535,20 +519,14 @@ def experiment_create(
     tags = dict(tags or {})
     _check_experiment_tags(tags)
     try:
-        with transaction.atomic():
-            project = project_create(
-                org=org,
-                user=user,
-                name=name[:200],
-                summary=f"Created by the MLflow client for the experiment “{name}”.",
-            )
-            return Experiment.objects.create(
-                project=project,
-                organization=org,
-                name=name,
-                tags=tags,
-                created_at=project.created_at,
-            )
+        return _experiment_with_project(
+            org=org,
+            user=user,
+            project_name=name[:200],
+            summary=f"Created by the MLflow client for the experiment “{name}”.",
+            name=name,
+            tags=tags,
+        )
     except IntegrityError as exc:  # created concurrently under the same name
         raise ValidationError(
             f"Experiment(name={name}) already exists.", code=ALREADY_EXISTS
@@ -567,24 +545,29 @@ def experiment_default(*, org: Organization, user: User | None) -> Experiment:
     if name in taken:  # a project of the organization is called "Default"
         name = f"{DEFAULT_EXPERIMENT_NAME} ({DEFAULT_PROJECT_NAME})"
     try:
-        with transaction.atomic():
-            project = project_create(
-                org=org,
-                user=user,
-                name=DEFAULT_PROJECT_NAME,
-                summary="Runs logged with the mlflow client without choosing an experiment "
-                "(MLflow's Default experiment). Move the work to a project of its own when "
-                "it grows into one.",
-            )
-            return Experiment.objects.create(
-                project=project,
-                organization=org,
-                name=name,
-                is_default=True,
-                created_at=project.created_at,
-            )
+        return _experiment_with_project(
+            org=org,
+            user=user,
+            project_name=DEFAULT_PROJECT_NAME,
+            summary="Runs logged with the mlflow client without choosing an experiment "
+            "(MLflow's Default experiment). Move the work to a project of its own when "
+            "it grows into one.",
+            name=name,
+            is_default=True,
+        )
     except IntegrityError:  # created concurrently
         return Experiment.objects.get(organization=org, is_default=True)
+
+
+@transaction.atomic
+def _experiment_with_project(
+    *, org: Organization, user: User | None, project_name: str, summary: str, **fields
+) -> Experiment:
+    """A new project and its experiment, both or neither (an IntegrityError leaves none)."""
+    project = project_create(org=org, user=user, name=project_name, summary=summary)
+    return Experiment.objects.create(
+        project=project, organization=org, created_at=project.created_at, **fields
+    )
 
 
 def _touch(experiment: Experiment, *fields: str) -> None:
@@ -613,40 +596,23 @@ def experiment_rename(*, experiment: Experiment, name: str, actor: User | None) 
 
 
 @transaction.atomic
-def experiment_delete(*, experiment: Experiment, actor: User | None) -> Experiment:
-    """Soft-delete the experiment and, as MLflow does, every run of it. The project itself
-    stays: it is more than its runs."""
-    if experiment.deleted_at is None:
+def experiment_set_deleted(
+    *, experiment: Experiment, deleted: bool, actor: User | None
+) -> Experiment:
+    """Soft-delete the experiment and, as MLflow does, every run of it (the project itself
+    stays: it is more than its runs); or restore the experiment and all its runs.
+    Idempotent."""
+    if (experiment.deleted_at is not None) != deleted:
         now = timezone.now()
-        experiment.deleted_at = now
+        experiment.deleted_at = now if deleted else None
         _touch(experiment, "deleted_at")
-        Run.objects.filter(project_id=experiment.pk, deleted_at__isnull=True).update(
-            deleted_at=now, updated_at=now
+        Run.objects.filter(project_id=experiment.pk, deleted_at__isnull=deleted).update(
+            deleted_at=experiment.deleted_at, updated_at=now
         )
         audit(
             org=experiment.organization,
             actor=actor,
-            action="experiment.deleted",
-            target=experiment.name,
-            data={"project": experiment.pk},
-        )
-    return experiment
-
-
-@transaction.atomic
-def experiment_restore(*, experiment: Experiment, actor: User | None) -> Experiment:
-    """Undo `experiment_delete`: the experiment and all its runs are active again."""
-    if experiment.deleted_at is not None:
-        experiment.deleted_at = None
-        _touch(experiment, "deleted_at")
-        now = timezone.now()
-        Run.objects.filter(project_id=experiment.pk, deleted_at__isnull=False).update(
-            deleted_at=None, updated_at=now
-        )
-        audit(
-            org=experiment.organization,
-            actor=actor,
-            action="experiment.restored",
+            action="experiment.deleted" if deleted else "experiment.restored",
             target=experiment.name,
             data={"project": experiment.pk},
         )

@@ -18,6 +18,7 @@ import math
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -167,8 +168,10 @@ def run_info_json(run: Run, default_project_id: int | None) -> dict:
     }
 
 
-def run_json(run: Run, default_project_id: int | None) -> dict:
-    """A run with its data and inputs (`run.inputs` prefetched with their datasets)."""
+def run_json(run: Run, default_project_id: int | None, inputs: list | None = None) -> dict:
+    """A run with its data and its dataset `inputs` (by default `run.inputs`, prefetched
+    with their datasets)."""
+    inputs = run.inputs.all() if inputs is None else inputs
     tags = {**run.tags, RUN_NAME_TAG: run.name}
     metrics = [
         {
@@ -199,7 +202,7 @@ def run_json(run: Run, default_project_id: int | None) -> dict:
                         "profile": run_input.dataset.profile,
                     },
                 }
-                for run_input in run.inputs.all()
+                for run_input in inputs
             ]
         },
     }
@@ -231,6 +234,24 @@ def _page_size(value: int | None) -> int:
     if not 0 < size <= MAX_SEARCH_RESULTS:
         raise invalid_value("max_results", size, f"It must be between 1 and {MAX_SEARCH_RESULTS}.")
     return size
+
+
+def _search_page(items: QuerySet, view: str | None, search, args: dict) -> tuple[list, str | None]:
+    """A page of `items` (runs or experiments) as MLflow's searches answer it: those of the
+    view type (ACTIVE_ONLY by default, DELETED_ONLY or ALL), filtered and ordered by
+    `search(items)`, from the offset in `page_token`; and the next page's token, if any."""
+    size = _page_size(args["max_results"])
+    offset = _decode_page_token(args["page_token"])
+    view = view or "ACTIVE_ONLY"
+    if view != "ALL":
+        items = items.filter(deleted_at__isnull=view == "ACTIVE_ONLY")
+    try:
+        items = search(items)
+    except SearchSyntaxError as exc:
+        raise invalid(str(exc)) from exc
+    page = list(items[offset : offset + size + 1])
+    token = _encode_page_token(offset + size) if len(page) > size else None
+    return page[:size], token
 
 
 def _run_pk(raw: str) -> int | None:
@@ -303,20 +324,19 @@ class MlflowEndpoint(OrgScopedMixin, APIView):
         membership = self.get_membership()
         return membership.can(Perm.EDIT) and self.request.auth.allows("POST")
 
-    def get_run(self, args: dict, *, active: bool = False) -> Run:
+    def get_run(self, args: dict, *, active: bool = False, inputs: bool = False) -> Run:
+        """The run named by `run_id` (or `run_uuid`) in the caller's organization; with its
+        dataset inputs when they will be answered."""
         raw = args.get("run_id") or args.get("run_uuid")
         if raw is None:
             raise protocol.missing_value("run_id")
         pk = _run_pk(raw)
         run = None
         if pk is not None:
-            run = (
-                Run.objects.for_org(self.org)
-                .select_related("project")
-                .prefetch_related("inputs__dataset")
-                .filter(pk=pk)
-                .first()
-            )
+            runs = Run.objects.for_org(self.org).select_related("project")
+            if inputs:
+                runs = runs.prefetch_related("inputs__dataset")
+            run = runs.filter(pk=pk).first()
         if run is None:
             raise not_found(f"Run with id={raw} not found")
         if active:
@@ -426,22 +446,18 @@ class ExperimentSearch(MlflowEndpoint):
     }
 
     def handle(self, args: dict) -> dict:
-        size = _page_size(args["max_results"])
-        offset = _decode_page_token(args["page_token"])
         services.experiments_ensure(org=self.org)
-        experiments = Experiment.objects.filter(organization=self.org)
-        view = args["view_type"] or "ACTIVE_ONLY"
-        if view != "ALL":
-            experiments = experiments.filter(deleted_at__isnull=view == "ACTIVE_ONLY")
-        try:
-            experiments = filter_experiments(experiments, args["filter"] or "")
-            experiments = order_experiments(experiments, args["order_by"])
-        except SearchSyntaxError as exc:
-            raise invalid(str(exc)) from exc
-        page = list(experiments[offset : offset + size + 1])
-        body = {"experiments": [experiment_json(e) for e in page[:size]]}
-        if len(page) > size:
-            body["next_page_token"] = _encode_page_token(offset + size)
+        page, token = _search_page(
+            Experiment.objects.filter(organization=self.org),
+            args["view_type"],
+            lambda found: order_experiments(
+                filter_experiments(found, args["filter"] or ""), args["order_by"]
+            ),
+            args,
+        )
+        body = {"experiments": [experiment_json(e) for e in page]}
+        if token:
+            body["next_page_token"] = token
         return body
 
 
@@ -458,20 +474,18 @@ class ExperimentUpdate(WriteEndpoint):
 
 class ExperimentDelete(WriteEndpoint):
     fields = {"experiment_id": string(required=True)}
+    deleted = True
 
     def handle(self, args: dict) -> dict:
         experiment = self.get_experiment(args["experiment_id"])
-        services.experiment_delete(experiment=experiment, actor=self.request.user)
+        services.experiment_set_deleted(
+            experiment=experiment, deleted=self.deleted, actor=self.request.user
+        )
         return {}
 
 
-class ExperimentRestore(WriteEndpoint):
-    fields = {"experiment_id": string(required=True)}
-
-    def handle(self, args: dict) -> dict:
-        experiment = self.get_experiment(args["experiment_id"])
-        services.experiment_restore(experiment=experiment, actor=self.request.user)
-        return {}
+class ExperimentRestore(ExperimentDelete):
+    deleted = False
 
 
 class ExperimentSetTag(WriteEndpoint):
@@ -569,8 +583,7 @@ class RunCreate(WriteEndpoint):
             tags=tags,
             started_at=started_at,
         )
-        run = Run.objects.prefetch_related("inputs").get(pk=run.pk)
-        return {"run": self.run_answer(run)}
+        return {"run": run_json(run, self.default_project_id, inputs=[])}  # a new run
 
 
 class RunUpdate(WriteEndpoint):
@@ -593,25 +606,23 @@ class RunUpdate(WriteEndpoint):
 
 class RunDelete(WriteEndpoint):
     fields = {"run_id": string(required=True)}
+    deleted = True
 
     def handle(self, args: dict) -> dict:
-        services.run_delete(run=self.get_run(args), actor=self.request.user)
+        run = self.get_run(args)
+        services.run_set_deleted(run=run, deleted=self.deleted, actor=self.request.user)
         return {}
 
 
-class RunRestore(WriteEndpoint):
-    fields = {"run_id": string(required=True)}
-
-    def handle(self, args: dict) -> dict:
-        services.run_restore(run=self.get_run(args), actor=self.request.user)
-        return {}
+class RunRestore(RunDelete):
+    deleted = False
 
 
 class RunGet(ReadEndpoint):
     fields = RUN_ID
 
     def handle(self, args: dict) -> dict:
-        return {"run": self.run_answer(self.get_run(args))}
+        return {"run": self.run_answer(self.get_run(args, inputs=True))}
 
 
 def _metric_point(metric: dict, path: str) -> services.MetricPoint:
@@ -722,24 +733,20 @@ class RunSearch(MlflowEndpoint):
     }
 
     def handle(self, args: dict) -> dict:
-        size = _page_size(args["max_results"])
-        offset = _decode_page_token(args["page_token"])
         ids = {_run_pk(e) for e in args["experiment_ids"]} - {None}
         if DEFAULT_EXPERIMENT_ID in args["experiment_ids"] and self.default_project_id:
             ids.add(self.default_project_id)
-        runs = Run.objects.for_org(self.org).filter(project_id__in=ids)
-        view = args["run_view_type"] or "ACTIVE_ONLY"
-        if view != "ALL":
-            runs = runs.filter(deleted_at__isnull=view == "ACTIVE_ONLY")
-        try:
-            runs = filter_runs(runs, args["filter"] or "")
-            runs = order_runs(runs, args["order_by"])
-        except SearchSyntaxError as exc:
-            raise invalid(str(exc)) from exc
-        page = list(runs.prefetch_related("inputs__dataset")[offset : offset + size + 1])
-        body = {"runs": [self.run_answer(run) for run in page[:size]]}
-        if len(page) > size:
-            body["next_page_token"] = _encode_page_token(offset + size)
+        page, token = _search_page(
+            Run.objects.for_org(self.org).filter(project_id__in=ids),
+            args["run_view_type"],
+            lambda found: order_runs(
+                filter_runs(found, args["filter"] or ""), args["order_by"]
+            ).prefetch_related("inputs__dataset"),
+            args,
+        )
+        body = {"runs": [self.run_answer(run) for run in page]}
+        if token:
+            body["next_page_token"] = token
         return body
 
 

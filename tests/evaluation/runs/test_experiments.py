@@ -68,9 +68,9 @@ def test_an_experiment_name_is_checked_like_mlflow_checks_it(org, member):
 def test_deleting_an_experiment_keeps_its_project_and_a_run_deleted_earlier(org, member):
     experiment = services.experiment_create(org=org, user=member, name="e")
     early = RunFactory(project=experiment.project, name="early")
-    services.run_delete(run=early, actor=member)
+    services.run_set_deleted(run=early, deleted=True, actor=member)
     deleted_at = Run.objects.get(pk=early.pk).deleted_at
-    services.experiment_delete(experiment=experiment, actor=member)
+    services.experiment_set_deleted(experiment=experiment, deleted=True, actor=member)
     assert Run.objects.get(pk=early.pk).deleted_at == deleted_at
     assert experiment.project.pk is not None
 
