@@ -22,7 +22,16 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
-from evaluation.runs.models import Run, RunMetric, RunQuerySet, RunRole, RunStatus
+from evaluation.runs.models import (
+    Dataset,
+    Experiment,
+    Run,
+    RunInput,
+    RunMetric,
+    RunQuerySet,
+    RunRole,
+    RunStatus,
+)
 
 __all__ = [
     "ABMetric",
@@ -33,16 +42,19 @@ __all__ = [
     "ABTestDecision",
     "ABTestStatus",
     "ABVariant",
+    "Dataset",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",
     "EvaluationTask",
+    "Experiment",
     "JobStatus",
     "MetricRole",
     "MetricType",
     "Outcome",
     "ResultSource",
     "Run",
+    "RunInput",
     "RunMetric",
     "RunQuerySet",
     "RunRole",

@@ -4,13 +4,17 @@ for POST. New URLs are picked up from the URL conf automatically; a URL whose ar
 this file cannot fill fails `test_every_url_argument_has_a_foreign_object` until a
 foreign object is registered in `foreign_kwargs` below."""
 
+import json
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from accounts.models import Membership
 from accounts.services import api_token_create
+from evaluation.models import Experiment, Run
+from evaluation.runs import services as run_services
+from evaluation.runs.mlflow.views import MlflowEndpoint
 from mlprojects.lifecycle.selectors import cycle_get
 from mlprojects.models import Hypothesis
 from tests.factories import RunFactory
@@ -59,16 +63,10 @@ def named_patterns(patterns=None, prefix: str = "", namespace: str = ""):
             yield name, route, [m.group("name") for m in KWARG.finditer(route)]
 
 
-# The MLflow-compatible endpoint takes its ids in the query or body, not in the URL; its
-# tenancy (another organization's experiment or run is RESOURCE_DOES_NOT_EXIST) is tested
-# in tests/evaluation/runs/test_mlflow.py.
-PUBLIC.update(
-    {
-        name: "MLflow endpoint, ids in the body; tenancy tested in test_mlflow.py"
-        for name, _, _ in named_patterns()
-        if name.startswith("mlflow:")
-    }
-)
+# The MLflow-compatible endpoint takes token authentication only and its ids in the query or
+# body, not in the URL: it has a sweep of its own below (test_mlflow_sweep_…).
+MLFLOW = sorted(name for name, _, _ in named_patterns() if name.startswith("mlflow:"))
+PUBLIC.update({name: "MLflow endpoint: swept with a token below" for name in MLFLOW})
 
 ALL_PATTERNS = sorted({(n, tuple(k)) for n, _, k in named_patterns()})
 SCOPED = [(n, k) for n, k in ALL_PATTERNS if n not in PUBLIC and n not in LISTS]
@@ -223,3 +221,104 @@ def test_a_write_token_of_another_org_gets_404_on_every_api_route(
     assert response.status_code in (404, 405), f"{method.upper()} {url} → {response.status_code}"
     if response.status_code == 404:
         assert response.json()["error"]["status"] == 404
+
+
+# -- the MLflow endpoint --------------------------------------------------------------------
+# Every `/mlflow` URL is an MlflowEndpoint, whose request fields the sweep fills with the
+# other organization's ids, or is exempt here with its reason.
+MLFLOW_EXEMPT = {
+    "mlflow:ui-link": "a browser page; another org's run is a 404 (tests/evaluation/runs)",
+    "mlflow:not-found": "answers ENDPOINT_NOT_FOUND to every path, names nothing",
+}
+# Fields that name an object, by field name: what the sweep sends.
+MLFLOW_IDS = {"run_id", "run_uuid", "experiment_id", "experiment_ids", "experiment_name"}
+SAMPLES = {"string": "x", "int64": 1, "int32": 1, "double": 1.0, "bool": False}
+
+
+def _mlflow_view(name: str):
+    return resolve(reverse(name, kwargs={"path": "x"} if name == "mlflow:not-found" else None))
+
+
+def _sample(spec):
+    """A value of `spec`'s type for a field the sweep does not care about."""
+    if spec.kind == "message":
+        return {k: _sample(f) for k, f in spec.fields.items() if f.required}
+    if spec.kind == "enum":
+        return spec.choices[0]
+    return SAMPLES[spec.kind]
+
+
+def _mlflow_body(view_class, foreign: dict) -> dict:
+    body = {}
+    for field, spec in view_class.fields.items():
+        if field in MLFLOW_IDS:
+            body[field] = foreign[field]
+        elif spec.required:
+            body[field] = [_sample(spec)] if spec.repeated else _sample(spec)
+    return body
+
+
+@pytest.fixture
+def foreign_mlflow(other_org, other_project, outsider):
+    """The other organization's run and experiment, by MLflow field."""
+    other_run = RunFactory(project=other_project, name="secret run", params={"p": "secret"})
+    experiment = run_services.experiment_for(project=other_project)
+    return {
+        "run_id": str(other_run.pk),
+        "run_uuid": str(other_run.pk),
+        "experiment_id": str(other_project.pk),
+        "experiment_ids": [str(other_project.pk)],
+        "experiment_name": experiment.name,
+    }
+
+
+def _foreign_state(other_org) -> list:
+    runs = Run.objects.filter(project__organization=other_org).order_by("pk")
+    experiments = Experiment.objects.filter(organization=other_org).order_by("pk")
+    return [
+        list(runs.values_list("name", "params", "tags", "latest_metrics", "deleted_at")),
+        list(experiments.values_list("name", "tags", "deleted_at")),
+    ]
+
+
+@pytest.mark.parametrize("name", MLFLOW)
+def test_every_mlflow_url_is_swept_or_exempt(name):
+    view = _mlflow_view(name).func
+    view_class = getattr(view, "view_class", None)
+    assert name in MLFLOW_EXEMPT or (
+        view_class is not None and issubclass(view_class, MlflowEndpoint)
+    ), f"{name}: make it an MlflowEndpoint (with `fields`) or exempt it in MLFLOW_EXEMPT"
+
+
+SWEPT = [n for n in MLFLOW if n not in MLFLOW_EXEMPT]
+
+
+@pytest.mark.parametrize("name", SWEPT)
+def test_mlflow_sweep_another_orgs_ids_do_not_exist(
+    name, foreign_mlflow, org, owner, other_org, client
+):
+    """An owner's write token of one organization sends the other organization's run and
+    experiment ids to every MLflow endpoint: each answers RESOURCE_DOES_NOT_EXIST (or, for
+    a search, finds nothing of theirs), and nothing of theirs changes."""
+    _, raw = api_token_create(org=org, user=owner, name="sweep", scope="write")
+    view_class = _mlflow_view(name).func.view_class
+    body = _mlflow_body(view_class, foreign_mlflow)
+    before = _foreign_state(other_org)
+    url = reverse(name)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    if "get" in view_class.http_method_names:
+        response = client.get(url, body, **auth)
+    else:
+        response = client.post(url, json.dumps(body), content_type="application/json", **auth)
+    answer = response.json()
+    names_an_object = MLFLOW_IDS & set(body) - {"experiment_ids"}
+    if names_an_object:
+        assert (response.status_code, answer.get("error_code")) == (
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+        ), f"{name} → {response.status_code} {answer}"
+    else:  # a search, or a create in the caller's own organization
+        assert response.status_code in (200, 400), f"{name} → {response.status_code} {answer}"
+        text = json.dumps(answer)
+        assert "secret" not in text and foreign_mlflow["experiment_name"] not in text
+    assert _foreign_state(other_org) == before

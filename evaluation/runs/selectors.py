@@ -4,17 +4,19 @@ histories, and the best run per metric."""
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, FloatField, Q, QuerySet, TextField
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models import F, FloatField, Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.db.models.lookups import IsNull
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
 from accounts.models import Organization
-from evaluation.models import Run, RunMetric
+from evaluation.models import Experiment, Run, RunInput, RunMetric
+from evaluation.runs.models import from_json_number
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
 # Metrics whose name says lower is better; every other metric is "higher is better" —
@@ -35,10 +37,47 @@ def run_get(*, org: Organization, pk: int, project: Project | None = None) -> Ru
     return get_object_or_404(runs, pk=pk)
 
 
+class JsonText(Func):
+    """The text at `keys` inside the JSON column `column` (NULL when absent or JSON null),
+    on SQLite and PostgreSQL. Unlike Django's key transforms, a key that looks like a
+    number ("1") is still an object key, not an array index."""
+
+    output_field = TextField()
+
+    def __init__(self, column: str, *keys: str):
+        super().__init__(F(column))
+        self.keys = keys
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        path = "$" + "".join("." + json.dumps(key) for key in self.keys)
+        return f"JSON_EXTRACT({sql}, %s)", (*params, path)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        for _ in self.keys[:-1]:
+            sql = f"({sql} -> %s)"
+        return f"({sql} ->> %s)", (*params, *self.keys)
+
+
 def metric_expression(key: str):
     """The latest value of metric `key` of a run, as a float column (NULL when the run
-    never logged it). Works on SQLite and PostgreSQL alike."""
-    return Cast(KeyTextTransform("value", KeyTransform(key, "latest_metrics")), FloatField())
+    never logged it, or when it is NaN; ±inf are ±MAX_FLOAT)."""
+    return Cast(JsonText("latest_metrics", key, "value"), FloatField())
+
+
+def metric_logged(key: str) -> IsNull:
+    """Runs that logged metric `key` (its value may be NaN): every entry has a step."""
+    return IsNull(JsonText("latest_metrics", key, "step"), False)
+
+
+def comparable(value: float | None) -> float | None:
+    """A latest-metric value (as stored in `latest_metrics`) that can be ranked: finite
+    numbers only, so that a NaN or an infinite loss is never "the best run"."""
+    if value is None:
+        return None
+    value = from_json_number(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -77,16 +116,19 @@ def run_list(
     metric_min: float | None = None,
     metric_max: float | None = None,
     order: RunOrder | None = None,
+    deleted: bool = False,
 ) -> QuerySet[Run]:
-    """The project's runs, filtered and ordered, in one query (the latest metric values
-    live on the run row). Runs without the ordering metric come last."""
+    """The project's runs (the deleted ones instead when `deleted`), filtered and ordered,
+    in one query (the latest metric values live on the run row). Runs without the ordering
+    metric come last."""
     order = order or RunOrder.parse("")
-    runs = Run.objects.filter(project=project).select_related("created_by", "objective")
+    runs = Run.objects.filter(project=project, deleted_at__isnull=not deleted)
+    runs = runs.select_related("created_by", "objective")
     if status:
         runs = runs.filter(status=status)
     for i, (key, value) in enumerate(tags):
         # Cast to text: compared as a plain string on SQLite and PostgreSQL alike.
-        tag_value = Cast(KeyTextTransform(key, "tags"), TextField())
+        tag_value = JsonText("tags", key)
         runs = runs.alias(**{f"tag_{i}": tag_value}).filter(**{f"tag_{i}": value})
     if metric:
         runs = runs.alias(filter_value=metric_expression(metric)).filter(filter_value__isnull=False)
@@ -151,12 +193,26 @@ def run_page(
     return page, _encode_cursor(getattr(last, order.field), last.pk)
 
 
+def project_with_experiment(*, org: Organization, slug: str) -> tuple[Project, Experiment | None]:
+    """The project `slug` of `org` (or 404, as `project_get`) and its MLflow experiment, if
+    one was made, in one query."""
+    projects = Project.objects.select_related("owner", "mlflow_experiment")
+    project = get_object_or_404(projects, organization=org, slug=slug)
+    return project, getattr(project, "mlflow_experiment", None)
+
+
+def run_datasets(*, run: Run) -> list[RunInput]:
+    """The datasets the run used (MLflow's `log_input`), in the order they were logged."""
+    return list(RunInput.objects.filter(run=run).select_related("dataset").order_by("pk"))
+
+
 def metric_history(*, run: Run, key: str) -> QuerySet[RunMetric]:
     return RunMetric.objects.filter(run=run, key=key).order_by("step", "timestamp", "pk")
 
 
 def metric_histories(*, runs: list[Run], keys: list[str]) -> dict[int, dict[str, list]]:
-    """{run id: {metric key: [(step, value), …]}} for charts, in one query."""
+    """{run id: {metric key: [(step, value), …]}} for charts, in one query (a NaN value is
+    None)."""
     out: dict[int, dict[str, list]] = {run.pk: {} for run in runs}
     rows = (
         RunMetric.objects.filter(run__in=runs, key__in=keys)
@@ -254,9 +310,9 @@ def _best_per_metric(metrics: list[Metric], rows: list[tuple]) -> dict[int, dict
                 continue
             for key in matching:
                 point = latest.get(key)
-                if point is None:
+                value = None if point is None else comparable(point["value"])
+                if value is None:
                     continue
-                value = point["value"]
                 if best is None or (value < best["value"] if lower else value > best["value"]):
                     best = {"value": value, "run_id": pk, "run_name": name, "key": key}
         if best is not None:
@@ -274,7 +330,7 @@ def best_run_values_for_project(
     count. Two queries (one when the current cycle's `metrics` are given)."""
     if metrics is None:
         metrics = current_metrics(project=project)
-    rows = list(Run.objects.filter(project=project).values_list(*_RUN_ROW))
+    rows = list(Run.objects.filter(project=project).active().values_list(*_RUN_ROW))
     return _best_per_metric(metrics, rows)
 
 
@@ -306,7 +362,11 @@ def project_run_summary(*, project: Project, metrics: list[Metric] | None = None
     param_keys: set[str] = set()
     tag_keys: set[str] = set()
     best: dict[str, tuple[float, int, str]] = {}
-    rows = list(Run.objects.filter(project=project).values_list("params", "tags", *_RUN_ROW))
+    rows = list(
+        Run.objects.filter(project=project).values_list("deleted_at", "params", "tags", *_RUN_ROW)
+    )
+    deleted = sum(1 for row in rows if row[0] is not None)
+    rows = [row[1:] for row in rows if row[0] is None]
     keys = {key for *_, latest in rows for key in latest}
     directions = metric_directions(metrics=metrics, keys=keys)
 
@@ -318,7 +378,9 @@ def project_run_summary(*, project: Project, metrics: list[Metric] | None = None
         tag_keys.update(k for k in tags if not k.startswith("mlflow."))
         for key, point in latest.items():
             metric_keys.add(key)
-            value = point["value"]
+            value = comparable(point["value"])
+            if value is None:
+                continue
             current = best.get(key)
             better = current is None or (value < current[0] if lower(key) else value > current[0])
             if better:
@@ -340,4 +402,5 @@ def project_run_summary(*, project: Project, metrics: list[Metric] | None = None
         ],
         "lower_is_better": {key: lower(key) for key in metric_keys},
         "targets": _best_per_metric(metrics, [row[2:] for row in rows]),
+        "deleted_runs": deleted,
     }

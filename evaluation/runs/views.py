@@ -1,7 +1,9 @@
 """Runs pages: the runs table of a project (sortable by any metric, filtered by status and
 tag, with chosen columns, the best run per metric and the lifecycle metrics against their
-targets), the comparison of selected runs, marking a run as baseline or candidate and
-linking it to an objective."""
+targets; deleted runs on their own), the comparison of selected runs, a run's page with the
+datasets it used, marking a run as baseline or candidate and linking it to an objective."""
+
+import math
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -37,12 +39,13 @@ def _columns(request: HttpRequest, summary: dict) -> list[dict]:
 
 @require_perm(Perm.READ)
 def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = project_get(org=request.org, slug=project_slug)
+    project, experiment = selectors.project_with_experiment(org=request.org, slug=project_slug)
     metrics = selectors.current_metrics(project=project)
     summary = selectors.project_run_summary(project=project, metrics=metrics)
     columns = _columns(request, summary)
     status = request.GET.get("status", "")
     tag = request.GET.get("tag", "").strip()
+    deleted = request.GET.get("deleted") == "1"
     try:
         order = selectors.RunOrder.parse(request.GET.get("order_by", ""))
         tags = []
@@ -56,6 +59,7 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
             status=status if status in RunStatus.values else "",
             tags=tags,
             order=order,
+            deleted=deleted,
         )
         page, next_cursor = selectors.run_page(
             runs, order=order, cursor=request.GET.get("cursor", ""), size=PAGE_SIZE
@@ -64,7 +68,9 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
         messages.error(request, str(exc))
         order = selectors.RunOrder.parse("")
         page, next_cursor = selectors.run_page(
-            selectors.run_list(project=project, order=order), order=order, size=PAGE_SIZE
+            selectors.run_list(project=project, order=order, deleted=deleted),
+            order=order,
+            size=PAGE_SIZE,
         )
     for c in columns:
         # Click a metric header: best-first for that metric, then the other way round.
@@ -107,6 +113,9 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
         "metrics_vs_target": selectors.metrics_vs_target(metrics=metrics, best=summary["targets"]),
         "next_cursor": next_cursor,
         "paged": bool(request.GET.get("cursor")),
+        "deleted": deleted,
+        "deleted_count": summary["deleted_runs"],
+        "experiment": experiment,
     }
     if request.htmx and request.htmx.target == "runs-table":
         return render(request, "evaluation/runs/list.html#runs-table", context)
@@ -130,7 +139,7 @@ def _comparison(project, runs: list[Run]) -> dict:
     for key in metric_keys:
         lower = directions.get(key, selectors.lower_is_better(key))
         values = [run.metric_value(key) for run in runs]
-        present = [v for v in values if v is not None]
+        present = [v for v in values if v is not None and math.isfinite(v)]
         target = None
         if len(present) > 1:
             target = min(present) if lower else max(present)
@@ -146,12 +155,18 @@ def _comparison(project, runs: list[Run]) -> dict:
         {
             "key": key,
             "series": [
-                {"label": run.name, "points": histories[run.pk].get(key, [])} for run in runs
+                {"label": run.name, "points": _plottable(histories[run.pk].get(key, []))}
+                for run in runs
             ],
         }
         for key in metric_keys
     ]
     return {"params": params, "metrics": metrics, "charts": charts}
+
+
+def _plottable(points: list[tuple]) -> list[tuple]:
+    # NaN and ±inf have no place on a chart (nor in JSON): a gap in the line.
+    return [(step, v if v is not None and math.isfinite(v) else None) for step, v in points]
 
 
 def _render_comparison(request: HttpRequest, project, runs: list[Run], **extra) -> HttpResponse:
@@ -187,7 +202,9 @@ def run_compare(request: HttpRequest, org_slug: str, project_slug: str) -> HttpR
 def run_detail(request: HttpRequest, org_slug: str, project_slug: str, run_id: int) -> HttpResponse:
     project = project_get(org=request.org, slug=project_slug)
     run = selectors.run_get(org=request.org, pk=run_id, project=project)
-    return _render_comparison(request, project, [run], single=True)
+    return _render_comparison(
+        request, project, [run], single=True, datasets=selectors.run_datasets(run=run)
+    )
 
 
 def _back(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:

@@ -3,6 +3,8 @@
 `{% load numbers %}`. A missing value (None) is shown as an em dash by every filter.
 """
 
+import math
+
 from django import template
 
 register = template.Library()
@@ -13,11 +15,15 @@ MISSING = "—"
 @register.filter
 def metric(value) -> str:
     """A metric value with four decimals (1,234.5 from a thousand on, 1.23e-04 below a
-    thousandth); text is shown as it is."""
+    thousandth); NaN and ±∞ as such; text is shown as it is."""
     if value is None or value == "":
         return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
     if value != 0 and abs(value) < 0.001:
         return f"{value:.2e}"
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"

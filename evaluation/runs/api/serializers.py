@@ -6,6 +6,7 @@ import math
 from rest_framework import serializers
 
 from evaluation.models import Run, RunStatus
+from evaluation.runs.models import from_json_number
 from evaluation.runs.services import (
     MAX_BATCH_METRICS,
     MAX_BATCH_PARAMS,
@@ -146,8 +147,17 @@ class LogBatchSerializer(serializers.Serializer):
     )
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A metric value in strict JSON: NaN and ±inf (which the mlflow client can log) are
+    null. Latest values come as stored in `Run.latest_metrics` (±inf as ±MAX_FLOAT)."""
+
+    def to_representation(self, value):
+        value = from_json_number(value)  # a NaN of the history (NULL) is None too
+        return value if math.isfinite(value) else None
+
+
 class LatestMetricSerializer(serializers.Serializer):
-    value = serializers.FloatField()
+    value = FiniteFloatField(allow_null=True)
     step = serializers.IntegerField()
     timestamp = serializers.IntegerField()
 
@@ -193,7 +203,7 @@ class RunPageSerializer(serializers.Serializer):
 
 class MetricPointSerializer(serializers.Serializer):
     step = serializers.IntegerField()
-    value = serializers.FloatField()
+    value = FiniteFloatField(allow_null=True)
     timestamp = serializers.IntegerField()
 
 

@@ -183,4 +183,4 @@ class MetricHistoryView(RunObjectMixin, OrgScopedAPIView):
     def get(self, request: Request, pk: int, key: str) -> Response:
         run = self.get_run()
         history = selectors.metric_history(run=run, key=key).values("step", "value", "timestamp")
-        return Response({"key": key, "history": list(history)})
+        return Response(MetricHistorySerializer({"key": key, "history": history}).data)

@@ -1,24 +1,27 @@
-"""The REST endpoints the official mlflow client calls for experiments, runs, params, tags
-and metrics (`/mlflow/api/2.0/mlflow/…`), answering in MLflow's JSON shapes and with its
-error format `{"error_code", "message"}`, so that the client raises its usual exceptions.
+"""The REST endpoints the official mlflow client calls for experiments, runs, params, tags,
+metrics and datasets (`/mlflow/api/2.0/mlflow/…`), answering in MLflow's JSON shapes and
+with its error format `{"error_code", "message"}` (also for unknown endpoints, wrong
+methods, malformed bodies and unexpected failures, whatever DEBUG is), so that the client
+raises its usual exceptions.
 
-Experiments are the projects of the token's organization (experiment id = project id,
-name = project slug); MLflow runs are ordinary runs (run id = our run id). Tenancy, roles
-and token scopes are those of the REST API: another organization's run is
-RESOURCE_DOES_NOT_EXIST, a role or scope that may not write is PERMISSION_DENIED."""
+Experiments are the projects of the token's organization (experiment id = project id; the
+name is the experiment's own, see `Experiment`); the organization's Default experiment
+answers to MLflow's id "0". MLflow runs are ordinary runs (run id = our run id). Tenancy,
+roles and token scopes are those of the REST API: another organization's run or experiment
+is RESOURCE_DOES_NOT_EXIST, a role or scope that may not write is PERMISSION_DENIED."""
 
 import base64
 import binascii
 import json
+import logging
 import math
-from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,51 +30,88 @@ from rest_framework.views import APIView
 from accounts.api.auth import ApiTokenAuthentication
 from accounts.api.base import OrgScopedMixin
 from accounts.permissions import Perm
-from evaluation.models import Run, RunStatus
+from evaluation.models import Experiment, Run, RunStatus
 from evaluation.runs import selectors, services
-from evaluation.runs.mlflow.search import SearchSyntaxError, apply_filter, parse_order_by
-from mlprojects.lifecycle.services import project_create
+from evaluation.runs.mlflow import protocol
+from evaluation.runs.mlflow.protocol import (
+    DATASET_INPUT,
+    KEY_VALUE,
+    METRIC,
+    RUN_STATUS,
+    VIEW_TYPE,
+    Field,
+    MlflowError,
+    from_ms,
+    invalid,
+    invalid_value,
+    json_double,
+    not_found,
+    repeated,
+    string,
+    to_ms,
+)
+from evaluation.runs.mlflow.search import (
+    RUN_NAME_TAG,
+    USER_TAG,
+    SearchSyntaxError,
+    filter_experiments,
+    filter_runs,
+    order_experiments,
+    order_runs,
+)
+from evaluation.runs.models import from_json_number
 from mlprojects.models import Project
+from mlprojects.site.errors import mlflow_error
 
-RUN_NAME_TAG = "mlflow.runName"
+logger = logging.getLogger(__name__)
+
 TO_MLFLOW_STATUS = {s: s.upper() for s in RunStatus.values}
 FROM_MLFLOW_STATUS = {**{v: k for k, v in TO_MLFLOW_STATUS.items()}, "SCHEDULED": "running"}
-MAX_SEARCH_RESULTS = 50_000
-
-
-class MlflowError(exceptions.APIException):
-    def __init__(self, error_code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.status_code = status
-        self.error_code = error_code
+DEFAULT_EXPERIMENT_ID = "0"
+MAX_SEARCH_RESULTS = 50_000  # MLflow's limit for runs and experiments
+DEFAULT_SEARCH_RESULTS = 1000
+MAX_BATCH_ENTITIES = 1000  # metrics + params + tags of one log-batch, as in MLflow
+MAX_PAGE_OFFSET = 2**62
+DRF_ERRORS = [  # (exception class, MLflow error code, HTTP status or None for the exception's)
+    (exceptions.NotAuthenticated, "UNAUTHENTICATED", 401),
+    (exceptions.AuthenticationFailed, "UNAUTHENTICATED", 401),
+    (exceptions.PermissionDenied, "PERMISSION_DENIED", 403),
+    (exceptions.Throttled, "REQUEST_LIMIT_EXCEEDED", 429),
+    (exceptions.NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (exceptions.ValidationError, "INVALID_PARAMETER_VALUE", 400),
+    (exceptions.APIException, "BAD_REQUEST", None),  # parse errors, wrong methods, …
+]
+VALIDATION_CODES = {
+    services.ALREADY_EXISTS: ("RESOURCE_ALREADY_EXISTS", 400),
+    services.DOES_NOT_EXIST: ("RESOURCE_DOES_NOT_EXIST", 404),
+}
 
 
 def mlflow_exception_handler(exc, context):
-    """Every error in MLflow's shape, with the HTTP status its client expects."""
+    """Every error in MLflow's shape, with the HTTP status its client expects; nothing
+    escapes as an HTML page."""
+    headers = {}
     if isinstance(exc, MlflowError):
         code, status, message = exc.error_code, exc.status_code, str(exc.detail)
-    elif isinstance(exc, Http404 | exceptions.NotFound):
+    elif isinstance(exc, Http404):
         code, status, message = "RESOURCE_DOES_NOT_EXIST", 404, str(exc) or "Not found."
     elif isinstance(exc, DjangoValidationError):
-        code, status, message = "INVALID_PARAMETER_VALUE", 400, " ".join(exc.messages)
-    elif isinstance(exc, exceptions.ValidationError):
-        code, status, message = "INVALID_PARAMETER_VALUE", 400, json.dumps(exc.detail)
-    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        code, status, message = "UNAUTHENTICATED", 401, str(exc.detail)
-    elif isinstance(exc, exceptions.PermissionDenied):
-        code, status, message = "PERMISSION_DENIED", 403, str(exc.detail)
-    elif isinstance(exc, exceptions.Throttled):
-        code, status, message = "REQUEST_LIMIT_EXCEEDED", 429, str(exc.detail)
+        code, status = VALIDATION_CODES.get(
+            getattr(exc, "code", None), ("INVALID_PARAMETER_VALUE", 400)
+        )
+        message = " ".join(exc.messages)
     elif isinstance(exc, exceptions.APIException):
-        code, status, message = "BAD_REQUEST", exc.status_code, str(exc.detail)
-    else:
-        return None
-    headers = {}
-    if isinstance(exc, exceptions.APIException):
+        code, status = next((c, s) for cls, c, s in DRF_ERRORS if isinstance(exc, cls))
+        status = status or exc.status_code
+        detail = exc.detail
+        message = json.dumps(detail) if isinstance(detail, dict | list) else str(detail)
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(math.ceil(exc.wait))
+    else:
+        logger.exception("MLflow endpoint %s failed", context["request"].path)
+        code, status, message = "INTERNAL_ERROR", 500, "Internal server error."
     return Response({"error_code": code, "message": message}, status=status, headers=headers)
 
 
@@ -94,369 +134,661 @@ class MlflowPermission(permissions.BasePermission):
         return True
 
 
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
+# -- answers --------------------------------------------------------------------------------
+def experiment_id(experiment: Experiment) -> str:
+    return DEFAULT_EXPERIMENT_ID if experiment.is_default else str(experiment.project_id)
 
 
-def _datetime(ms) -> datetime | None:
-    return None if ms in (None, "") else datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
-
-
-def experiment_json(project: Project) -> dict:
+def experiment_json(experiment: Experiment) -> dict:
     return {
-        "experiment_id": str(project.pk),
-        "name": project.slug,
+        "experiment_id": experiment_id(experiment),
+        "name": experiment.name,
         "artifact_location": "",
-        "lifecycle_stage": "active",
-        "creation_time": _ms(project.created_at),
-        "last_update_time": _ms(project.updated_at),
-        "tags": [{"key": "mlflow.note.content", "value": project.summary}]
-        if project.summary
-        else [],
+        "lifecycle_stage": experiment.lifecycle_stage,
+        "creation_time": to_ms(experiment.created_at),
+        "last_update_time": to_ms(experiment.updated_at),
+        "tags": [{"key": k, "value": v} for k, v in experiment.tags.items()],
     }
 
 
-def run_info_json(run: Run) -> dict:
+def run_info_json(run: Run, default_project_id: int | None) -> dict:
     return {
         "run_id": str(run.pk),
         "run_uuid": str(run.pk),
         "run_name": run.name,
-        "experiment_id": str(run.project_id),
-        "user_id": run.tags.get("mlflow.user", ""),
+        "experiment_id": DEFAULT_EXPERIMENT_ID
+        if run.project_id == default_project_id
+        else str(run.project_id),
+        "user_id": run.tags.get(USER_TAG, ""),
         "status": TO_MLFLOW_STATUS[run.status],
-        "start_time": _ms(run.started_at),
-        "end_time": _ms(run.ended_at),
+        "start_time": to_ms(run.started_at),
+        "end_time": to_ms(run.ended_at),
         "artifact_uri": "",
-        "lifecycle_stage": "active",
+        "lifecycle_stage": run.lifecycle_stage,
     }
 
 
-def run_json(run: Run) -> dict:
+def run_json(run: Run, default_project_id: int | None, inputs: list | None = None) -> dict:
+    """A run with its data and its dataset `inputs` (by default `run.inputs`, prefetched
+    with their datasets)."""
+    inputs = run.inputs.all() if inputs is None else inputs
     tags = {**run.tags, RUN_NAME_TAG: run.name}
+    metrics = [
+        {
+            "key": key,
+            "value": json_double(from_json_number(m["value"])),
+            "timestamp": m["timestamp"],
+            "step": m["step"],
+        }
+        for key, m in run.latest_metrics.items()
+    ]
     return {
-        "info": run_info_json(run),
+        "info": run_info_json(run, default_project_id),
         "data": {
-            "metrics": [
-                {"key": k, "value": m["value"], "timestamp": m["timestamp"], "step": m["step"]}
-                for k, m in run.latest_metrics.items()
-            ],
+            "metrics": metrics,
             "params": [{"key": k, "value": v} for k, v in run.params.items()],
             "tags": [{"key": k, "value": v} for k, v in tags.items()],
         },
-        "inputs": {},
+        "inputs": {
+            "dataset_inputs": [
+                {
+                    "tags": run_input.tags,
+                    "dataset": {
+                        "name": run_input.dataset.name,
+                        "digest": run_input.dataset.digest,
+                        "source_type": run_input.dataset.source_type,
+                        "source": run_input.dataset.source,
+                        "schema": run_input.dataset.schema,
+                        "profile": run_input.dataset.profile,
+                    },
+                }
+                for run_input in inputs
+            ]
+        },
     }
 
 
+def _encode_page_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_page_token(token: str | None) -> int:
+    """The offset in a page token (MLflow's own format: base64 of {"offset": n})."""
+    if not token:
+        return 0
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        offset = json.loads(raw)["offset"]
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        raise invalid("Invalid page token.") from None
+    if not 0 <= offset < MAX_PAGE_OFFSET:
+        raise invalid("Invalid page token.")
+    return offset
+
+
+def _page_size(value: int | None) -> int:
+    size = DEFAULT_SEARCH_RESULTS if value is None else value
+    if not 0 < size <= MAX_SEARCH_RESULTS:
+        raise invalid_value("max_results", size, f"It must be between 1 and {MAX_SEARCH_RESULTS}.")
+    return size
+
+
+def _search_page(items: QuerySet, view: str | None, search, args: dict) -> tuple[list, str | None]:
+    """A page of `items` (runs or experiments) as MLflow's searches answer it: those of the
+    view type (ACTIVE_ONLY by default, DELETED_ONLY or ALL), filtered and ordered by
+    `search(items)`, from the offset in `page_token`; and the next page's token, if any."""
+    size = _page_size(args["max_results"])
+    offset = _decode_page_token(args["page_token"])
+    view = view or "ACTIVE_ONLY"
+    if view != "ALL":
+        items = items.filter(deleted_at__isnull=view == "ACTIVE_ONLY")
+    try:
+        items = search(items)
+    except SearchSyntaxError as exc:
+        raise invalid(str(exc)) from exc
+    page = list(items[offset : offset + size + 1])
+    token = _encode_page_token(offset + size) if len(page) > size else None
+    return page[:size], token
+
+
+def _run_pk(raw: str) -> int | None:
+    """Our run id of an MLflow run id: ASCII digits that fit the id column, else None."""
+    if raw and raw.isascii() and raw.isdigit() and int(raw) < 2**63:
+        return int(raw)
+    return None
+
+
+# -- the endpoints --------------------------------------------------------------------------
 class MlflowEndpoint(OrgScopedMixin, APIView):
-    """Base of the MLflow endpoints: token authentication only, MLflow's error shape."""
+    """Base of the MLflow endpoints: token authentication only, one HTTP method each (as
+    MLflow's protocol says), the request checked against `fields`, MLflow's error shape."""
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [MlflowPermission]
     schema = None  # MLflow's API, documented by MLflow; kept out of our OpenAPI schema
+    http_method_names = ["get", "head"]
     writes = False
+    fields: dict[str, Field] = {}
 
     def get_exception_handler(self):
         return mlflow_exception_handler
 
-    # -- reading the request ------------------------------------------------------------
-    def arg(self, name: str, default=None, required: bool = False):
-        source = self.request.query_params if self.request.method == "GET" else self.request.data
-        value = source.get(name, default)
-        if required and value in (None, ""):
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"Missing value for parameter '{name}'.")
-        return value
-
-    def int_arg(self, name: str, default=None):
-        value = self.arg(name, default)
-        if value in (None, ""):
-            return default
-        try:
-            return int(value)  # protobuf JSON sends int64 as strings
-        except (TypeError, ValueError) as exc:
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"'{name}' must be an integer.") from exc
-
-    def get_run(self) -> Run:
-        run_id = str(self.arg("run_id") or self.arg("run_uuid") or "")
-        if not run_id.isdigit():
-            raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found.", 404)
-        runs = Run.objects.for_org(self.org).select_related("project")
-        return get_object_or_404(runs, pk=int(run_id))
-
-    def get_experiment(self, experiment_id) -> Project:
-        experiment_id = str(experiment_id or "")
-        if not experiment_id.isdigit():
-            raise MlflowError(
-                "RESOURCE_DOES_NOT_EXIST", f"No experiment with id '{experiment_id}'.", 404
-            )
-        return get_object_or_404(Project.objects.for_org(self.org), pk=int(experiment_id))
-
-    def handle(self, request: Request) -> dict:
-        raise NotImplementedError
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Read the body before anything streams it, so that it can be parsed here as MLflow
+        # does (any content type) and still be read by the idempotency layer.
+        if request.method == "POST":
+            request._request.body  # noqa: B018 - caches the body on the request
+        super().initial(request, *args, **kwargs)
 
     def get(self, request: Request) -> Response:
-        return Response(self.handle(request))
+        return Response(self.handle(self._args()))
 
     def post(self, request: Request) -> Response:
-        return Response(self.handle(request))
+        return Response(self.handle(self._args()))
+
+    def handle(self, args: dict) -> dict:
+        raise NotImplementedError
+
+    # -- reading the request ------------------------------------------------------------
+    def _args(self) -> dict:
+        if self.request.method == "GET":
+            query = self.request.query_params
+            data = {
+                name: query.getlist(name) if spec.repeated else query.get(name)
+                for name, spec in self.fields.items()
+                if name in query
+            }
+        else:
+            data = self._json_body()
+        return protocol.parse(self.fields, data)
+
+    def _json_body(self) -> dict:
+        raw = self.request._request.body
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+            if isinstance(data, str):  # older clients post their JSON encoded twice
+                data = json.loads(data)
+        except (ValueError, RecursionError):
+            raise MlflowError("BAD_REQUEST", "The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise MlflowError("BAD_REQUEST", "The request body must be a JSON object.")
+        return data
+
+    # -- looking things up, scoped to the token's organization ---------------------------
+    def may_write(self) -> bool:
+        membership = self.get_membership()
+        return membership.can(Perm.EDIT) and self.request.auth.allows("POST")
+
+    def get_run(self, args: dict, *, active: bool = False, inputs: bool = False) -> Run:
+        """The run named by `run_id` (or `run_uuid`) in the caller's organization; with its
+        dataset inputs when they will be answered."""
+        raw = args.get("run_id") or args.get("run_uuid")
+        if raw is None:
+            raise protocol.missing_value("run_id")
+        pk = _run_pk(raw)
+        run = None
+        if pk is not None:
+            runs = Run.objects.for_org(self.org).select_related("project")
+            if inputs:
+                runs = runs.prefetch_related("inputs__dataset")
+            run = runs.filter(pk=pk).first()
+        if run is None:
+            raise not_found(f"Run with id={raw} not found")
+        if active:
+            services.check_active(run)
+        return run
+
+    def default_experiment(self, *, create: bool) -> Experiment | None:
+        found = Experiment.objects.filter(organization=self.org, is_default=True).first()
+        if found is None and create and self.may_write():
+            found = services.experiment_default(org=self.org, user=self.request.user)
+        return found
+
+    @property
+    def default_project_id(self) -> int | None:
+        if not hasattr(self, "_default_project_id"):
+            self._default_project_id = (
+                Experiment.objects.filter(organization=self.org, is_default=True)
+                .values_list("project_id", flat=True)
+                .first()
+            )
+        return self._default_project_id
+
+    def get_experiment(self, raw: str | None, *, active: bool = False) -> Experiment:
+        raw = DEFAULT_EXPERIMENT_ID if raw is None else raw
+        experiment = None
+        if raw == DEFAULT_EXPERIMENT_ID:
+            experiment = self.default_experiment(create=True)
+        elif (pk := _run_pk(raw)) is not None:
+            project = Project.objects.filter(organization=self.org, pk=pk).first()
+            if project is not None:
+                experiment = services.experiment_for(project=project)
+        if experiment is None:
+            raise not_found(f"No Experiment with id={raw} exists")
+        if active and experiment.deleted_at is not None:
+            raise invalid(
+                f"The experiment {raw} must be in the 'active' state. Current state is deleted."
+            )
+        return experiment
+
+    def run_answer(self, run: Run) -> dict:
+        return run_json(run, self.default_project_id)
 
 
-def _metric_point(raw: dict) -> services.MetricPoint:
-    value = raw.get("value")
-    try:
-        # protobuf JSON writes NaN/Infinity as strings; the service refuses non-finite.
-        value = float(value) if isinstance(value, str) else value
-        step = int(raw.get("step") or 0)
-        timestamp = raw.get("timestamp")
-        timestamp = None if timestamp in (None, "") else int(timestamp)
-    except (TypeError, ValueError) as exc:
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid metric {raw!r}.") from exc
-    return services.MetricPoint(str(raw.get("key", "")), value, step, timestamp)
+class ReadEndpoint(MlflowEndpoint):
+    http_method_names = ["get", "head"]
 
 
-def _key_values(items, what: str) -> dict[str, str]:
-    if not isinstance(items, list):
-        raise MlflowError("INVALID_PARAMETER_VALUE", f"'{what}' must be a list.")
-    out = {}
+class WriteEndpoint(MlflowEndpoint):
+    http_method_names = ["post"]
+    writes = True
+
+
+RUN_ID = {"run_id": string(), "run_uuid": string()}
+
+
+# -- experiments ----------------------------------------------------------------------------
+class ExperimentCreate(WriteEndpoint):
+    fields = {
+        "name": string(required=True),
+        "artifact_location": string(),
+        "tags": repeated(KEY_VALUE),
+    }
+
+    def handle(self, args: dict) -> dict:
+        experiment = services.experiment_create(
+            org=self.org,
+            user=self.request.user,
+            name=args["name"],
+            tags={t["key"]: t["value"] or "" for t in args["tags"]},
+        )
+        return {"experiment_id": experiment_id(experiment)}
+
+
+class ExperimentGet(ReadEndpoint):
+    fields = {"experiment_id": string(required=True)}
+
+    def handle(self, args: dict) -> dict:
+        return {"experiment": experiment_json(self.get_experiment(args["experiment_id"]))}
+
+
+class ExperimentGetByName(ReadEndpoint):
+    fields = {"experiment_name": string(required=True)}
+
+    def handle(self, args: dict) -> dict:
+        name = args["experiment_name"]
+        services.experiments_ensure(org=self.org)
+        experiments = Experiment.objects.filter(organization=self.org)
+        # The exact name; else a project's slug, which is what this endpoint matched before
+        # experiments had names of their own, so that existing scripts keep their project.
+        found = experiments.filter(name=name).first()
+        found = found or experiments.filter(project__slug=name).first()
+        if found is None and name == services.DEFAULT_EXPERIMENT_NAME:
+            found = self.default_experiment(create=True)
+        if found is None:
+            raise not_found(f"Could not find experiment with name '{name}'")
+        return {"experiment": experiment_json(found)}
+
+
+class ExperimentSearch(MlflowEndpoint):
+    http_method_names = ["post"]  # a read, sent as a POST by the client
+    fields = {
+        "max_results": Field("int64"),
+        "page_token": string(),
+        "filter": string(),
+        "order_by": repeated(string()),
+        "view_type": VIEW_TYPE,
+    }
+
+    def handle(self, args: dict) -> dict:
+        services.experiments_ensure(org=self.org)
+        page, token = _search_page(
+            Experiment.objects.filter(organization=self.org),
+            args["view_type"],
+            lambda found: order_experiments(
+                filter_experiments(found, args["filter"] or ""), args["order_by"]
+            ),
+            args,
+        )
+        body = {"experiments": [experiment_json(e) for e in page]}
+        if token:
+            body["next_page_token"] = token
+        return body
+
+
+class ExperimentUpdate(WriteEndpoint):
+    fields = {"experiment_id": string(required=True), "new_name": string(required=True)}
+
+    def handle(self, args: dict) -> dict:
+        experiment = self.get_experiment(args["experiment_id"], active=True)
+        services.experiment_rename(
+            experiment=experiment, name=args["new_name"], actor=self.request.user
+        )
+        return {}
+
+
+class ExperimentDelete(WriteEndpoint):
+    fields = {"experiment_id": string(required=True)}
+    deleted = True
+
+    def handle(self, args: dict) -> dict:
+        experiment = self.get_experiment(args["experiment_id"])
+        services.experiment_set_deleted(
+            experiment=experiment, deleted=self.deleted, actor=self.request.user
+        )
+        return {}
+
+
+class ExperimentRestore(ExperimentDelete):
+    deleted = False
+
+
+class ExperimentSetTag(WriteEndpoint):
+    fields = {
+        "experiment_id": string(required=True),
+        "key": string(required=True),
+        "value": string(),
+    }
+
+    def handle(self, args: dict) -> dict:
+        experiment = self.get_experiment(args["experiment_id"])
+        services.experiment_set_tag(
+            experiment=experiment, key=args["key"], value=args["value"] or ""
+        )
+        return {}
+
+
+class ExperimentDeleteTag(WriteEndpoint):
+    fields = {"experiment_id": string(required=True), "key": string(required=True)}
+
+    def handle(self, args: dict) -> dict:
+        experiment = self.get_experiment(args["experiment_id"])
+        services.experiment_delete_tag(experiment=experiment, key=args["key"])
+        return {}
+
+
+# -- runs -----------------------------------------------------------------------------------
+def _check_timestamp(value: int, path: str) -> None:
+    if value < 0:
+        raise invalid_value(path, value, "Timestamp must be a nonnegative long (64-bit integer).")
+
+
+def _run_name(value: str | None, path: str = "run_name") -> str | None:
+    if value is not None and len(value) > services.MAX_RUN_NAME_LENGTH:
+        raise invalid_value(
+            path, value, f"A run name has at most {services.MAX_RUN_NAME_LENGTH} characters."
+        )
+    return value
+
+
+def _key_values(items: list[dict], what: str) -> dict[str, str]:
+    """{key: value} of MLflow's key-value list; the same key twice with different values
+    is refused, as MLflow refuses it."""
+    out: dict[str, str] = {}
     for item in items:
-        if not isinstance(item, dict) or "key" not in item:
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid {what} entry {item!r}.")
-        out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
+        key, value = item["key"], item["value"] or ""
+        if key in out and out[key] != value:
+            raise invalid(f"Duplicate {what} keys have been submitted: {key!r}.")
+        out[key] = value
     return out
 
 
 def _log(run: Run, *, metrics=(), params=None, tags=None) -> Run:
+    """Log through the shared service; the run-name tag renames the run, as in MLflow."""
     tags = dict(tags or {})
-    new_name = tags.pop(RUN_NAME_TAG, None)
+    new_name = _run_name(tags.pop(RUN_NAME_TAG, None), f"tags['{RUN_NAME_TAG}']")
     run = services.run_log_batch(run=run, metrics=metrics, params=params, tags=tags)
     if new_name:
         run = services.run_update(run=run, name=new_name)
     return run
 
 
-# -- experiments ---------------------------------------------------------------------------
-class ExperimentGetByName(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        name = self.arg("experiment_name", required=True)
-        project = project_by_experiment_name(self.org, name)
-        if project is None:
-            raise MlflowError(
-                "RESOURCE_DOES_NOT_EXIST", f"Could not find experiment with name '{name}'", 404
+class RunCreate(WriteEndpoint):
+    fields = {
+        "experiment_id": string(),
+        "user_id": string(),
+        "run_name": string(),
+        "start_time": Field("int64"),
+        "tags": repeated(KEY_VALUE),
+    }
+
+    def handle(self, args: dict) -> dict:
+        experiment = self.get_experiment(args["experiment_id"])
+        if experiment.deleted_at is not None:
+            raise invalid(
+                "Could not create run under non-active experiment with ID "
+                f"{experiment_id(experiment)}."
             )
-        return {"experiment": experiment_json(project)}
+        tags = _key_values(args["tags"], "tag")
+        name, tag_name = _run_name(args["run_name"]), tags.pop(RUN_NAME_TAG, None)
+        if name and tag_name and name != tag_name:
+            raise invalid(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                f"different values (run_name={name!r}, mlflow.runName={tag_name!r})."
+            )
+        if args["user_id"] and USER_TAG not in tags:
+            tags[USER_TAG] = args["user_id"]
+        started_at = None
+        if args["start_time"] is not None:
+            started_at = from_ms(args["start_time"], "start_time")
+        run = services.run_create(
+            project=experiment.project,
+            user=self.request.user,
+            name=name or _run_name(tag_name, f"tags['{RUN_NAME_TAG}']") or "",
+            tags=tags,
+            started_at=started_at,
+        )
+        return {"run": run_json(run, self.default_project_id, inputs=[])}  # a new run
 
 
-def project_by_experiment_name(org, name: str) -> Project | None:
-    projects = Project.objects.for_org(org)
-    return (
-        projects.filter(slug=name).first()
-        or projects.filter(name=name).first()
-        or projects.filter(slug=slugify(name)).first()
+class RunUpdate(WriteEndpoint):
+    fields = {**RUN_ID, "status": RUN_STATUS, "end_time": Field("int64"), "run_name": string()}
+
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        status = args["status"]
+        ended_at = None
+        if args["end_time"] is not None:
+            ended_at = from_ms(args["end_time"], "end_time")
+        run = services.run_update(
+            run=run,
+            status=FROM_MLFLOW_STATUS[status] if status else None,
+            name=_run_name(args["run_name"]),
+            ended_at=ended_at,
+        )
+        return {"run_info": run_info_json(run, self.default_project_id)}
+
+
+class RunDelete(WriteEndpoint):
+    fields = {"run_id": string(required=True)}
+    deleted = True
+
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args)
+        services.run_set_deleted(run=run, deleted=self.deleted, actor=self.request.user)
+        return {}
+
+
+class RunRestore(RunDelete):
+    deleted = False
+
+
+class RunGet(ReadEndpoint):
+    fields = RUN_ID
+
+    def handle(self, args: dict) -> dict:
+        return {"run": self.run_answer(self.get_run(args, inputs=True))}
+
+
+def _metric_point(metric: dict, path: str) -> services.MetricPoint:
+    _check_timestamp(metric["timestamp"], f"{path}timestamp")
+    return services.MetricPoint(
+        metric["key"], metric["value"], metric["step"] or 0, metric["timestamp"]
     )
 
 
-class ExperimentCreate(MlflowEndpoint):
-    writes = True
+class RunLogMetric(WriteEndpoint):
+    fields = {**RUN_ID, **METRIC.fields}
 
-    def handle(self, request: Request) -> dict:
-        name = str(self.arg("name", required=True)).strip()
-        if project_by_experiment_name(self.org, name) is not None:
-            raise MlflowError(
-                "RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists.", 400
-            )
-        slug = slugify(name)[:80]
-        try:
-            project = project_create(
-                org=self.org,
-                user=request.user,
-                name=name,
-                slug=slug if slug and slug == name else "",
-                summary=f"Created by the MLflow client for the experiment “{name}”.",
-            )
-        except IntegrityError as exc:  # created concurrently under the same slug
-            raise MlflowError(
-                "RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists.", 400
-            ) from exc
-        return {"experiment_id": str(project.pk)}
-
-
-class ExperimentGet(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        project = self.get_experiment(self.arg("experiment_id", required=True))
-        return {"experiment": experiment_json(project)}
-
-
-class ExperimentSearch(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        if self.arg("filter"):
-            raise MlflowError("INVALID_PARAMETER_VALUE", "Filtering experiments is not supported.")
-        size = self.int_arg("max_results", 1000)
-        offset = _decode_page_token(self.arg("page_token"))
-        projects = Project.objects.for_org(self.org).order_by("pk")
-        projects = list(projects[offset : offset + size + 1])
-        body = {"experiments": [experiment_json(p) for p in projects[:size]]}
-        if len(projects) > size:
-            body["next_page_token"] = _encode_page_token(offset + size)
-        return body
-
-
-# -- runs ----------------------------------------------------------------------------------
-class RunCreate(MlflowEndpoint):
-    writes = True
-
-    def handle(self, request: Request) -> dict:
-        project = self.get_experiment(self.arg("experiment_id", required=True))
-        tags = _key_values(self.arg("tags", []), "tags")
-        name = self.arg("run_name") or tags.pop(RUN_NAME_TAG, "") or ""
-        tags.pop(RUN_NAME_TAG, None)
-        if self.arg("user_id") and "mlflow.user" not in tags:
-            tags["mlflow.user"] = str(self.arg("user_id"))
-        run = services.run_create(
-            project=project,
-            user=request.user,
-            name=name,
-            tags=tags,
-            started_at=_datetime(self.int_arg("start_time")),
-        )
-        return {"run": run_json(run)}
-
-
-class RunUpdate(MlflowEndpoint):
-    writes = True
-
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        status = self.arg("status")
-        if status is not None and status not in FROM_MLFLOW_STATUS:
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"Unknown run status '{status}'.")
-        run = services.run_update(
-            run=run,
-            status=FROM_MLFLOW_STATUS.get(status) if status else None,
-            name=self.arg("run_name"),
-            ended_at=_datetime(self.int_arg("end_time")),
-        )
-        return {"run_info": run_info_json(run)}
-
-
-class RunGet(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        return {"run": run_json(self.get_run())}
-
-
-class RunLogBatch(MlflowEndpoint):
-    writes = True
-
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        metrics = self.arg("metrics", [])
-        if not isinstance(metrics, list):
-            raise MlflowError("INVALID_PARAMETER_VALUE", "'metrics' must be a list.")
-        _log(
-            run,
-            metrics=[_metric_point(m) for m in metrics],
-            params=_key_values(self.arg("params", []), "params"),
-            tags=_key_values(self.arg("tags", []), "tags"),
-        )
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        _log(run, metrics=[_metric_point(args, "")])
         return {}
 
 
-class RunLogMetric(MlflowEndpoint):
-    writes = True
+class RunLogParameter(WriteEndpoint):
+    fields = {**RUN_ID, "key": string(required=True), "value": string()}
 
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        point = _metric_point({k: self.arg(k) for k in ("key", "value", "step", "timestamp")})
-        _log(run, metrics=[point])
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        _log(run, params={args["key"]: args["value"] or ""})
         return {}
 
 
-class RunLogParameter(MlflowEndpoint):
-    writes = True
+class RunSetTag(WriteEndpoint):
+    fields = {**RUN_ID, "key": string(required=True), "value": string()}
 
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        key = str(self.arg("key", required=True))
-        _log(run, params={key: str(self.arg("value", ""))})
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        _log(run, tags={args["key"]: args["value"] or ""})
         return {}
 
 
-class RunSetTag(MlflowEndpoint):
-    writes = True
+class RunDeleteTag(WriteEndpoint):
+    fields = {"run_id": string(required=True), "key": string(required=True)}
 
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        key = str(self.arg("key", required=True))
-        _log(run, tags={key: str(self.arg("value", ""))})
-        return {}
-
-
-class RunDeleteTag(MlflowEndpoint):
-    writes = True
-
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        key = str(self.arg("key", required=True))
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        key = args["key"]
         if key not in run.tags:
-            raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"No tag '{key}' on run {run.pk}.", 404)
+            raise not_found(f"No tag with name: {key} in run with id {run.pk}")
         services.run_delete_tag(run=run, key=key)
         return {}
 
 
-def _encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+class RunLogBatch(WriteEndpoint):
+    fields = {
+        "run_id": string(required=True),
+        "metrics": repeated(METRIC),
+        "params": repeated(KEY_VALUE),
+        "tags": repeated(KEY_VALUE),
+    }
+
+    def handle(self, args: dict) -> dict:
+        total = len(args["metrics"]) + len(args["params"]) + len(args["tags"])
+        if total > MAX_BATCH_ENTITIES:
+            raise invalid(
+                f"A batch logging request can contain at most {MAX_BATCH_ENTITIES} metrics, "
+                f"params, and tags. Got {total}."
+            )
+        run = self.get_run(args, active=True)
+        _log(
+            run,
+            metrics=[_metric_point(m, f"metrics[{i}].") for i, m in enumerate(args["metrics"])],
+            params=_key_values(args["params"], "param"),
+            tags=_key_values(args["tags"], "tag"),
+        )
+        return {}
 
 
-def _decode_page_token(token) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(str(token)))["offset"]
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise MlflowError("INVALID_PARAMETER_VALUE", "Invalid page token.") from exc
-    return offset
+class RunLogInputs(WriteEndpoint):
+    fields = {
+        "run_id": string(required=True),
+        "datasets": repeated(DATASET_INPUT),
+        "models": repeated(protocol.message(model_id=string(required=True))),
+    }
+
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args, active=True)
+        inputs = [
+            services.DatasetInput(
+                name=item["dataset"]["name"],
+                digest=item["dataset"]["digest"],
+                source_type=item["dataset"]["source_type"] or "",
+                source=item["dataset"]["source"] or "",
+                schema=item["dataset"]["schema"] or "",
+                profile=item["dataset"]["profile"] or "",
+                tags=tuple((t["key"], t["value"] or "") for t in item["tags"]),
+            )
+            for item in args["datasets"]
+        ]
+        services.run_log_inputs(run=run, inputs=inputs)
+        return {}
 
 
 class RunSearch(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        experiment_ids = [str(e) for e in self.arg("experiment_ids", []) or []]
-        size = self.int_arg("max_results", 1000)
-        if not 0 < size <= MAX_SEARCH_RESULTS:
-            raise MlflowError(
-                "INVALID_PARAMETER_VALUE", f"max_results must be 1 to {MAX_SEARCH_RESULTS}."
-            )
-        offset = _decode_page_token(self.arg("page_token"))
-        if self.arg("run_view_type") == "DELETED_ONLY":
-            return {"runs": []}  # runs are never soft-deleted here
-        runs = Run.objects.for_org(self.org).filter(
-            project_id__in=[int(e) for e in experiment_ids if e.isdigit()]
+    http_method_names = ["post"]  # a read, sent as a POST by the client
+    fields = {
+        "experiment_ids": repeated(string()),
+        "filter": string(),
+        "run_view_type": VIEW_TYPE,
+        "max_results": Field("int32"),
+        "order_by": repeated(string()),
+        "page_token": string(),
+    }
+
+    def handle(self, args: dict) -> dict:
+        ids = {_run_pk(e) for e in args["experiment_ids"]} - {None}
+        if DEFAULT_EXPERIMENT_ID in args["experiment_ids"] and self.default_project_id:
+            ids.add(self.default_project_id)
+        page, token = _search_page(
+            Run.objects.for_org(self.org).filter(project_id__in=ids),
+            args["run_view_type"],
+            lambda found: order_runs(
+                filter_runs(found, args["filter"] or ""), args["order_by"]
+            ).prefetch_related("inputs__dataset"),
+            args,
         )
-        try:
-            runs = apply_filter(runs, self.arg("filter") or "")
-            order = parse_order_by(self.arg("order_by") or [])
-        except SearchSyntaxError as exc:
-            raise MlflowError("INVALID_PARAMETER_VALUE", str(exc)) from exc
-        runs = selectors.order_runs(runs, order)
-        page = list(runs[offset : offset + size + 1])
-        body = {"runs": [run_json(run) for run in page[:size]]}
-        if len(page) > size:
+        body = {"runs": [self.run_answer(run) for run in page]}
+        if token:
+            body["next_page_token"] = token
+        return body
+
+
+class MetricGetHistory(ReadEndpoint):
+    fields = {
+        **RUN_ID,
+        "metric_key": string(required=True),
+        "page_token": string(),
+        "max_results": Field("int32"),
+    }
+
+    def handle(self, args: dict) -> dict:
+        run = self.get_run(args)
+        key = args["metric_key"]
+        history = selectors.metric_history(run=run, key=key).values_list(
+            "value", "step", "timestamp"
+        )
+        offset = _decode_page_token(args["page_token"])
+        size = args["max_results"]
+        if size is not None and size <= 0:
+            raise invalid_value("max_results", size, "It must be a positive integer.")
+        rows = list(history[offset : offset + size + 1] if size else history[offset:])
+        body = {
+            "metrics": [
+                {
+                    "key": key,
+                    "value": json_double(math.nan if value is None else value),
+                    "step": step,
+                    "timestamp": timestamp,
+                }
+                for value, step, timestamp in rows[:size]
+            ]
+        }
+        if size and len(rows) > size:
             body["next_page_token"] = _encode_page_token(offset + size)
         return body
 
 
-class MetricGetHistory(MlflowEndpoint):
-    def handle(self, request: Request) -> dict:
-        run = self.get_run()
-        key = self.arg("metric_key", required=True)
-        history = selectors.metric_history(run=run, key=key).values_list(
-            "value", "step", "timestamp"
-        )
-        return {
-            "metrics": [
-                {"key": key, "value": value, "step": step, "timestamp": timestamp}
-                for value, step, timestamp in history
-            ]
-        }
+@csrf_exempt
+def endpoint_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other path under /mlflow/: MLflow's answer, not an HTML page (also with DEBUG)."""
+    return mlflow_error(404, "ENDPOINT_NOT_FOUND", "No such MLflow endpoint.")
 
 
 @login_required
@@ -464,16 +796,24 @@ def ui_link(request: HttpRequest) -> HttpResponse:
     """The page behind the links the mlflow client prints ("View run at
     http://HOST/mlflow/#/experiments/3/runs/7"): the browser keeps the fragment to itself,
     so a line of JavaScript turns it into a query, and the run's page opens (404 unless
-    the run belongs to one of the caller's organizations)."""
+    the run belongs to one of the caller's organizations). Experiment "0" is the Default
+    experiment of the run's organization."""
     experiment, run_id = request.GET.get("experiment", ""), request.GET.get("run", "")
-    if not experiment.isdigit():
+    if _run_pk(experiment) is None:
         return render(request, "evaluation/runs/mlflow_link.html")
-    project = get_object_or_404(
-        Project.objects.for_member(request.user).select_related("organization"),
-        pk=int(experiment),
-    )
+    projects = Project.objects.for_member(request.user).select_related("organization")
+    if experiment == DEFAULT_EXPERIMENT_ID:
+        defaults = Experiment.objects.filter(is_default=True, project__in=projects)
+        if _run_pk(run_id) is not None:
+            defaults = defaults.filter(project__runs__pk=int(run_id))
+        default = defaults.first()
+        if default is None:
+            raise Http404("No such experiment.")
+        project = projects.get(pk=default.project_id)
+    else:
+        project = get_object_or_404(projects, pk=int(experiment))
     org_slug, project_slug = project.organization.slug, project.slug
-    if run_id.isdigit():
+    if _run_pk(run_id) is not None:
         run = get_object_or_404(Run, pk=int(run_id), project=project)
         return redirect("runs:detail", org_slug=org_slug, project_slug=project_slug, run_id=run.pk)
     return redirect("runs:list", org_slug=org_slug, project_slug=project_slug)

@@ -1,4 +1,5 @@
-"""Runs, tokens and a Bearer-authenticated client for the tracking tests."""
+"""Runs, tokens, a Bearer-authenticated client and the mlflow client pointed at a live
+server, for the tracking tests."""
 
 import pytest
 from django.test import Client
@@ -54,3 +55,31 @@ def log():
         )
 
     return do
+
+
+@pytest.fixture
+def use_token(live_server, monkeypatch):
+    """use_token(raw): the mlflow client talks to the live server with that token."""
+    mlflow = pytest.importorskip("mlflow")
+
+    def use(raw: str) -> None:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{live_server.url}/mlflow")
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", raw)
+        mlflow.set_tracking_uri(f"{live_server.url}/mlflow")
+
+    # Fail fast instead of retrying with back-off, and forget the previous test's state.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    yield use
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.tracking.fluent._active_experiment_id = None
+    mlflow.set_tracking_uri("")
+
+
+@pytest.fixture
+def tracking(use_token, token_for, member):
+    """The mlflow client logs as `member` with a write token of `org`."""
+    use_token(token_for(member, "write"))

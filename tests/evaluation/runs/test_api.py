@@ -1,6 +1,9 @@
 """The runs REST API: /api/v1/projects/{id}/runs/, /api/v1/runs/{id}/…"""
 
+import math
+
 import pytest
+from django.utils import timezone
 
 from evaluation.models import Run, RunMetric
 from tests.factories import RunFactory
@@ -334,3 +337,38 @@ def test_the_run_list_takes_a_constant_number_of_queries(
         with django_assert_max_num_queries(4):
             response = api.get(f"/api/v1/projects/{project.pk}/runs/?order_by=-metric.f1")
         assert response.status_code == 200
+
+
+def test_nan_and_infinity_logged_by_the_mlflow_client_are_null(api, run, log):
+    log(run, step=0, loss=math.nan, up=math.inf)
+    body = api.get(f"/api/v1/runs/{run.pk}/").json()
+    assert body["metrics"]["loss"]["value"] is None
+    assert body["metrics"]["up"]["value"] is None
+    history = api.get(f"/api/v1/runs/{run.pk}/metrics/up/history/").json()["history"]
+    assert [point["value"] for point in history] == [None]
+
+
+def test_the_run_list_leaves_out_deleted_runs(api, project, run):
+    RunFactory(project=project, name="gone", deleted_at=timezone.now())
+    body = api.get(f"/api/v1/projects/{project.pk}/runs/").json()
+    assert [r["name"] for r in body["results"]] == [run.name]
+
+
+def test_a_deleted_run_refuses_logging(api, run):
+    run.deleted_at = timezone.now()
+    run.save()
+    response = api.post(
+        f"/api/v1/runs/{run.pk}/log-batch/",
+        {"metrics": [{"key": "f1", "value": 0.5}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+
+
+def test_nul_characters_are_refused_on_the_rest_api_too(api, run):
+    response = api.post(
+        f"/api/v1/runs/{run.pk}/log-batch/",
+        {"params": [{"key": "p", "value": "a\x00b"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400

@@ -2,12 +2,14 @@
 directions and the best run value against each metric's target."""
 
 import json
+import math
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from evaluation.models import Run
-from evaluation.runs.selectors import best_run_values_for_project, key_match
+from evaluation.runs.selectors import best_run_values_for_project, key_match, project_run_summary
 from mlprojects.lifecycle.services import cycle_start_next
 from mlprojects.models import Metric, Objective
 from tests.factories import RunFactory
@@ -251,3 +253,24 @@ def test_a_viewer_may_not_link_a_run(viewer, run, lifecycle, client_for):
     assert response.status_code == 403
     run.refresh_from_db()
     assert run.objective is None
+
+
+def test_a_nan_or_infinite_value_is_never_the_best(project, lifecycle, log):
+    finite = RunFactory(project=project, name="finite")
+    diverged = RunFactory(project=project, name="diverged")
+    log(finite, **{"ndcg@5": 0.3, "error rate": 0.2})
+    log(diverged, **{"ndcg@5": math.inf, "error rate": math.nan})
+    best = best_run_values_for_project(project)
+    assert best[lifecycle.ndcg.pk]["run_id"] == finite.pk
+    assert best[lifecycle.error.pk]["run_id"] == finite.pk
+    summary = {b["key"]: b["run_id"] for b in project_run_summary(project=project)["best"]}
+    assert summary == {"ndcg@5": finite.pk, "error rate": finite.pk}
+
+
+def test_a_deleted_run_is_never_the_best(project, lifecycle, log):
+    kept = RunFactory(project=project, name="kept")
+    deleted = RunFactory(project=project, name="deleted")
+    log(kept, **{"ndcg@5": 0.3})
+    log(deleted, **{"ndcg@5": 0.9})
+    Run.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+    assert best_run_values_for_project(project)[lifecycle.ndcg.pk]["run_id"] == kept.pk

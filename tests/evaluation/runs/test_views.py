@@ -1,11 +1,15 @@
 """Runs pages: the table, the comparison, baseline/candidate marking."""
 
 import json
+import math
 import re
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
+from evaluation.models import Experiment
+from evaluation.runs import services
 from tests.factories import ProjectFactory, RunFactory
 
 URL = "/o/acme/projects/menu-recommender/runs/"
@@ -207,3 +211,63 @@ def test_the_mlflow_link_does_not_open_another_orgs_run(member, other_run, clien
 
 def test_the_mlflow_link_asks_an_anonymous_visitor_to_log_in(client, db):
     assert "/accounts/login/" in client.get("/mlflow/?experiment=1")["Location"]
+
+
+def test_the_runs_table_shows_nan_and_infinity(member, project, log, client_for):
+    diverged = RunFactory(project=project, name="diverged")
+    log(diverged, loss=math.nan, f1=math.inf)
+    text = client_for(member).get(URL).text
+    assert ">NaN<" in text and ">∞<" in text
+
+
+def test_charts_have_gaps_where_values_are_not_finite(member, project, log, client_for):
+    run = RunFactory(project=project, name="r")
+    for step, value in enumerate([0.5, math.nan, math.inf, 0.7]):
+        log(run, step=step, loss=value)
+    page = client_for(member).get(f"{URL}{run.pk}/")
+    charts = json.loads(re.search(r'id="run-charts"[^>]*>(.*?)</script>', page.text, re.S)[1])
+    assert charts[0]["series"][0]["points"] == [[0, 0.5], [1, None], [2, None], [3, 0.7]]
+
+
+def test_deleted_runs_are_listed_on_their_own(member, project, client_for):
+    RunFactory(project=project, name="kept")
+    RunFactory(project=project, name="gone", deleted_at=timezone.now())
+    client = client_for(member)
+    page = client.get(URL)
+    assert run_names(page.text) == ["kept"]
+    assert "Deleted runs (1)" in page.text
+    assert run_names(client.get(URL + "?deleted=1").text) == ["gone"]
+
+
+def test_a_deleted_runs_page_says_how_to_restore_it(member, project, client_for):
+    run = RunFactory(project=project, name="gone", deleted_at=timezone.now())
+    assert "restore_run" in client_for(member).get(f"{URL}{run.pk}/").text
+
+
+def test_the_run_page_shows_the_datasets_the_run_used(member, project, client_for):
+    run = RunFactory(project=project, name="r")
+    services.run_log_inputs(
+        run=run,
+        inputs=[
+            services.DatasetInput(
+                "menu-2024", "f0f3e026", "local", '{"uri": "/data/menu.csv"}',
+                profile='{"num_rows": 2}', tags=(("mlflow.data.context", "training"),),
+            )
+        ],
+    )  # fmt: skip
+    text = client_for(member).get(f"{URL}{run.pk}/").text
+    for shown in ("menu-2024", "f0f3e026", "training", "/data/menu.csv", "num_rows"):
+        assert shown in text
+
+
+def test_the_runs_page_names_the_experiment_for_the_mlflow_client(member, org, project, client_for):
+    services.experiments_ensure(org=org)
+    Experiment.objects.filter(project=project).update(name="Menu recs (mlflow)")
+    assert "Menu recs (mlflow)" in client_for(member).get(URL).text
+
+
+def test_the_mlflow_link_of_the_default_experiment_opens_the_run(member, org, client_for):
+    default = services.experiment_default(org=org, user=member)
+    run = RunFactory(project=default.project, name="quick")
+    response = client_for(member).get(f"/mlflow/?experiment=0&run={run.pk}")
+    assert response["Location"] == f"/o/{org.slug}/projects/{default.project.slug}/runs/{run.pk}/"
