@@ -67,3 +67,15 @@ def screenshot(page):
         return path
 
     return take
+
+
+FACTORY_PASSWORD = "correct-horse-battery"  # every UserFactory user's password
+
+
+def log_in(page, email: str, password: str = FACTORY_PASSWORD) -> None:
+    """Log in through the login form, as a person would."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

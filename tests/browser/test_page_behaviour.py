@@ -7,16 +7,9 @@ from playwright.sync_api import expect
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url("/accounts/login/")
 
 
 def test_revoking_a_token_asks_first_and_cancelling_keeps_it(page, org, owner):
