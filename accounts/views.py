@@ -1,18 +1,22 @@
+import logging
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from django_ratelimit.core import is_ratelimited
 
 from accounts import services
 from accounts.access import require_perm
@@ -29,6 +33,8 @@ from accounts.forms import (
 from accounts.models import ApiToken, Invitation, Membership, Notification, Organization
 from accounts.permissions import Perm, Role, permission_matrix
 
+logger = logging.getLogger(__name__)
+
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
@@ -40,11 +46,39 @@ def _organization_home(org: Organization) -> HttpResponse:
     return redirect(settings.ORGANIZATION_HOME_URL, org_slug=org.slug)
 
 
+def _over_limit(request: HttpRequest, *, group: str, email: str, per_ip: str, per_email: str):
+    """Count this post against both limits (per client address, per email address) and
+    say whether either is exceeded. The counters live in the shared cache."""
+    by_address = is_ratelimited(request, group=f"{group}:ip", key="ip", rate=per_ip, increment=True)
+    by_email = bool(email) and is_ratelimited(
+        request,
+        group=f"{group}:email",
+        key=lambda _group, _request: email,
+        rate=per_email,
+        increment=True,
+    )
+    return by_address or by_email
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and _over_limit(
+        request,
+        group="signup",
+        email=request.POST.get("email", "").strip().lower(),
+        per_ip=settings.SIGNUP_RATE_PER_IP,
+        per_email=settings.SIGNUP_RATE_PER_EMAIL,
+    ):
+        logger.warning("sign-up refused: rate limit reached")
+        context = {
+            "form": SignupForm(initial=request.POST.dict()),
+            "limited_message": "Too many sign-up attempts from your network or for this "
+            "email address. Please try again in an hour.",
+        }
+        return render(request, "accounts/signup.html", context, status=429)
     if request.method == "POST" and form.is_valid():
         user, org = services.user_signup(
             email=form.cleaned_data["email"],
@@ -56,6 +90,43 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome! {org.name} is ready. Invite your team.")
         return _organization_home(org)
     return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Mails a reset link at most PASSWORD_RESET_RATE_PER_EMAIL times per address (and
+    PASSWORD_RESET_RATE_PER_IP per client address). Past the limit nothing is sent, but
+    the answer is the same "if the address has an account, we sent a link" page, so it
+    tells nothing about which addresses have accounts."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        if _over_limit(
+            self.request,
+            group="password-reset",
+            email=form.cleaned_data["email"].strip().lower(),
+            per_ip=settings.PASSWORD_RESET_RATE_PER_IP,
+            per_email=settings.PASSWORD_RESET_RATE_PER_EMAIL,
+        ):
+            logger.warning("password reset mail not sent: rate limit reached")
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Choosing a new password through the mailed link also lifts the account's login
+    lockout: the link proves the person owns the address."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.email.lower())
+        return response
 
 
 @login_required

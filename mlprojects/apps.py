@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
 
 
 class MlprojectsConfig(AppConfig):
@@ -9,7 +10,10 @@ class MlprojectsConfig(AppConfig):
         # Bind `shared_task` to the configured Celery app in every process that loads
         # Django, so `transaction.on_commit(task.delay)` reaches the configured broker.
         from mlprojects.celery import app  # noqa: F401
+        from mlprojects.site.logs import forget_request_id
 
+        # Log lines after a response is sent belong to no request.
+        request_finished.connect(forget_request_id, dispatch_uid="forget_request_id")
         register_notification_kinds()
         register_demo_loaders()
 

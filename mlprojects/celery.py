@@ -8,6 +8,8 @@ settings it was not meant to. The web process loads this app in
 
 from celery import Celery
 
+from mlprojects.site.logs import connect_celery_signals
+
 app = Celery("mlprojects")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
@@ -26,5 +28,8 @@ app.conf.update(
     worker_hijack_root_logger=False,
 )
 app.autodiscover_tasks(
-    ["accounts", "evaluation.evaluations", "evaluation.abtests"], related_name="tasks"
+    ["accounts", "mlprojects.site", "evaluation.evaluations", "evaluation.abtests"],
+    related_name="tasks",
 )
+# Log lines of a task carry the id of the request that enqueued it.
+connect_celery_signals()

@@ -3,7 +3,7 @@ lives under /o/<org_slug>/ and the API under /api/v1/."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 # The lifecycle, the business analyses and review share the "mlprojects" namespace.
 organization_pages = [
@@ -29,7 +29,13 @@ urlpatterns = [
     path("api/v1/", include("evaluation.evaluations.api.urls")),
     path("mlflow/", include("evaluation.runs.mlflow.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The "split" view serves Swagger UI's start-up script as a file, not inline, so the
+    # page works under the Content-Security-Policy (templates/drf_spectacular/).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,6 +5,8 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +26,19 @@ from tests.factories import (
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROLES = [Role.OWNER, Role.ADMIN, Role.MEMBER, Role.STAKEHOLDER, Role.VIEWER]
+
+
+def pytest_configure(config) -> None:
+    # Settings never create directories; the test database and static root live here.
+    settings.VAR_DIR.mkdir(exist_ok=True)
+    settings.STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns without it
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate limits, throttles and lockout counters start afresh in every test."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

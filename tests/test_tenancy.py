@@ -23,6 +23,8 @@ from tests.factories import RunFactory
 PUBLIC = {
     "home": "redirects to the caller's own organization",
     "healthz": "service health, no tenant data",
+    "readyz": "service health, no tenant data",
+    "worker_status": "service health, no tenant data",
     "api-schema": "the API description",
     "api-docs": "the API description",
     "api-me": "the caller's own account",

@@ -30,25 +30,44 @@ def test_an_invitation_email_is_sent_by_the_worker_after_commit(
     assert f"invited you to {org.name}" in text
 
 
-def test_healthz_reports_the_database_broker_and_worker(celery_worker_process, client):
+def test_a_task_logs_under_the_id_of_the_request_that_enqueued_it(
+    celery_worker_process, org, owner, client_for
+):
+    client_for(owner).post(
+        f"/o/{org.slug}/members/invite/",
+        {"email": "traced@acme.test", "role": "member"},
+        HTTP_X_REQUEST_ID="invite-req-42",
+    )
+    wait_for(
+        lambda: "[invite-req-42]" in celery_worker_process.log(),
+        timeout=30,
+        message=f"no worker line with the request id:\n{celery_worker_process.log()}",
+    )
+
+
+def test_worker_status_reports_the_broker_and_a_consuming_worker(celery_worker_process, client):
     response = wait_for(
-        lambda: (r := client.get("/healthz")).status_code == 200 and r,
+        lambda: (r := client.get("/status/workers")).status_code == 200 and r,
         timeout=20,
-        message="healthz never reported a worker",
+        message="/status/workers never reported a worker",
     )
     checks = response.json()["checks"]
-    assert checks["database"] == "ok"
     assert checks["broker"] == "ok"
-    assert checks["worker"].startswith("ok")
+    assert checks["workers"] == "ok (1 worker)"
+    assert checks["beat"].startswith(("unknown", "ok"))
 
 
-def test_healthz_answers_503_without_a_worker(transactional_db, client, settings):
+def test_worker_status_answers_503_without_a_worker_while_healthz_stays_ok(
+    transactional_db, client
+):
     from mlprojects.celery import app
 
     app.conf.task_always_eager = False
     try:
-        response = client.get("/healthz")
+        response = client.get("/status/workers")
+        liveness = client.get("/healthz")
     finally:
         app.conf.task_always_eager = True
     assert response.status_code == 503
-    assert response.json()["checks"]["worker"].startswith("error")
+    assert response.json()["checks"]["workers"].startswith("error: no worker consuming")
+    assert liveness.status_code == 200

@@ -2,10 +2,15 @@
 the environment through the one reader below; a malformed value raises
 ImproperlyConfigured at start-up instead of surfacing later."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from mlprojects.site.logs import logging_config
+from mlprojects.site.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -47,6 +52,13 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from exc
 
 
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = env.str(name, default=default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(sorted(choices))}.")
+    return value
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
@@ -62,6 +74,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -73,9 +87,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request, and its response, carry the id.
+    "mlprojects.site.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     # 413 in the API's error shape for an oversized body, before anything reads it.
     "mlprojects.site.middleware.RequestSizeLimitMiddleware",
+    # 429 for an address whose API calls keep failing authentication.
+    "mlprojects.site.middleware.FailedAuthenticationThrottleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +106,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Resolves /o/<org_slug>/… to the caller's membership before any view runs.
     "accounts.middleware.OrganizationMiddleware",
+    # Last: turns a login attempt refused by the lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mlprojects.urls"
@@ -107,7 +129,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", 0))
@@ -119,6 +140,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Axes' backend first: it refuses a locked-out account or address before any password
+# is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -134,14 +161,87 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
 
+# Limits on logging in, signing up and password resets, per account and per client
+# address. Failed logins are kept in the database (django-axes); the other counters live
+# in the cache, which every web process shares in production (Redis).
+#
+# How many reverse proxies that append to X-Forwarded-For stand in front of the app
+# (0: the connection's own address is the client's). Every per-address limit reads it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Login: after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address,
+# logging in is refused (even with the right password) for LOGIN_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_USERNAME_FORM_FIELD = "username"  # the email field of EmailAuthenticationForm
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_email"
+AXES_CLIENT_IP_CALLABLE = "mlprojects.site.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Successful logins are not stored (the table would grow forever); failures are, until
+# their cool-off ends.
+AXES_DISABLE_ACCESS_LOG = True
+# Sign-up and password-reset posts per client address and per email address (a reset
+# past its limit sends nothing but answers the same page, so it reveals no account).
+RATELIMIT_IP_META_KEY = "mlprojects.site.client_ip.client_ip"
+SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "10/hour")
+SIGNUP_RATE_PER_EMAIL = env_rate("SIGNUP_RATE_PER_EMAIL", "5/hour")
+PASSWORD_RESET_RATE_PER_IP = env_rate("PASSWORD_RESET_RATE_PER_IP", "20/hour")
+PASSWORD_RESET_RATE_PER_EMAIL = env_rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
+for _name, _value, _least in (
+    ("LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT, 1),
+    ("LOGIN_COOLOFF_MINUTES", LOGIN_COOLOFF_MINUTES, 1),
+    ("TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT, 0),
+):
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
+
+# Content-Security-Policy: our own origin only, no inline script anywhere (templates
+# attach behaviour from static/ files; htmx is configured in _base.html not to eval or
+# inject styles), and no style="" attributes either. Pico's stylesheet draws its icons
+# with data: URIs. Swagger UI (/api/docs/) works under the same policy
+# (templates/drf_spectacular/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Powerful browser features the app never uses, switched off for it and anything it
+# could embed; the clipboard is used by "Copy" buttons.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "camera": [],
+    "clipboard-write": ["self"],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Written by `collectstatic` (production) only; settings never create directories, so
+# a production image can be read-only.
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request without it
 # Third-party front-end assets come from npm (package-lock.json) and are served from
 # node_modules through the staticfiles finders; nothing is loaded from a CDN.
 STATICFILES_DIRS = [
@@ -173,9 +273,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The folders are made by the local settings (`make run`), not here.
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed", "control"):
-        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -216,6 +315,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": EVALUATION_STUCK_SWEEP_SECONDS,
         "options": {"expires": EVALUATION_STUCK_SWEEP_SECONDS},
     },
+    # /status/workers reads the time this task stores to tell whether beat is alive.
+    "beat-heartbeat": {
+        "task": "mlprojects.site.tasks.record_beat_heartbeat_task",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
 }
 
 if REDIS_URL:
@@ -239,6 +344,8 @@ REST_FRAMEWORK = {
         "anon": env_rate("API_THROTTLE_ANON", "60/min"),
         "user": env_rate("API_THROTTLE_USER", "6000/min"),
     },
+    # Counted per client address as mlprojects.site.client_ip counts it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -267,13 +374,24 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+# Logs go to the console, one line per record with the request id: `text` for people,
+# `json` for a log collector (the default in production).
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", {"text", "json"})
+LOGGING = logging_config(
+    log_format=LOG_FORMAT,
+    level=env.str("LOG_LEVEL", default="INFO"),
     # kombu's filesystem transport has no host and says so on every connection.
-    "loggers": {"kombu.connection": {"level": "ERROR"}}
+    quiet_loggers={"kombu.connection": {"level": "ERROR"}}
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {},
-}
+)
+
+# Error tracking, only when SENTRY_DSN is set. No personal data is sent (no user emails,
+# cookies or request bodies); each error is tagged with its request id.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )

@@ -1,5 +1,6 @@
 """Test settings: SQLite unless DATABASE_URL is set (CI sets PostgreSQL), fast hashing,
-mail kept in memory."""
+mail kept in memory, a cache of the test process's own. The directories under var/ are
+made by tests/conftest.py, not here."""
 
 from .base import *  # noqa: F403
 
@@ -10,6 +11,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# Rate-limit and throttle counters start empty in each test (tests/conftest.py clears
+# it), whatever REDIS_URL says.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tasks run inline in ordinary tests; tests marked `worker` start a real worker process.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

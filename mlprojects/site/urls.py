@@ -1,4 +1,4 @@
-"""Pages of the site as a whole: the landing redirect and the health check."""
+"""Pages of the site as a whole: the landing redirect and the health endpoints."""
 
 from django.urls import path
 
@@ -7,4 +7,6 @@ from mlprojects.site import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("status/workers", health.worker_status, name="worker_status"),
 ]

@@ -27,3 +27,16 @@ document.addEventListener("click", (event) => {
   list.innerHTML = "";
   box.focus();
 });
+document.addEventListener("submit", (event) => {
+  // <form data-confirm="Delete …?"> asks before submitting (no inline handlers: the
+  // Content-Security-Policy forbids them).
+  const message = event.target.dataset?.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+document.addEventListener("click", (event) => {
+  // "Cancel" on a form that was inserted into the page removes the form.
+  const cancel = event.target.closest("[data-remove-form]");
+  if (!cancel) return;
+  event.preventDefault();
+  cancel.closest("form")?.remove();
+});

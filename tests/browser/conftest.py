@@ -41,8 +41,20 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Every page runs under the Content-Security-Policy; anything it blocks (an inline
+    # script, handler or style) is a bug that would break the page for real users.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not blocked, "blocked by the Content-Security-Policy:\n" + "\n".join(blocked)
 
 
 @pytest.fixture
@@ -55,3 +67,15 @@ def screenshot(page):
         return path
 
     return take
+
+
+FACTORY_PASSWORD = "correct-horse-battery"  # every UserFactory user's password
+
+
+def log_in(page, email: str, password: str = FACTORY_PASSWORD) -> None:
+    """Log in through the login form, as a person would."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

@@ -36,6 +36,8 @@ def test_the_demo_evaluation_matches_scikit_learn_and_sets_its_target_metric(dem
 
 def test_the_results_page_says_which_baseline_a_warning_is_about(demo, client):
     evaluation = Evaluation.objects.get(name=FRAUD_EVALUATION)
-    client.login(username="owner@example.com", password="mlprojects-demo")
+    client.post(
+        "/accounts/login/", {"username": "owner@example.com", "password": "mlprojects-demo"}
+    )
     page = client.get(f"/o/demo/projects/fraud-detection/evaluations/{evaluation.pk}/").text
     assert "<strong>Majority baseline:</strong>" in page
