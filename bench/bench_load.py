@@ -1,0 +1,246 @@
+"""Load: many members using the app at once, as production runs it — gunicorn (2 workers)
+with production settings on PostgreSQL and Redis, holding 100× the demo organization's
+data (`generate_scale_data --factor 100`).
+
+    python bench/bench_load.py
+    python bench/bench_load.py --users 50 --duration 2m --factor 100
+    python bench/bench_load.py --postgres-url postgres://postgres@127.0.0.1:5432
+
+Phase 1 (mixed): --users locust users for --duration — project pages, the dashboard, the
+project's lists (runs, evaluations, A/B tests, proposals), the API lists, run logging
+(log-batch, 50 values a request) and comments. Phase 2: --focus-users users reading
+project pages only, for --focus-duration; its p95 is compared with the goal (150 ms).
+Prints requests/s, p50/p95 and errors per endpoint group, the ratio p95 / goal, and exits
+non-zero when a request failed. The database (mlprojects_bench) is kept between runs (the
+data commands are idempotent); gunicorn and locust are stopped when it ends, however it ends.
+"""
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+DB_NAME = "mlprojects_bench"
+GOAL_P95_MS = 150
+STARTUP_TIMEOUT = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    # A process group of its own, so that stopping it also stops its worker processes.
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def manage(env: dict, *args: str, timeout: int = 600) -> str:
+    done = subprocess.run(
+        [PY, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def prepare_database(postgres_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    return f"{postgres_url}/{DB_NAME}"
+
+
+FIXTURE = """
+import json
+from accounts.models import Organization, User
+from accounts.services import api_token_create
+from evaluation.models import Run
+from mlprojects.models import Project
+org = Organization.objects.get(slug="demo")
+user = User.objects.get(email="member@example.com")
+_, raw = api_token_create(org=org, user=user, name="bench", scope="write")
+projects = list(Project.objects.filter(organization=org).values_list("pk", "slug"))
+runs = list(Run.objects.filter(project__organization=org).values_list("pk", flat=True)[:500])
+print(json.dumps({"token": raw, "projects": projects, "runs": runs}))
+"""
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}; its log ends:\n{tail}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT}s")
+
+
+def run_locust(host: str, env: dict, users: int, duration: str, workdir: Path, phase: str):
+    prefix = workdir / phase
+    cmd = [
+        PY, "-m", "locust", "-f", str(ROOT / "bench" / "locust_load.py"), "--headless",
+        "-u", str(users), "-r", "10", "-t", duration, "--host", host,
+        "--csv", str(prefix), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    log = workdir / f"locust-{phase}.log"
+    proc = start(cmd, {**env, "BENCH_PHASE": phase}, log)
+    try:
+        seconds = parse_duration(duration)
+        proc.wait(timeout=seconds + 90)
+    except subprocess.TimeoutExpired:
+        print(f"locust ({phase}) overran its time; stopped", flush=True)
+    finally:
+        stop(proc)
+    stats = prefix.with_name(prefix.name + "_stats.csv")
+    if not stats.exists():
+        raise RuntimeError(f"locust wrote no stats:\n{log.read_text(errors='replace')[-3000:]}")
+    with stats.open() as f:
+        rows = list(csv.DictReader(f))
+    failures = prefix.with_name(prefix.name + "_failures.csv")
+    failed = failures.read_text() if failures.exists() else ""
+    return rows, failed
+
+
+def parse_duration(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+
+
+def report(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'endpoint group':<24}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
+    )
+    for row in rows:
+        name = row["Name"] if row["Name"] != "Aggregated" else "all"
+        print(
+            f"{name:<24}{row['Request Count']:>10}{float(row['Requests/s']):>9.1f}"
+            f"{row['50%']:>9}{row['95%']:>9}{row['Failure Count']:>8}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--factor", type=int, default=100)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", default="2m")
+    parser.add_argument("--focus-users", type=int, default=20)
+    parser.add_argument("--focus-duration", default="1m")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="mlprojects-bench-load-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mlprojects.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": prepare_database(args.postgres_url.rstrip("/")),
+        "CELERY_BROKER_URL": args.redis_url,
+        "REDIS_URL": args.redis_url,
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_FORMAT": "text",
+        "WEB_CONCURRENCY": str(args.workers),
+        # Every simulated user logs in from 127.0.0.1 and shares the API token: the
+        # per-address and per-user limits would measure themselves, not the app.
+        "API_THROTTLE_USER": "1000000/min",
+        "API_THROTTLE_ANON": "1000000/min",
+    }
+    gunicorn = None
+    try:
+        started = time.monotonic()
+        manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput")
+        manage(env, "load_demo")
+        manage(env, "generate_scale_data", "--factor", str(args.factor), timeout=900)
+        fixture = json.loads(manage(env, "shell", "-c", FIXTURE).strip().splitlines()[-1])
+        print(
+            f"data ready in {time.monotonic() - started:.0f}s: {len(fixture['projects'])} "
+            f"projects (factor {args.factor})",
+            flush=True,
+        )
+
+        port = free_port()
+        host = f"http://127.0.0.1:{port}"
+        log = workdir / "gunicorn.log"
+        gunicorn = start(
+            [PY, "-m", "gunicorn", "mlprojects.wsgi"],
+            {**env, "HOST": "127.0.0.1", "PORT": str(port)},
+            log,
+        )
+        wait_until_up(f"{host}/healthz", gunicorn, log)
+        locust_env = {
+            **env,
+            "BENCH_TOKEN": fixture["token"],
+            "BENCH_PROJECTS": json.dumps(fixture["projects"]),
+            "BENCH_RUNS": json.dumps(fixture["runs"]),
+        }
+        mixed, mixed_failed = run_locust(
+            host, locust_env, args.users, args.duration, workdir, "mixed"
+        )
+        focus, focus_failed = run_locust(
+            host, locust_env, args.focus_users, args.focus_duration, workdir, "focus"
+        )
+    finally:
+        stop(gunicorn)
+
+    report(
+        f"Mixed load: {args.users} users, {args.duration}, {args.workers} gunicorn workers", mixed
+    )
+    report(f"Project page: {args.focus_users} users, {args.focus_duration}", focus)
+    page = next(row for row in focus if row["Name"] == "page: project")
+    p95 = float(page["95%"])
+    print(
+        f"\nproject page p95 at {args.focus_users} users: {p95:.0f} ms; "
+        f"goal {GOAL_P95_MS} ms; ratio p95/goal {p95 / GOAL_P95_MS:.2f} "
+        f"({'met' if p95 <= GOAL_P95_MS else 'NOT met'})"
+    )
+    errors = sum(int(row["Failure Count"]) for row in mixed + focus if row["Name"] == "Aggregated")
+    print(f"errors: {errors} (logs in {workdir})")
+    if mixed_failed.count("\n") > 1 or focus_failed.count("\n") > 1:
+        print(mixed_failed + focus_failed)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
