@@ -83,13 +83,14 @@ def prepare_database(postgres_url: str) -> str:
 
 FIXTURE = """
 import json
+import secrets
 from accounts.models import Organization, User
 from accounts.services import api_token_create
 from evaluation.models import Run
 from mlprojects.models import Project
 org = Organization.objects.get(slug="demo")
 user = User.objects.get(email="member@example.com")
-_, raw = api_token_create(org=org, user=user, name="bench", scope="write")
+_, raw = api_token_create(org=org, user=user, name=f"bench {secrets.token_hex(4)}", scope="write")
 projects = list(Project.objects.filter(organization=org).values_list("pk", "slug"))
 runs = list(Run.objects.filter(project__organization=org).values_list("pk", flat=True)[:500])
 print(json.dumps({"token": raw, "projects": projects, "runs": runs}))
@@ -189,10 +190,15 @@ def main() -> int:
     gunicorn = None
     try:
         started = time.monotonic()
-        manage(env, "migrate", "--noinput")
-        manage(env, "collectstatic", "--noinput")
-        manage(env, "load_demo")
-        manage(env, "generate_scale_data", "--factor", str(args.factor), timeout=900)
+        for step in (
+            ["migrate", "--noinput"],
+            ["collectstatic", "--noinput"],
+            ["load_demo"],
+            ["generate_scale_data", "--factor", str(args.factor)],
+        ):
+            began = time.monotonic()
+            manage(env, *step, timeout=900)
+            print(f"{step[0]}: {time.monotonic() - began:.0f}s", flush=True)
         fixture = json.loads(manage(env, "shell", "-c", FIXTURE).strip().splitlines()[-1])
         print(
             f"data ready in {time.monotonic() - started:.0f}s: {len(fixture['projects'])} "
