@@ -20,45 +20,18 @@ import csv
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
+from bench_tracking import free_port, start, stop, wait_until_up  # the same process handling
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 DB_NAME = "mlprojects_bench"
 GOAL_P95_MS = 150
-STARTUP_TIMEOUT = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    # A process group of its own, so that stopping it also stops its worker processes.
-    return subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def manage(env: dict, *args: str, timeout: int = 600) -> str:
@@ -95,21 +68,6 @@ projects = list(Project.objects.filter(organization=org).values_list("pk", "slug
 runs = list(Run.objects.filter(project__organization=org).values_list("pk", flat=True)[:500])
 print(json.dumps({"token": raw, "projects": projects, "runs": runs}))
 """
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}; its log ends:\n{tail}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT}s")
 
 
 def run_locust(host: str, env: dict, users: int, duration: str, workdir: Path, phase: str):
@@ -230,7 +188,8 @@ def main() -> int:
             host, locust_env, args.focus_users, args.focus_duration, workdir, "focus"
         )
     finally:
-        stop(gunicorn)
+        if gunicorn is not None:
+            stop(gunicorn)
 
     report(
         f"Mixed load: {args.users} users, {args.duration}, {args.workers} gunicorn workers", mixed

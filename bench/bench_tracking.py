@@ -50,7 +50,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, headers: dict | N
         try:
             if requests.get(url, headers=headers, timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a busy server still starting
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT}s")
