@@ -9,8 +9,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-# Room for the multipart boundaries and the small form fields next to the file.
-MULTIPART_OVERHEAD_BYTES = 1 << 20
+from mlprojects.site.limits import MULTIPART_OVERHEAD_BYTES
 
 
 class UploadTooLarge(Exception):

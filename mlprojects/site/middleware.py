@@ -8,6 +8,7 @@ from django_ratelimit.core import get_usage
 
 from accounts.api.base import json_error
 from mlprojects.site.errors import MLFLOW_PREFIX, is_api, mlflow_error
+from mlprojects.site.limits import limit_for
 from mlprojects.site.logs import (
     REQUEST_ID_HEADER,
     clean_request_id,
@@ -39,26 +40,37 @@ class RequestIdMiddleware:
 
 
 class RequestSizeLimitMiddleware:
-    """413 for an API body over DATA_UPLOAD_MAX_MEMORY_SIZE, before any view runs. Django
-    enforces the limit only when `request.body` is read (answering an HTML 400), and DRF's
-    parsers read the stream directly, so without this an API body would have no limit."""
+    """413 for an API or `/mlflow` body over its limit, before the view reads it. Django
+    enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when `request.body` is read (answering an
+    HTML 400), and DRF's parsers read the stream directly, so without this an API body
+    would have no limit. A view that streams a file names its own limit with
+    `@body_limit("SETTING")` (see `mlprojects.site.limits`)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and is_api(request):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > limit:
-                message = f"The request body is larger than {limit} bytes."
-                if request.path.startswith(MLFLOW_PREFIX):
-                    return mlflow_error(413, "INVALID_PARAMETER_VALUE", message)
-                return json_error(413, "request_too_large", message)
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if not is_api(request):
+            return None
+        setting_name, limit = limit_for(view_func)
+        if limit is None:
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= limit:
+            return None
+        message = (
+            f"The request body is larger than this endpoint's limit of {limit} bytes "
+            f"(setting {setting_name})."
+        )
+        if request.path.startswith(MLFLOW_PREFIX):
+            return mlflow_error(413, "INVALID_PARAMETER_VALUE", message)
+        return json_error(413, "request_too_large", message)
 
 
 class FailedAuthenticationThrottleMiddleware:

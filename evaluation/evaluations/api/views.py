@@ -19,6 +19,7 @@ from evaluation.evaluations.api.serializers import (
 from evaluation.models import Evaluation
 from evaluation.uploads import UploadTooLarge, limit_upload_size
 from mlprojects.models import Project
+from mlprojects.site.limits import body_limit
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -27,6 +28,7 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The file is too large."
 
 
+@body_limit("EVALUATION_MAX_UPLOAD_BYTES")
 class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
     """GET: the project's evaluations (newest first). POST (multipart): `file`, `task`,
     `columns` and `options` as JSON, optionally `target_metric` (+ `target_metric_key`)

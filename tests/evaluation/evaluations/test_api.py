@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.files.base import ContentFile
 
 from evaluation.models import Evaluation
 
@@ -101,6 +102,26 @@ def test_an_oversize_file_is_a_413(api, project, settings):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert "2.0 KB" in response.json()["error"]["message"]
+    assert not Evaluation.objects.exists()
+
+
+def test_a_file_over_the_json_body_limit_is_accepted_up_to_the_upload_limit(api, project, settings):
+    # JSON bodies are capped by DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads have their own.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 500
+    response = submit(api, project)
+    assert response.status_code == 202, response.content
+    assert Evaluation.objects.count() == 1
+
+
+def test_a_body_far_over_the_upload_limit_is_refused_before_it_is_read(api, project, settings):
+    settings.EVALUATION_MAX_UPLOAD_BYTES = 500
+    response = api.post(
+        f"/api/v1/projects/{project.pk}/evaluations/",
+        {"file": ContentFile(b"y_true,y_score\n" * 100_000, name="big.csv"), "task": "binary"},
+        format="multipart",
+    )
+    assert response.status_code == 413
+    assert "EVALUATION_MAX_UPLOAD_BYTES" in response.json()["error"]["message"]
     assert not Evaluation.objects.exists()
 
 
