@@ -1,20 +1,26 @@
 """Experiment-tracking throughput: the same workload logged through our REST API, through
 our MLflow-compatible endpoint, and through a real MLflow tracking server, all on the same
-database engine, each behind one web worker process.
+database engine, each with the same number of web worker processes (--workers).
 
-    python bench/bench_tracking.py                      # 100 runs × 1,000 metrics, SQLite
+    python bench/bench_tracking.py                      # production mode on PostgreSQL
     python bench/bench_tracking.py --runs 10 --metrics 200
-    python bench/bench_tracking.py --db postgres --postgres-url postgres://postgres@127.0.0.1:5432
+    python bench/bench_tracking.py --db sqlite          # local settings, SQLite files
+
+On PostgreSQL both sides run as in production: ours is gunicorn with `gunicorn.conf.py` and
+production settings (Redis cache, JSON logs), MLflow is `mlflow server` with its
+PostgreSQL backend store.
 
 Workload per run: create the run, log its metrics with log-batch (up to --batch values per
 request, MLflow's own limit is 1,000), finish the run. Prints metric values per second for
-each server and the ratio ours / MLflow (target ≥ 2). The full `mlflow` package (the
-server) is installed once into its own virtualenv under /tmp, never into the project's.
+each server and the ratio ours / MLflow (target ≥ 3 on PostgreSQL, 2 on SQLite). The full
+`mlflow` package (the server) is installed once into its own virtualenv under /tmp, never
+into the project's.
 Both servers are started here and stopped, and their databases removed, when it ends."""
 
 import argparse
 import importlib.metadata
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -29,8 +35,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 MLFLOW_VENV = Path(tempfile.gettempdir()) / "mlprojects-bench-mlflow"
-STARTUP_TIMEOUT = 120
-TARGET_RATIO = 2.0
+STARTUP_TIMEOUT = 300
+TARGET_RATIO = {"postgres": 3.0, "sqlite": 2.0}
 WARMUP_RUNS = 2
 ROUNDS = 5
 
@@ -170,13 +176,27 @@ def workload_mlflow(session, base: str, experiment_id: str, runs: int, batches) 
             "end_time": int(time.time() * 1000)}))  # fmt: skip
 
 
+def mlflow_experiment(session, base: str) -> str:
+    """Creates the benchmark's experiment. MLflow's workers set up their store on first use
+    and may drop that first connection on a busy machine: asked again, not measured."""
+    for attempt in range(5):
+        try:
+            return check(session.post(f"{base}/api/2.0/mlflow/experiments/create",
+                                      json={"name": "b"}))["experiment_id"]  # fmt: skip
+        except requests.ConnectionError:
+            if attempt == 4:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
 def setup_ours(env: dict) -> str:
     """Migrate, create an organization, a member, a project and a write token."""
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], env=env,
                    cwd=ROOT, check=True)  # fmt: skip
     script = (
-        "from accounts.services import user_signup; from mlprojects.services import "
+        "from accounts.services import user_signup; from mlprojects.lifecycle.services import "
         "project_create; u, o = user_signup(email='bench@example.com', password='x-bench-pw-1',"
         " organization_name='Bench'); project_create(org=o, user=u, name='bench', slug='bench')"
     )
@@ -196,7 +216,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--metrics", type=int, default=1000, help="metric values per run")
     parser.add_argument("--batch", type=int, default=1000, help="values per log-batch request")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--workers", type=int, default=2, help="web worker processes per server")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
+        help="the cache of our production settings (PostgreSQL runs only)",
+    )
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     if not 1 <= args.batch <= 1000:
@@ -214,19 +240,33 @@ def main() -> int:
               f"{args.batch} ({total:,} values), database: {args.db}", flush=True)  # fmt: skip
 
         ours_url, _ = db.new("ours")
+        port = free_port()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "mlprojects.settings.local",
             "DEBUG": "false",
             "DATABASE_URL": ours_url,
             "API_THROTTLE_USER": "100000000/min",
             "LOG_LEVEL": "WARNING",
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(args.workers),
         }
+        if args.db == "postgres":  # as the README's production section runs it
+            env |= {
+                "DJANGO_SETTINGS_MODULE": "mlprojects.settings.production",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": "127.0.0.1",
+                "CELERY_BROKER_URL": args.redis_url,
+                "REDIS_URL": args.redis_url,
+                "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy
+                "CONN_MAX_AGE": "60",
+            }
+        else:
+            env["DJANGO_SETTINGS_MODULE"] = "mlprojects.settings.local"
         token = setup_ours(env)
-        port = free_port()
         procs.append(start(
-            [str(Path(sys.executable).parent / "gunicorn"), "mlprojects.wsgi",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+             "mlprojects.wsgi"],
             env, workdir / "ours.log",
         ))  # fmt: skip
         ours = f"http://127.0.0.1:{port}"
@@ -238,7 +278,7 @@ def main() -> int:
         procs.append(start(
             [str(mlflow_exe), "server", "--backend-store-uri", mlflow_db,
              "--default-artifact-root", str(workdir / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"],
+             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", str(args.workers)],
             {**os.environ, "MLFLOW_HOME": str(workdir)}, workdir / "mlflow.log",
         ))  # fmt: skip
         mlflow = f"http://127.0.0.1:{mlflow_port}"
@@ -246,9 +286,7 @@ def main() -> int:
 
         ours_session.headers.update(headers)
         project = check(ours_session.get(f"{ours}/api/v1/projects/"))["results"][0]["id"]
-        experiment = check(
-            mlflow_session.post(f"{mlflow}/api/2.0/mlflow/experiments/create", json={"name": "b"})
-        )["experiment_id"]
+        experiment = mlflow_experiment(mlflow_session, mlflow)
         workloads = {
             "ours, REST API (/api/v1/)": lambda n: workload_ours(
                 ours_session, ours, project, n, batches),
@@ -276,9 +314,10 @@ def main() -> int:
             print(f"  {label:<34} {spent:8.2f} s {rates[label]:10,.0f} metric values/s")
         rate_ours, rate_compat, rate_mlflow = rates.values()
         ratio, compat_ratio = rate_ours / rate_mlflow, rate_compat / rate_mlflow
+        target = TARGET_RATIO[args.db]
         print(f"ratio ours/MLflow: REST API {ratio:.2f}×, MLflow endpoint {compat_ratio:.2f}× "
-              f"(target ≥ {TARGET_RATIO:.0f}×)")  # fmt: skip
-        return 0 if ratio >= TARGET_RATIO else 1
+              f"(target ≥ {target:.0f}×)")  # fmt: skip
+        return 0 if min(ratio, compat_ratio) >= target else 1
     finally:
         ours_session.close()
         mlflow_session.close()
