@@ -113,6 +113,7 @@ def foreign_kwargs(
         "token_id": other_token.pk,
         "run_id": other_run.pk,
         "key": "f1",
+        "path": "model/MLmodel",
         "abtest_id": other_abtest.pk,
         "upload_id": other_abtest.raw_uploads.get().pk,
         # Words naming a step, section or kind of item are not objects; with the other

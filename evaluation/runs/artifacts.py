@@ -11,6 +11,7 @@ is checked segment by segment before it names a storage object (no `..`, no abso
 empty segments, no backslashes, NULs or control characters), so no request reaches outside
 the prefix that the caller's organization owns. Bodies are streamed both ways."""
 
+import mimetypes
 import posixpath
 import unicodedata
 from collections.abc import Iterator
@@ -203,3 +204,14 @@ def artifact_walk(*, segments: list[str], limit: int) -> list[tuple[str, Artifac
 
     walk(segments, "")
     return found
+
+
+# Downloads are always attachments, and of these types or else application/octet-stream,
+# so a file a browser would render (HTML, SVG) never runs as a page of this site.
+SAFE_TYPES = ("image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
+
+
+def download_type(name: str) -> str:
+    guessed = mimetypes.guess_type(posixpath.basename(name))[0]
+    return guessed if guessed in SAFE_TYPES else "application/octet-stream"

@@ -12,9 +12,6 @@ is RESOURCE_DOES_NOT_EXIST, whatever the rest of the path. Files are written onl
 run's or a logged model's `artifacts` directory. Multipart uploads are not offered: the
 client asks `/server-info` first and streams one PUT per file when there is none."""
 
-import mimetypes
-import posixpath
-
 from django.conf import settings
 from django.http import FileResponse
 from rest_framework.request import Request
@@ -120,7 +117,7 @@ class ArtifactFile(ArtifactEndpoint):
             artifacts.artifact_open(segments=segments),
             as_attachment=True,
             filename=segments[-1],
-            content_type=download_type(segments[-1]),
+            content_type=artifacts.download_type(segments[-1]),
         )
         response.block_size = artifacts.CHUNK_BYTES
         return response
@@ -152,13 +149,3 @@ class ArtifactFile(ArtifactEndpoint):
             raise invalid(f"Cannot delete {path!r}: it is not inside an artifact directory.")
         artifacts.artifact_delete(segments=segments)
         return Response({})
-
-
-# Served to the mlflow client only, and always as a download: a type the browser would
-# render (HTML, SVG) never runs as a page of this site.
-SAFE_TYPES = ("image/png", "image/jpeg", "image/gif", "text/plain", "text/csv", "application/json")
-
-
-def download_type(name: str) -> str:
-    guessed = mimetypes.guess_type(posixpath.basename(name))[0]
-    return guessed if guessed in SAFE_TYPES else "application/octet-stream"
