@@ -25,9 +25,12 @@ from evaluation.evaluations.models import (
 from evaluation.runs.models import (
     Dataset,
     Experiment,
+    LoggedModel,
+    LoggedModelStatus,
     Run,
     RunInput,
     RunMetric,
+    RunOutput,
     RunQuerySet,
     RunRole,
     RunStatus,
@@ -56,7 +59,10 @@ __all__ = [
     "Run",
     "RunInput",
     "RunMetric",
+    "RunOutput",
     "RunQuerySet",
     "RunRole",
     "RunStatus",
+    "LoggedModel",
+    "LoggedModelStatus",
 ]

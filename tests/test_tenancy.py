@@ -113,6 +113,7 @@ def foreign_kwargs(
         "token_id": other_token.pk,
         "run_id": other_run.pk,
         "key": "f1",
+        "path": "model/MLmodel",
         "abtest_id": other_abtest.pk,
         "upload_id": other_abtest.raw_uploads.get().pk,
         # Words naming a step, section or kind of item are not objects; with the other
@@ -233,12 +234,31 @@ MLFLOW_EXEMPT = {
     "mlflow:not-found": "answers ENDPOINT_NOT_FOUND to every path, names nothing",
 }
 # Fields that name an object, by field name: what the sweep sends.
-MLFLOW_IDS = {"run_id", "run_uuid", "experiment_id", "experiment_ids", "experiment_name"}
+MLFLOW_IDS = {
+    "run_id",
+    "run_uuid",
+    "experiment_id",
+    "experiment_ids",
+    "experiment_name",
+    "path",
+}
+# Arguments in the URL (logged models, artifact paths), by name: what the sweep puts there.
+MLFLOW_URL_IDS = {"model_id": "model_id", "path": "artifact_path", "tag_key": None}
 SAMPLES = {"string": "x", "int64": 1, "int32": 1, "double": 1.0, "bool": False}
 
 
+def _mlflow_kwargs(name: str, foreign: dict | None = None) -> dict:
+    """The URL arguments of `name`: the other organization's objects (or placeholders)."""
+    route = next(r for n, r, _ in named_patterns() if n == name)
+    kwargs = {}
+    for kwarg in (m.group("name") for m in KWARG.finditer(route)):
+        source = MLFLOW_URL_IDS.get(kwarg)
+        kwargs[kwarg] = foreign[source] if foreign and source else "x"
+    return kwargs
+
+
 def _mlflow_view(name: str):
-    return resolve(reverse(name, kwargs={"path": "x"} if name == "mlflow:not-found" else None))
+    return resolve(reverse(name, kwargs=_mlflow_kwargs(name)))
 
 
 def _sample(spec):
@@ -246,7 +266,7 @@ def _sample(spec):
     if spec.kind == "message":
         return {k: _sample(f) for k, f in spec.fields.items() if f.required}
     if spec.kind == "enum":
-        return spec.choices[0]
+        return spec.choices[-1]
     return SAMPLES[spec.kind]
 
 
@@ -254,32 +274,57 @@ def _mlflow_body(view_class, foreign: dict) -> dict:
     body = {}
     for field, spec in view_class.fields.items():
         if field in MLFLOW_IDS:
-            body[field] = foreign[field]
+            body[field] = foreign["artifact_path" if field == "path" else field]
         elif spec.required:
             body[field] = [_sample(spec)] if spec.repeated else _sample(spec)
     return body
 
 
 @pytest.fixture
-def foreign_mlflow(other_org, other_project, outsider):
-    """The other organization's run and experiment, by MLflow field."""
+def foreign_mlflow(other_org, other_project, outsider, settings, tmp_path):
+    """The other organization's run, experiment, logged model and artifact, by MLflow field."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from evaluation.runs import artifacts
+
+    settings.MEDIA_ROOT = tmp_path / "media"
     other_run = RunFactory(project=other_project, name="secret run", params={"p": "secret"})
     experiment = run_services.experiment_for(project=other_project)
+    model = run_services.logged_model_create(
+        project=other_project, user=outsider, name="secret model", source_run=other_run
+    )
+    prefix = artifacts.run_prefix(
+        org_id=other_org.pk, project_id=other_project.pk, run_id=other_run.pk
+    )
+    default_storage.save(artifacts.storage_name([*prefix, "f.txt"]), ContentFile(b"secret"))
     return {
         "run_id": str(other_run.pk),
         "run_uuid": str(other_run.pk),
         "experiment_id": str(other_project.pk),
         "experiment_ids": [str(other_project.pk)],
         "experiment_name": experiment.name,
+        "model_id": model.pk,
+        "artifact_path": "/".join([*prefix, "f.txt"]),
     }
 
 
 def _foreign_state(other_org) -> list:
+    from django.core.files.storage import default_storage
+
+    from evaluation.models import LoggedModel
+    from evaluation.runs import artifacts
+
     runs = Run.objects.filter(project__organization=other_org).order_by("pk")
     experiments = Experiment.objects.filter(organization=other_org).order_by("pk")
+    models = LoggedModel.objects.filter(project__organization=other_org).order_by("pk")
+    stored = artifacts.artifact_walk(segments=[str(other_org.pk)], limit=100)
     return [
         list(runs.values_list("name", "params", "tags", "latest_metrics", "deleted_at")),
         list(experiments.values_list("name", "tags", "deleted_at")),
+        list(models.values_list("name", "params", "tags", "status", "metrics", "deleted_at")),
+        [(path, entry.size) for path, entry in stored],
+        default_storage.exists(artifacts.ROOT),
     ]
 
 
@@ -292,33 +337,45 @@ def test_every_mlflow_url_is_swept_or_exempt(name):
     ), f"{name}: make it an MlflowEndpoint (with `fields`) or exempt it in MLFLOW_EXEMPT"
 
 
-SWEPT = [n for n in MLFLOW if n not in MLFLOW_EXEMPT]
+SWEPT = [
+    (name, method)
+    for name in MLFLOW
+    if name not in MLFLOW_EXEMPT
+    for method in _mlflow_view(name).func.view_class.http_method_names
+    if method not in ("head", "options")
+]
 
 
-@pytest.mark.parametrize("name", SWEPT)
+@pytest.mark.parametrize(("name", "method"), SWEPT)
 def test_mlflow_sweep_another_orgs_ids_do_not_exist(
-    name, foreign_mlflow, org, owner, other_org, client
+    name, method, foreign_mlflow, org, owner, other_org, client
 ):
-    """An owner's write token of one organization sends the other organization's run and
-    experiment ids to every MLflow endpoint: each answers RESOURCE_DOES_NOT_EXIST (or, for
-    a search, finds nothing of theirs), and nothing of theirs changes."""
+    """An owner's write token of one organization sends the other organization's run,
+    experiment, logged model and artifact ids to every MLflow endpoint and method: each
+    answers RESOURCE_DOES_NOT_EXIST (or, for a search, finds nothing of theirs), and
+    nothing of theirs changes."""
     _, raw = api_token_create(org=org, user=owner, name="sweep", scope="write")
+    kwargs = _mlflow_kwargs(name, foreign_mlflow)
     view_class = _mlflow_view(name).func.view_class
     body = _mlflow_body(view_class, foreign_mlflow)
     before = _foreign_state(other_org)
-    url = reverse(name)
+    url = reverse(name, kwargs=kwargs)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-    if "get" in view_class.http_method_names:
+    if method == "get":
         response = client.get(url, body, **auth)
     else:
-        response = client.post(url, json.dumps(body), content_type="application/json", **auth)
+        response = client.generic(
+            method.upper(), url, json.dumps(body), content_type="application/json", **auth
+        )
     answer = response.json()
-    names_an_object = MLFLOW_IDS & set(body) - {"experiment_ids"}
+    names_an_object = (MLFLOW_IDS & set(body) - {"experiment_ids"}) or (
+        {"model_id", "path"} & set(kwargs)
+    )
     if names_an_object:
         assert (response.status_code, answer.get("error_code")) == (
             404,
             "RESOURCE_DOES_NOT_EXIST",
-        ), f"{name} → {response.status_code} {answer}"
+        ), f"{method} {name} → {response.status_code} {answer}"
     else:  # a search, or a create in the caller's own organization
         assert response.status_code in (200, 400), f"{name} → {response.status_code} {answer}"
         text = json.dumps(answer)

@@ -219,3 +219,67 @@ class RunInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} ← {self.dataset_id}"
+
+
+class LoggedModelStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    UPLOAD_FAILED = "upload_failed", "Upload failed"
+
+
+class LoggedModel(TimeStampedModel):
+    """A model a run produced (MLflow 3's logged model: `log_model`, autolog): its files are
+    artifacts under the project's `models/<id>/artifacts`; params and tags are its own, and
+    metrics logged with its id are kept with it (every value, in logging order)."""
+
+    id = models.CharField(primary_key=True, max_length=40)  # "m-" + 32 hex digits, as MLflow
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="logged_models")
+    source_run = models.ForeignKey(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="logged_models"
+    )
+    name = models.CharField(max_length=500)
+    model_type = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=16, choices=LoggedModelStatus.choices, default=LoggedModelStatus.PENDING
+    )
+    status_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    # [{"key", "value" (JSON number or null for NaN), "timestamp", "step", "run_id",
+    #   "dataset_name", "dataset_digest"}, …]
+    metrics = models.JSONField(default=list, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="loggedmodel_project")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=LoggedModelStatus.values),
+                name="loggedmodel_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    @property
+    def lifecycle_stage(self) -> str:
+        return DELETED if self.deleted_at else ACTIVE
+
+
+class RunOutput(models.Model):
+    """A logged model a run produced (MLflow's `runs/outputs`), at the step it was logged."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outputs")
+    model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="outputs")
+    step = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "model"], name="run_output_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} → {self.model_id}"

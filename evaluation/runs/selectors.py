@@ -3,6 +3,8 @@ histories, and the best run per metric."""
 
 import base64
 import binascii
+import csv
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from django.utils.text import slugify
 
 from accounts.models import Organization
 from evaluation.models import Experiment, Run, RunInput, RunMetric
+from evaluation.runs import artifacts
 from evaluation.runs.models import from_json_number
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
@@ -404,3 +407,79 @@ def project_run_summary(*, project: Project, metrics: list[Metric] | None = None
         "targets": _best_per_metric(metrics, [row[2:] for row in rows]),
         "deleted_runs": deleted,
     }
+
+
+# -- artifacts and logged models of a run (the run page) ------------------------------------
+ARTIFACT_TREE_LIMIT = 500  # entries listed on the run page; the client lists them all
+PREVIEW_BYTES = 64 * 1024  # text, JSON and CSV files up to this size are shown inline
+MAX_PREVIEWS = 12  # files read for previews per page view (each is one storage read)
+PREVIEW_ROWS = 50
+
+
+def _artifact_kind(name: str) -> str:
+    content_type = artifacts.download_type(name)
+    if content_type in artifacts.IMAGE_TYPES:
+        return "image"
+    return {"text/plain": "text", "text/csv": "csv", "application/json": "json"}.get(
+        content_type, "file"
+    )
+
+
+def _preview(segments: list[str], kind: str) -> dict:
+    with artifacts.artifact_open(segments=segments) as f:
+        text = f.read(PREVIEW_BYTES).decode("utf-8", errors="replace")
+    if kind == "csv":
+        rows = list(csv.reader(io.StringIO(text)))[: PREVIEW_ROWS + 1]
+        return {"columns": rows[0] if rows else [], "rows": rows[1:]}
+    if kind == "json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {"text": text}
+        # mlflow.log_table writes {"columns": [...], "data": [[...], ...]}.
+        if isinstance(data, dict) and isinstance(data.get("columns"), list):
+            rows = data.get("data")
+            if isinstance(rows, list) and all(isinstance(r, list) for r in rows):
+                return {"columns": data["columns"], "rows": rows[:PREVIEW_ROWS]}
+        return {"text": json.dumps(data, indent=2, ensure_ascii=False)}
+    return {"text": text}
+
+
+def run_artifacts(*, run: Run) -> list[dict]:
+    """The run's artifact files and directories, depth first (at most ARTIFACT_TREE_LIMIT),
+    each with its kind (image, text, json, csv, file) and, for the first small text-like
+    files, a preview: text, or a table for CSV and `log_table` JSON."""
+    prefix = artifacts.run_prefix(
+        org_id=run.project.organization_id, project_id=run.project_id, run_id=run.pk
+    )
+    items, previews = [], 0
+    for path, entry in artifacts.artifact_walk(segments=prefix, limit=ARTIFACT_TREE_LIMIT):
+        item = {"path": path, "is_dir": entry.is_dir, "size": entry.size, "depth": path.count("/")}
+        if not entry.is_dir:
+            item["kind"] = kind = _artifact_kind(entry.name)
+            small = entry.size is not None and entry.size <= PREVIEW_BYTES
+            if kind in ("text", "json", "csv") and small and previews < MAX_PREVIEWS:
+                item["preview"] = _preview([*prefix, *path.split("/")], kind)
+                previews += 1
+        items.append(item)
+    return items
+
+
+def run_logged_models(*, run: Run) -> list[dict]:
+    """The logged models the run produced, with the latest value of each of their metrics."""
+    found = []
+    for model in run.logged_models.filter(deleted_at__isnull=True).order_by("created_at"):
+        latest: dict[str, dict] = {}
+        for metric in model.metrics:
+            current = latest.get(metric["key"])
+            if current is None or (metric["step"], metric["timestamp"]) >= (
+                current["step"],
+                current["timestamp"],
+            ):
+                latest[metric["key"]] = metric
+        metrics = [
+            {"key": key, "value": from_json_number(m["value"]), "step": m["step"]}
+            for key, m in sorted(latest.items())
+        ]
+        found.append({"model": model, "metrics": metrics})
+    return found

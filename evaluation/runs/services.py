@@ -7,6 +7,7 @@ delete), the organization's Default experiment, and the datasets runs used."""
 
 import math
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -19,9 +20,11 @@ from accounts.services import audit
 from evaluation.models import (
     Dataset,
     Experiment,
+    LoggedModel,
     Run,
     RunInput,
     RunMetric,
+    RunOutput,
     RunRole,
     RunStatus,
 )
@@ -667,3 +670,128 @@ def experiment_delete_tag(*, experiment: Experiment, key: str) -> Experiment:
     del locked.tags[key]
     _touch(locked, "tags")
     return locked
+
+
+# -- logged models (MLflow 3) ---------------------------------------------------------------
+LOGGED_MODEL_PREFIX = "m-"
+MAX_LOGGED_MODEL_NAME_LENGTH = 500
+
+
+def _new_logged_model_id() -> str:
+    return f"{LOGGED_MODEL_PREFIX}{uuid.uuid4().hex}"
+
+
+def _check_model_values(params: Mapping[str, str], tags: Mapping[str, str]) -> None:
+    errors = _check_values(params, "param", MAX_PARAM_VALUE_LENGTH, MAX_BATCH_PARAMS)
+    errors += _check_values(tags, "tag", MAX_TAG_VALUE_LENGTH, MAX_BATCH_TAGS)
+    if errors:
+        raise ValidationError({"non_field_errors": errors})
+
+
+@transaction.atomic
+def logged_model_create(
+    *,
+    project: Project,
+    user: User | None,
+    name: str = "",
+    source_run: Run | None = None,
+    model_type: str = "",
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> LoggedModel:
+    """A new logged model of `project` (pending until finalized), made by `source_run`."""
+    params, tags = dict(params or {}), dict(tags or {})
+    _check_model_values(params, tags)
+    errors: list[str] = []
+    _check_text(name, "model name", errors)
+    if len(name) > MAX_LOGGED_MODEL_NAME_LENGTH:
+        errors.append(f"A model name has at most {MAX_LOGGED_MODEL_NAME_LENGTH} characters.")
+    if errors:
+        raise ValidationError({"name": errors})
+    model_id = _new_logged_model_id()
+    return LoggedModel.objects.create(
+        id=model_id,
+        project=project,
+        source_run=source_run,
+        name=name.strip() or f"model-{model_id[2:10]}",
+        model_type=model_type,
+        created_by=user,
+        params=params,
+        tags=tags,
+    )
+
+
+def _check_model_active(model: LoggedModel) -> None:
+    if model.deleted_at is not None:
+        raise ValidationError(f"The logged model {model.pk} is deleted.", code=NOT_ACTIVE)
+
+
+@transaction.atomic
+def logged_model_update(
+    *,
+    model: LoggedModel,
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    status: str | None = None,
+) -> LoggedModel:
+    """Add params, set tags and/or change the status of a logged model."""
+    params, tags = dict(params or {}), dict(tags or {})
+    _check_model_values(params, tags)
+    locked = LoggedModel.objects.select_for_update().get(pk=model.pk)
+    _check_model_active(locked)
+    locked.params = {**locked.params, **params}
+    locked.tags = {**locked.tags, **tags}
+    if status is not None:
+        locked.status = status
+    locked.save(update_fields=["params", "tags", "status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def logged_model_delete_tag(*, model: LoggedModel, key: str) -> LoggedModel:
+    locked = LoggedModel.objects.select_for_update().get(pk=model.pk)
+    _check_model_active(locked)
+    if key not in locked.tags:
+        raise ValidationError(f"No tag with key {key!r} on model {model.pk}.", code=DOES_NOT_EXIST)
+    del locked.tags[key]
+    locked.save(update_fields=["tags", "updated_at"])
+    return locked
+
+
+def logged_model_delete(*, model: LoggedModel) -> None:
+    """Soft delete, as MLflow's: the model disappears from searches and reads; its files
+    stay where they are."""
+    LoggedModel.objects.filter(pk=model.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def logged_model_log_metrics(
+    *, model: LoggedModel, run: Run, metrics: Iterable[tuple[MetricPoint, str, str]]
+) -> LoggedModel:
+    """Keep metric values logged with the model's id: (point, dataset name, dataset digest)."""
+    locked = LoggedModel.objects.select_for_update().get(pk=model.pk)
+    default_ts = now_ms()
+    rows = [
+        {
+            "key": point.key,
+            "value": to_json_number(float(point.value)),
+            "timestamp": default_ts if point.timestamp is None else point.timestamp,
+            "step": point.step,
+            "run_id": str(run.pk),
+            "dataset_name": dataset_name,
+            "dataset_digest": dataset_digest,
+        }
+        for point, dataset_name, dataset_digest in metrics
+    ]
+    if rows:
+        locked.metrics = [*locked.metrics, *rows]
+        locked.save(update_fields=["metrics", "updated_at"])
+    return locked
+
+
+def run_log_outputs(*, run: Run, outputs: Iterable[tuple[LoggedModel, int]]) -> None:
+    """Record the logged models a run produced (once per run and model)."""
+    for model, step in outputs:
+        RunOutput.objects.update_or_create(run=run, model=model, defaults={"step": step})

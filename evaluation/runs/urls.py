@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:run_id>/", views.run_detail, name="detail"),
     path("<int:run_id>/role/", views.run_set_role, name="role"),
     path("<int:run_id>/objective/", views.run_set_objective, name="objective"),
+    path("<int:run_id>/artifacts/<path:path>", views.run_artifact, name="artifact"),
 ]

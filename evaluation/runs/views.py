@@ -7,7 +7,7 @@ import math
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import require_perm
 from accounts.permissions import Perm
 from evaluation.models import Run, RunRole, RunStatus
-from evaluation.runs import selectors, services
+from evaluation.runs import artifacts, selectors, services
 from mlprojects.lifecycle.selectors import project_get
 
 PAGE_SIZE = 50
@@ -203,8 +203,43 @@ def run_detail(request: HttpRequest, org_slug: str, project_slug: str, run_id: i
     project = project_get(org=request.org, slug=project_slug)
     run = selectors.run_get(org=request.org, pk=run_id, project=project)
     return _render_comparison(
-        request, project, [run], single=True, datasets=selectors.run_datasets(run=run)
+        request,
+        project,
+        [run],
+        single=True,
+        datasets=selectors.run_datasets(run=run),
+        artifacts=selectors.run_artifacts(run=run),
+        logged_models=selectors.run_logged_models(run=run),
     )
+
+
+@require_perm(Perm.READ)
+def run_artifact(
+    request: HttpRequest, org_slug: str, project_slug: str, run_id: int, path: str
+) -> FileResponse:
+    """One artifact file of the run: images inline (for the run page), everything else as
+    a download of a type the browser will not render as a page."""
+    project = project_get(org=request.org, slug=project_slug)
+    run = selectors.run_get(org=request.org, pk=run_id, project=project)
+    try:
+        relative = artifacts.clean_path(path)
+    except artifacts.ArtifactPathError as exc:
+        raise Http404(str(exc)) from None
+    segments = [
+        *artifacts.run_prefix(org_id=project.organization_id, project_id=project.pk, run_id=run.pk),
+        *relative,
+    ]
+    if not relative or not artifacts.artifact_is_file(segments=segments):
+        raise Http404("No such artifact.")
+    content_type = artifacts.download_type(relative[-1])
+    response = FileResponse(
+        artifacts.artifact_open(segments=segments),
+        as_attachment=content_type not in artifacts.IMAGE_TYPES,
+        filename=relative[-1],
+        content_type=content_type,
+    )
+    response.block_size = artifacts.CHUNK_BYTES
+    return response
 
 
 def _back(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:

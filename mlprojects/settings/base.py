@@ -307,6 +307,12 @@ for _name in (
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
+# MLflow artifacts (files logged with the mlflow client, stored through `default_storage`):
+# the largest single file accepted, checked while the upload streams in.
+MLFLOW_ARTIFACT_MAX_BYTES = env_int("MLFLOW_ARTIFACT_MAX_BYTES", 5 * 1024**3)
+if MLFLOW_ARTIFACT_MAX_BYTES <= 0:
+    raise ImproperlyConfigured("MLFLOW_ARTIFACT_MAX_BYTES must be a positive number.")
+
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {

@@ -81,3 +81,49 @@ def test_the_link_printed_by_the_mlflow_client_opens_the_run(page, member, proje
     login(page, member)
     page.goto(f"/mlflow/#/experiments/{project.pk}/runs/{run.pk}")
     expect(page.get_by_role("heading", name="xgb-depth-4")).to_be_visible()
+
+
+def test_the_run_page_shows_artifacts_at_desktop_and_phone_width(
+    page, screenshot, member, project, settings, tmp_path
+):
+    """Images, a log_table table and a text preview render under the CSP, and the tree
+    stays inside the screen on a phone."""
+    import json
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from evaluation.runs import artifacts
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    run = run_create(project=project, user=member, name="with-artifacts")
+    prefix = artifacts.run_prefix(
+        org_id=project.organization_id, project_id=project.pk, run_id=run.pk
+    )
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18"
+        b"\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    files = {
+        "plots/roc.png": png,
+        "eval/table.json": json.dumps(
+            {"columns": ["question", "score"], "data": [["a long question text", 0.5]]}
+        ).encode(),
+        "notes/summary.txt": b"precision is fine",
+    }
+    for relative, body in files.items():
+        name = artifacts.storage_name([*prefix, *relative.split("/")])
+        default_storage.save(name, ContentFile(body))
+    login(page, member)
+    page.goto(f"/o/acme/projects/{project.slug}/runs/{run.pk}/")
+    section = page.locator(".run-artifacts")
+    expect(section.get_by_role("img", name="plots/roc.png")).to_be_visible()
+    expect(section.get_by_role("cell", name="a long question text")).to_be_visible()
+    assert page.evaluate("document.querySelector('.artifact-image').naturalWidth") == 1
+    screenshot("run-artifacts-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(section).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("run-artifacts-390")

@@ -144,7 +144,7 @@ def parse(schema: dict[str, Field], data: dict, prefix: str = "") -> dict:
             if not isinstance(value, list):
                 raise invalid_value(path, value, "Expected a list.")
             out[name] = [_scalar(spec, item, f"{path}[{i}]") for i, item in enumerate(value)]
-        elif _missing(value) and spec.kind != "bool":
+        elif value is None or (_missing(value) and spec.kind != "bool"):
             if spec.required:
                 raise missing_value(path)
             out[name] = None

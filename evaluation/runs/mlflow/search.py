@@ -513,3 +513,87 @@ def order_experiments(experiments: QuerySet[Experiment], order_by: list[str]):
     if "experiment_id" not in seen:
         ordering.append(F("sort_id").asc())
     return experiments.order_by(*ordering)
+
+
+# -- logged models --------------------------------------------------------------------------
+LOGGED_MODEL_STRINGS = {  # attribute → field
+    "name": "name",
+    "model_id": "id",
+    "model_type": "model_type",
+    "status": "status_name",
+    "source_run_id": "source_run_text",
+}
+LOGGED_MODEL_TIMES = {
+    "creation_timestamp": "created_at",
+    "creation_time": "created_at",
+    "last_updated_timestamp": "updated_at",
+}
+LOGGED_MODEL_STATUS_NAMES = {
+    "pending": "LOGGED_MODEL_PENDING",
+    "ready": "LOGGED_MODEL_READY",
+    "upload_failed": "LOGGED_MODEL_UPLOAD_FAILED",
+}
+
+
+def _logged_model_fields(models: QuerySet) -> QuerySet:
+    return models.alias(
+        status_name=Case(
+            *(When(status=k, then=Value(v)) for k, v in LOGGED_MODEL_STATUS_NAMES.items()),
+            output_field=TextField(),
+        ),
+        source_run_text=Cast("source_run_id", TextField()),
+    )
+
+
+def filter_logged_models(models: QuerySet, text: str) -> QuerySet:
+    """MLflow's logged-model filter: `name`, `model_id`, `model_type`, `status`,
+    `source_run_id` (strings), `creation_timestamp`/`last_updated_timestamp` (milliseconds),
+    `params.<key>` and `tags.<key>`, joined by AND. Filtering by metric values is not
+    offered (a model keeps every value it was logged with; see the README)."""
+    models = _logged_model_fields(models)
+    for i, clause in enumerate(parse_filter(text)):
+        alias, entity, key, op, value = f"f{i}", clause.entity, clause.key, clause.op, clause.value
+        if entity in (TAG, PARAM):
+            column = "tags" if entity == TAG else "params"
+            _check(clause, STRINGS | LISTS | NULLS, f"{column}.{key}")
+            if op in NULLS:
+                models = models.filter(IsNull(JsonText(column, key), op == "IS NULL"))
+            else:
+                models = models.alias(**{alias: JsonText(column, key)})
+                models = models.filter(_compare(alias, op, value))
+        elif entity == ATTRIBUTE and key in LOGGED_MODEL_STRINGS:
+            _check(clause, STRINGS | LISTS, key)
+            models = models.filter(_compare(LOGGED_MODEL_STRINGS[key], op, value))
+        elif entity == ATTRIBUTE and key in LOGGED_MODEL_TIMES:
+            _check(clause, NUMERIC, key)
+            models = models.filter(_time(LOGGED_MODEL_TIMES[key], op, value))
+        else:
+            raise SearchSyntaxError(
+                f"Invalid filter on logged models: '{entity}s.{key}'. Filter by name, "
+                "model_id, model_type, status, source_run_id, creation_timestamp, "
+                "last_updated_timestamp, params.<key> or tags.<key>."
+            )
+    return models
+
+
+LOGGED_MODEL_ORDER = {
+    "name": "name",
+    "model_id": "id",
+    "creation_timestamp": "created_at",
+    "creation_time": "created_at",
+    "last_updated_timestamp": "updated_at",
+}
+
+
+def order_logged_models(models: QuerySet, order_by: list[dict]) -> QuerySet:
+    """By default the newest first; then by model id, so that pages are stable."""
+    ordering = []
+    for clause in order_by or [{"field_name": "creation_timestamp", "ascending": False}]:
+        field = clause["field_name"]
+        if field not in LOGGED_MODEL_ORDER:
+            raise SearchSyntaxError(
+                f"Invalid order_by field '{field}': order by {', '.join(LOGGED_MODEL_ORDER)}."
+            )
+        column = Binary("name") if field == "name" else F(LOGGED_MODEL_ORDER[field])
+        ordering.append(column.asc() if clause["ascending"] is not False else column.desc())
+    return models.order_by(*ordering, "id")

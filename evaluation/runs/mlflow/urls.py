@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from evaluation.runs.mlflow import views
+from evaluation.runs.mlflow import artifacts, logged_models, views
 
 app_name = "mlflow"
 
@@ -30,6 +30,24 @@ ENDPOINTS = {
     "runs/delete": views.RunDelete,
     "runs/restore": views.RunRestore,
     "runs/log-inputs": views.RunLogInputs,
+    # MLflow 3's logged models.
+    "logged-models": logged_models.LoggedModelCreate,
+    "logged-models/search": logged_models.LoggedModelSearch,
+    "runs/outputs": logged_models.RunLogOutputs,
+    "runs/log-model": logged_models.RunLogModel,
+}
+# Logged-model endpoints with the model id in the path.
+MODEL_ENDPOINTS = {
+    "logged-models/<str:model_id>": ("logged-model", logged_models.LoggedModelItem),
+    "logged-models/<str:model_id>/tags": ("logged-model-tags", logged_models.LoggedModelSetTags),
+    "logged-models/<str:model_id>/tags/<path:tag_key>": (
+        "logged-model-tag",
+        logged_models.LoggedModelDeleteTag,
+    ),
+    "logged-models/<str:model_id>/params": (
+        "logged-model-params",
+        logged_models.LoggedModelLogParams,
+    ),
 }
 
 urlpatterns = [
@@ -37,6 +55,21 @@ urlpatterns = [
     *(
         path(f"api/2.0/mlflow/{route}", view.as_view(), name=route.replace("/", "-"))
         for route, view in ENDPOINTS.items()
+    ),
+    *(
+        path(f"api/2.0/mlflow/{route}", view.as_view(), name=name)
+        for route, (name, view) in MODEL_ENDPOINTS.items()
+    ),
+    # The artifact proxy: a listing (the directory in `?path=`) and one file per path.
+    path(
+        "api/2.0/mlflow-artifacts/artifacts",
+        artifacts.ArtifactList.as_view(),
+        name="artifacts-list",
+    ),
+    re_path(
+        r"^api/2\.0/mlflow-artifacts/artifacts/(?P<path>[\s\S]*)$",
+        artifacts.ArtifactFile.as_view(),
+        name="artifact",
     ),
     # Keep last: every other path under /mlflow/ is MLflow's ENDPOINT_NOT_FOUND.
     re_path(r"^(?P<path>.+)$", views.endpoint_not_found, name="not-found"),

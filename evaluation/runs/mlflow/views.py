@@ -18,6 +18,7 @@ import math
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,8 +31,8 @@ from rest_framework.views import APIView
 from accounts.api.auth import ApiTokenAuthentication
 from accounts.api.base import OrgScopedMixin
 from accounts.permissions import Perm
-from evaluation.models import Experiment, Run, RunStatus
-from evaluation.runs import selectors, services
+from evaluation.models import Experiment, LoggedModel, Run, RunStatus
+from evaluation.runs import artifacts, selectors, services
 from evaluation.runs.mlflow import protocol
 from evaluation.runs.mlflow.protocol import (
     DATASET_INPUT,
@@ -143,7 +144,11 @@ def experiment_json(experiment: Experiment) -> dict:
     return {
         "experiment_id": experiment_id(experiment),
         "name": experiment.name,
-        "artifact_location": "",
+        "artifact_location": artifacts.uri(
+            artifacts.experiment_prefix(
+                org_id=experiment.organization_id, project_id=experiment.project_id
+            )
+        ),
         "lifecycle_stage": experiment.lifecycle_stage,
         "creation_time": to_ms(experiment.created_at),
         "last_update_time": to_ms(experiment.updated_at),
@@ -163,7 +168,11 @@ def run_info_json(run: Run, default_project_id: int | None) -> dict:
         "status": TO_MLFLOW_STATUS[run.status],
         "start_time": to_ms(run.started_at),
         "end_time": to_ms(run.ended_at),
-        "artifact_uri": "",
+        "artifact_uri": artifacts.uri(
+            artifacts.run_prefix(
+                org_id=run.project.organization_id, project_id=run.project_id, run_id=run.pk
+            )
+        ),
         "lifecycle_stage": run.lifecycle_stage,
     }
 
@@ -632,12 +641,46 @@ def _metric_point(metric: dict, path: str) -> services.MetricPoint:
     )
 
 
+def _model_metrics(org, metrics: list[dict]) -> list[tuple[LoggedModel, list]]:
+    """[(model, [(point, dataset name, dataset digest), …]), …] of the metrics logged with a
+    `model_id`; each must be a logged model of the organization (checked before anything
+    is written)."""
+    by_model: dict[str, list] = {}
+    for i, metric in enumerate(metrics):
+        if metric.get("model_id"):
+            entry = (
+                _metric_point(metric, f"metrics[{i}]."),
+                metric.get("dataset_name") or "",
+                metric.get("dataset_digest") or "",
+            )
+            by_model.setdefault(metric["model_id"], []).append(entry)
+    found = []
+    for model_id, points in by_model.items():
+        model = LoggedModel.objects.filter(project__organization=org, pk=model_id).first()
+        if model is None:
+            raise not_found(f"Logged model with ID '{model_id}' not found.")
+        found.append((model, points))
+    return found
+
+
+def _log_metrics(org, run: Run, metrics: list[dict]) -> None:
+    """Log metrics on the run, and those that name a logged model on the model too."""
+    for_models = _model_metrics(org, metrics)
+    with transaction.atomic():
+        _log(run, metrics=[_metric_point(m, f"metrics[{i}].") for i, m in enumerate(metrics)])
+        for model, points in for_models:
+            services.logged_model_log_metrics(model=model, run=run, metrics=points)
+
+
 class RunLogMetric(WriteEndpoint):
     fields = {**RUN_ID, **METRIC.fields}
 
     def handle(self, args: dict) -> dict:
         run = self.get_run(args, active=True)
-        _log(run, metrics=[_metric_point(args, "")])
+        if args["model_id"]:
+            _log_metrics(self.org, run, [args])
+        else:
+            _log(run, metrics=[_metric_point(args, "")])
         return {}
 
 
@@ -687,12 +730,16 @@ class RunLogBatch(WriteEndpoint):
                 f"params, and tags. Got {total}."
             )
         run = self.get_run(args, active=True)
-        _log(
-            run,
-            metrics=[_metric_point(m, f"metrics[{i}].") for i, m in enumerate(args["metrics"])],
-            params=_key_values(args["params"], "param"),
-            tags=_key_values(args["tags"], "tag"),
-        )
+        for_models = _model_metrics(self.org, args["metrics"])
+        with transaction.atomic():
+            _log(
+                run,
+                metrics=[_metric_point(m, f"metrics[{i}].") for i, m in enumerate(args["metrics"])],
+                params=_key_values(args["params"], "param"),
+                tags=_key_values(args["tags"], "tag"),
+            )
+            for model, points in for_models:
+                services.logged_model_log_metrics(model=model, run=run, metrics=points)
         return {}
 
 
@@ -737,7 +784,7 @@ class RunSearch(MlflowEndpoint):
         if DEFAULT_EXPERIMENT_ID in args["experiment_ids"] and self.default_project_id:
             ids.add(self.default_project_id)
         page, token = _search_page(
-            Run.objects.for_org(self.org).filter(project_id__in=ids),
+            Run.objects.for_org(self.org).filter(project_id__in=ids).select_related("project"),
             args["run_view_type"],
             lambda found: order_runs(
                 filter_runs(found, args["filter"] or ""), args["order_by"]
