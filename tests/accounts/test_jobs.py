@@ -15,27 +15,15 @@ from accounts.services import notify
 from accounts.tasks import send_outgoing_email_task, sweep_jobs_task
 from mlprojects.celery import app
 from mlprojects.review.models import NotificationKind
+from tests.worker import broker_unreachable
 
 pytestmark = pytest.mark.django_db
-
-DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @pytest.fixture
 def dead_broker():
-    """Tasks are really sent (not run inline), to a broker that refuses connections."""
-    saved = app.conf.broker_url
-    app.conf.task_always_eager = False
-    app.conf.broker_url = DEAD_BROKER
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
+    with broker_unreachable():
         yield
-    finally:
-        app.conf.broker_url = saved
-        app.conf.task_always_eager = True
-        app._pool = None
-        app.amqp._producer_pool = None
 
 
 def mention(org, member) -> OutgoingEmail:
