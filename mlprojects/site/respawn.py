@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     delay = FIRST_DELAY_S
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(argv, start_new_session=True)
+        child = subprocess.Popen(argv, start_new_session=True)  # noqa: S603 (the Procfile's own command)
         log(f"started {argv[0]} (pid {child.pid})")
         code = child.wait()
         if stopping:
