@@ -399,3 +399,108 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+# ---------------------------------------------------------------- background jobs
+
+
+class JobState(models.TextChoices):
+    """The states every background job shares (a model may add its own before `queued`,
+    such as an evaluation's draft): queued → running → succeeded | failed, and running →
+    queued again when the sweep reclaims a job whose worker stopped beating."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BackgroundJob(models.Model):
+    """A row that is also its own outbox entry: the request commits it `queued`, then
+    `accounts.jobs` sends its task after commit; if the broker was unreachable, or the
+    message or its worker was lost, the periodic sweep sends it again. A concrete job
+    model has `status` (with the `JobState` values), `error` and `finished_at`, and names
+    the Celery task that runs one job by id in `job_task`.
+
+    `attempts` counts worker starts; only the current attempt of a running job may write
+    progress or the outcome (its updates filter on status and attempt), so a result is
+    written once whatever the redeliveries. Each attempt is recorded in `JobAttempt`."""
+
+    #: Dotted name of the Celery task that runs one job; it takes the job's id.
+    job_task = ""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the job last became queued, and when its task was last handed to the broker
+    # (null: not sent yet, e.g. the broker was down).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Written by the running attempt every JOB_HEARTBEAT_SECONDS; one older than
+    # JOB_RECLAIM_AFTER_SECONDS means its worker is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class JobAttempt(models.Model):
+    """One start of a background job by a worker, for the record: who asked for the job,
+    when and where it ran, and how the attempt ended (a `lost` attempt's worker stopped
+    beating and the job was reclaimed)."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        LOST = "lost", "Worker lost"
+
+    # The job's model as "app_label.model" and its id (jobs live in several apps).
+    job_type = models.CharField(max_length=60)
+    job_id = models.PositiveBigIntegerField()
+    number = models.PositiveSmallIntegerField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job_type", "job_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_type", "job_id", "number"],
+                name="jobattempt_unique",
+                violation_error_message="This attempt of the job is already recorded.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_type} {self.job_id} attempt {self.number}: {self.outcome}"
+
+
+class OutgoingEmail(BackgroundJob, TimeStampedModel):
+    """An email to send, written in the same transaction as what it is about (a
+    notification), so it is sent once the broker and a worker are there even if they were
+    not when the request committed."""
+
+    job_task = "accounts.tasks.send_outgoing_email_task"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
+    )
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=JobState.choices, default=JobState.QUEUED)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "queued_at"], name="outgoingemail_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

@@ -6,9 +6,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.jobs import job_enqueue
 from accounts.models import (
     ApiToken,
     AuditEvent,
@@ -16,12 +18,13 @@ from accounts.models import (
     Membership,
     Notification,
     Organization,
+    OutgoingEmail,
     TokenScope,
     User,
 )
 from accounts.notifications import is_notification_kind
 from accounts.permissions import Role
-from accounts.tasks import send_invitation_email_task, send_notification_email_task
+from accounts.tasks import send_invitation_email_task
 
 RESERVED_SLUGS = {"new", "api", "admin", "static", "media", "invitations", "accounts"}
 
@@ -266,6 +269,7 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
 # ---------------------------------------------------------------- notifications
 
 
+@transaction.atomic
 def notify(
     *,
     org: Organization,
@@ -293,8 +297,23 @@ def notify(
         )
     for notification in created:
         if notification.recipient.email_notifications:
-            transaction.on_commit(lambda pk=notification.pk: send_notification_email_task.delay(pk))
+            job_enqueue(notification_email(notification))
     return created
+
+
+def notification_email(notification: Notification) -> OutgoingEmail:
+    """The email of a notification, saved in the outbox with it (sent after commit)."""
+    link = settings.SITE_URL + notification.url
+    settings_link = settings.SITE_URL + reverse("accounts:notification_settings")
+    return OutgoingEmail.objects.create(
+        notification=notification,
+        to=notification.recipient.email,
+        subject=f"[{notification.organization.name}] {notification.text}"[:150],
+        body=(
+            f"{notification.text}\n\nOpen it: {link}\n\n"
+            f"You get this email because of your notification settings: {settings_link}"
+        ),
+    )
 
 
 def notification_mark_read(*, user: User, notification: Notification | None = None) -> int:

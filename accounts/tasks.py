@@ -1,13 +1,16 @@
 """Thin Celery adapters: they take ids, load the rows and call plain functions."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
-from accounts.models import Invitation, Notification
+from accounts import jobs
+from accounts.models import Invitation
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -33,31 +36,18 @@ def send_invitation_email_task(invitation_id: int, raw_token: str) -> None:
     )
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_notification_email_task(notification_id: int) -> None:
-    """Mail one notification. Idempotent: the row is locked and stamped `emailed_at`, and
-    a recipient who muted email meanwhile gets nothing."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .filter(pk=notification_id, emailed_at__isnull=True)
-            .first()
-        )
-        if notification is None:
-            return
-        recipient = notification.recipient
-        if not recipient.email_notifications:
-            return
-        link = settings.SITE_URL + notification.url
-        settings_link = settings.SITE_URL + reverse("accounts:notification_settings")
-        send_mail(
-            subject=f"[{notification.organization.name}] {notification.text}"[:150],
-            message=(
-                f"{notification.text}\n\nOpen it: {link}\n\n"
-                f"You get this email because of your notification settings: {settings_link}"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[recipient.email],
-        )
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
+@shared_task
+def send_outgoing_email_task(email_id: int) -> None:
+    """Send one outgoing email. Idempotent: the email is claimed as a job, so a duplicated
+    or redelivered message for an email that is sent, or being sent, does nothing."""
+    jobs.outgoing_email_send(email_id=email_id)
+
+
+@shared_task
+def sweep_jobs_task() -> None:
+    """Send the queued jobs whose message was never sent or was lost, and reclaim the
+    running ones whose worker stopped beating. Celery beat sends it every
+    JOB_DISPATCH_SWEEP_SECONDS; idempotent, so overlapping sweeps do no harm."""
+    counts = jobs.jobs_sweep()
+    if any(counts.values()):
+        logger.info("Job sweep: %s", counts)

@@ -1,7 +1,10 @@
 """Integration with a real Celery worker process on Redis."""
 
+import time
+
 import pytest
 
+from mlprojects.celery import app
 from tests.worker import wait_for
 
 pytestmark = pytest.mark.worker
@@ -71,3 +74,38 @@ def test_worker_status_answers_503_without_a_worker_while_healthz_stays_ok(
     assert response.status_code == 503
     assert response.json()["checks"]["workers"].startswith("error: no worker consuming")
     assert liveness.status_code == 200
+
+
+def test_a_mention_while_the_broker_is_down_saves_the_comment_and_mails_once_it_is_back(
+    transactional_db, org, project, member, stakeholder, client_for, tmp_path
+):
+    from accounts.models import OutgoingEmail
+    from mlprojects.models import Comment
+    from tests.worker import FAST_JOBS, broker_unreachable, start_worker
+
+    with broker_unreachable():
+        response = client_for(member).post(
+            f"/o/{org.slug}/projects/{project.slug}/comments/goals/new/",
+            {"body": "@stakeholder please check the metrics"},
+        )
+    assert response.status_code == 302
+    assert Comment.objects.count() == 1
+    (email,) = OutgoingEmail.objects.all()
+    assert (email.to, email.status, email.dispatched_at) == (stakeholder.email, "queued", None)
+
+    app.conf.task_always_eager = False
+    worker = start_worker(tmp_path, beat=True, extra_env=FAST_JOBS)
+    try:
+        wait_for(
+            lambda: OutgoingEmail.objects.get().status == "succeeded",
+            timeout=120,
+            message=f"the sweep never sent the email:\n{worker.log()}",
+        )
+        time.sleep(3)  # further sweeps must not send it again
+    finally:
+        app.conf.task_always_eager = True
+        worker.kill()
+    mails = "".join(p.read_text() for p in worker.mail_dir.glob("*.log"))
+    assert mails.count(f"To: {stakeholder.email}") == 1, mails
+    assert "mentioned you" in mails
+    assert OutgoingEmail.objects.get().attempts == 1

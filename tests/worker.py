@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,55 @@ class Worker:
             self.process.wait(timeout=10)
 
 
+START_TIMEOUT_S = 90
+#: Settings for the fault tests: a heartbeat every second, a worker silent for 8 s is
+#: lost, and beat sweeps every second (production: 15 s, 120 s, 30 s).
+FAST_JOBS = {
+    "JOB_HEARTBEAT_SECONDS": "1",
+    "JOB_RECLAIM_AFTER_SECONDS": "8",
+    "JOB_DISPATCH_SWEEP_SECONDS": "1",
+}
+#: The embedded broker of `make run` (kombu's filesystem transport, under var/broker/).
+EMBEDDED_BROKER = "filesystem://"
+
+
+def embedded_broker_folders() -> None:
+    for folder in ("queue", "processed", "control"):
+        (settings.VAR_DIR / "broker" / folder).mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def broker_unreachable():
+    """Tasks sent by this test process go, for real, to a broker that refuses
+    connections (nothing listens on port 1) instead of running inline."""
+    saved = app.conf.broker_url, app.conf.broker_write_url
+    app.conf.task_always_eager = False
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.broker_write_url = saved
+        app.conf.task_always_eager = True
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
 def start_worker(
-    tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None, beat: bool = False
+    tmp_path: Path,
+    *,
+    concurrency: int = 1,
+    extra_env: dict | None = None,
+    beat: bool = False,
+    broker: str | None = None,
 ) -> Worker:
-    """A worker process; with `beat`, it also runs Celery beat (the periodic tasks)."""
-    broker = settings.CELERY_BROKER_URL
-    if not broker.startswith("redis") or not redis_available(broker):
+    """A worker process; with `beat`, it also runs Celery beat (the periodic tasks). It
+    consumes from Redis, or from `broker` (e.g. EMBEDDED_BROKER)."""
+    broker = broker or settings.CELERY_BROKER_URL
+    if broker == EMBEDDED_BROKER:
+        embedded_broker_folders()
+    elif not broker.startswith("redis") or not redis_available(broker):
         if services_required():
             pytest.fail(f"Redis is required but not reachable at {broker}")
         pytest.skip(f"no Redis reachable at {broker}: the worker tests need one")
@@ -106,7 +150,8 @@ def start_worker(
         start_new_session=True,
     )
     worker = Worker(process, log_path, mail_dir)
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded 2-core machine a cold start can take most of a minute.
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the worker exited at start-up:\n{worker.log()}")
@@ -114,7 +159,7 @@ def start_worker(
             return worker
         time.sleep(0.2)
     worker.kill()
-    pytest.fail(f"the worker did not become ready in 30 s:\n{worker.log()}")
+    pytest.fail(f"the worker did not become ready in {START_TIMEOUT_S} s:\n{worker.log()}")
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: str = ""):

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.jobs import job_claim, job_fail, job_heartbeat, job_lock_current, job_succeed
 from evaluation.abtests import state
 from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
 from evaluation.stats import StatsInputError, aggregate_file, analyze
@@ -114,43 +115,31 @@ def _json_safe(value: Any) -> Any:
 
 
 def abtest_analysis_run(*, analysis_id: int) -> ABTestAnalysis | None:
-    """Compute one analysis version into its row. Idempotent: a finished analysis is left
-    as it is; a queued or interrupted one is (re)computed from its own input snapshot."""
-    with transaction.atomic():
-        analysis = (
-            ABTestAnalysis.objects.select_for_update()
-            .select_related("abtest__project__organization")
-            .filter(pk=analysis_id)
-            .first()
-        )
-        if analysis is None or analysis.is_done:
-            return analysis
-        analysis.status = JobStatus.RUNNING
-        analysis.started_at = timezone.now()
-        analysis.save(update_fields=["status", "started_at"])
+    """Compute one analysis version into its row (what `run_abtest_analysis_task` does).
+    Idempotent: an analysis that is finished, or running on a live worker, is left as it
+    is; a queued or reclaimed one is computed from its own input snapshot."""
+    attempt = job_claim(ABTestAnalysis, analysis_id)
+    if attempt is None:
+        return ABTestAnalysis.objects.filter(pk=analysis_id).first()
+    analysis = ABTestAnalysis.objects.get(pk=analysis_id)
     options = analysis.options
     try:
-        result = analyze(
-            **analysis.inputs,
-            alpha=options["alpha"],
-            prior=options["prior"],
-            correction=options["correction"],
-            cuped=options["cuped"],
-        )
+        with job_heartbeat(ABTestAnalysis, analysis_id, attempt):
+            result = analyze(
+                **analysis.inputs,
+                alpha=options["alpha"],
+                prior=options["prior"],
+                correction=options["correction"],
+                cuped=options["cuped"],
+            )
     except StatsInputError as exc:
-        ABTestAnalysis.objects.filter(pk=analysis.pk).update(
-            status=JobStatus.FAILED, error=exc.message, finished_at=timezone.now()
-        )
-        analysis.refresh_from_db()
-        return analysis
+        job_fail(ABTestAnalysis, analysis_id, message=exc.message, attempt=attempt)
+        return ABTestAnalysis.objects.get(pk=analysis_id)
     with transaction.atomic():
-        analysis = ABTestAnalysis.objects.select_for_update().get(pk=analysis.pk)
-        if analysis.is_done:
-            return analysis
-        analysis.status = JobStatus.SUCCEEDED
-        analysis.result = _json_safe(result)
-        analysis.finished_at = timezone.now()
-        analysis.save(update_fields=["status", "result", "finished_at"])
+        analysis = job_lock_current(ABTestAnalysis, analysis_id, attempt)
+        if analysis is None:  # superseded by a newer attempt: it writes the result
+            return ABTestAnalysis.objects.get(pk=analysis_id)
+        job_succeed(analysis, result=_json_safe(result))
         abtest = state.locked(analysis.abtest)
         if state.can_transition(abtest, "analyzed"):
             state.transition(abtest, "analyzed", user=analysis.created_by)

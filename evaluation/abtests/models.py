@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import TimeStampedModel
+from accounts.models import BackgroundJob, TimeStampedModel
 from mlprojects.models import Direction, Project
 
 
@@ -306,11 +306,13 @@ class ABRawUpload(TimeStampedModel):
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-class ABTestAnalysis(models.Model):
+class ABTestAnalysis(BackgroundJob):
     """One version of the analysis of a test: created `queued` by the request, filled by
-    the worker. `inputs` is the snapshot of design and results the analysis ran on, so a
-    version never changes when results are edited later, and a redelivered task computes
-    the same numbers into the same row."""
+    the worker (a background job, `accounts.jobs`). `inputs` is the snapshot of design and
+    results the analysis ran on, so a version never changes when results are edited
+    later, and a restarted attempt computes the same numbers into the same row."""
+
+    job_task = "evaluation.abtests.tasks.run_abtest_analysis_task"
 
     abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="analyses")
     version = models.PositiveIntegerField()

@@ -16,11 +16,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from accounts.jobs import job_enqueue
 from accounts.models import User
 from accounts.services import audit
 from evaluation.abtests import state
 from evaluation.abtests.models import STATS_DIRECTION
-from evaluation.abtests.tasks import aggregate_abtest_upload_task, analyze_abtest_task
+from evaluation.abtests.tasks import aggregate_abtest_upload_task
 from evaluation.models import (
     ABMetric,
     ABRawUpload,
@@ -458,7 +459,8 @@ def abtest_analysis_request(
         data={"abtest": abtest.pk, "version": version, "options": clean},
     )
     if enqueue:
-        transaction.on_commit(lambda: analyze_abtest_task.delay(abtest.pk))
+        # Sent after commit, or by the job sweep if the broker is unreachable then.
+        job_enqueue(analysis)
     return analysis
 
 

@@ -6,10 +6,18 @@ from django.db import DatabaseError
 from evaluation.abtests import jobs
 
 
+@shared_task
+def run_abtest_analysis_task(analysis_id: int) -> None:
+    """Compute one analysis. Idempotent: an analysis that is finished, or running on a
+    live worker, is left alone (`accounts.jobs`)."""
+    jobs.abtest_analysis_run(analysis_id=analysis_id)
+
+
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=3, acks_late=True)
 def analyze_abtest_task(abtest_id: int) -> None:
-    """Run the test's queued analyses. Idempotent: finished analyses are left alone, so a
-    redelivered message does nothing; a database outage is retried, then recorded."""
+    """Run the test's queued analyses (the message of earlier releases, kept so that one
+    still queued at an upgrade is run). Idempotent; a database outage is retried, then
+    recorded."""
     try:
         jobs.abtest_analyses_run_pending(abtest_id=abtest_id)
     except DatabaseError as exc:

@@ -15,7 +15,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import IO, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,10 +24,18 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.jobs import (
+    job_claim,
+    job_current,
+    job_fail,
+    job_heartbeat,
+    job_lock_current,
+    job_succeed,
+)
 from accounts.services import audit
 from evaluation.evaluations.models import ROLE_KEYS
 from evaluation.metrics import EvaluationInputError, EvaluationOptions, evaluate, read_predictions
-from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
+from evaluation.models import Evaluation, EvaluationMetric
 from mlprojects.lifecycle.services import item_update
 from mlprojects.models import Metric
 
@@ -95,43 +102,17 @@ def engine_options(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def evaluation_start(*, evaluation_id: int) -> int | None:
-    """Claim the evaluation for this worker: the new attempt number, or None when there is
-    nothing to do (already finished, a draft, or deleted). A redelivered task finds its
-    evaluation `running` and starts it again from the beginning."""
-    with transaction.atomic():
-        evaluation = Evaluation.objects.select_for_update().filter(pk=evaluation_id).first()
-        if evaluation is None or evaluation.status not in (
-            EvaluationStatus.QUEUED,
-            EvaluationStatus.RUNNING,
-        ):
-            return None
-        if evaluation.status == EvaluationStatus.RUNNING:
-            logger.warning(
-                "Evaluation %s was running (attempt %s) and is restarted",
-                evaluation.pk,
-                evaluation.attempts,
-            )
-        evaluation.status = EvaluationStatus.RUNNING
-        evaluation.attempts += 1
-        evaluation.started_at = timezone.now()
-        evaluation.progress, evaluation.rows_read = 0.0, 0
-        evaluation.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "started_at",
-                "progress",
-                "rows_read",
-                "updated_at",
-            ]
-        )
-        return evaluation.attempts
+    """Claim the evaluation for this worker (`accounts.jobs.job_claim`): the new attempt
+    number, or None when there is nothing to do (finished, a draft, running on a live
+    worker, or deleted). A claimed evaluation starts from the beginning of its file."""
+    attempt = job_claim(Evaluation, evaluation_id)
+    if attempt is not None:
+        _current(evaluation_id, attempt).update(progress=0.0, rows_read=0)
+    return attempt
 
 
 def _current(evaluation_id: int, attempt: int):
-    return Evaluation.objects.filter(
-        pk=evaluation_id, status=EvaluationStatus.RUNNING, attempts=attempt
-    )
+    return job_current(Evaluation, evaluation_id, attempt)
 
 
 def _estimated_rows(fh: IO[bytes], file_format: str, size: int) -> int | None:
@@ -253,22 +234,10 @@ def _update_target_metric(evaluation: Evaluation, result: Mapping[str, Any]) -> 
 def evaluation_record_success(*, evaluation_id: int, attempt: int, result: dict[str, Any]) -> bool:
     """Write the result and metric rows and mark succeeded, in one transaction - only if
     `attempt` is still the current one. Returns whether it was recorded."""
-    evaluation = (
-        Evaluation.objects.select_for_update()
-        .select_related("project__organization")
-        .filter(pk=evaluation_id)
-        .first()
-    )
-    if evaluation is None or (evaluation.status, evaluation.attempts) != (
-        EvaluationStatus.RUNNING,
-        attempt,
-    ):
+    evaluation = job_lock_current(Evaluation, evaluation_id, attempt)
+    if evaluation is None:
         return False
-    evaluation.status = EvaluationStatus.SUCCEEDED
-    evaluation.result = result
-    evaluation.progress = 1.0
-    evaluation.finished_at = timezone.now()
-    evaluation.save()
+    job_succeed(evaluation, result=result, progress=1.0)
     EvaluationMetric.objects.bulk_create(_metric_rows(evaluation, result))
     _update_target_metric(evaluation, result)
     audit(
@@ -285,21 +254,9 @@ def evaluation_record_success(*, evaluation_id: int, attempt: int, result: dict[
 def evaluation_fail(*, evaluation_id: int, message: str, attempt: int | None = None) -> bool:
     """Mark failed with a message for the uploader (no result is kept). With `attempt`, only
     if that attempt is still the current one."""
-    evaluation = (
-        Evaluation.objects.select_for_update()
-        .select_related("project__organization")
-        .filter(pk=evaluation_id)
-        .first()
-    )
-    if evaluation is None or evaluation.is_finished:
+    evaluation = job_fail(Evaluation, evaluation_id, message=message, attempt=attempt)
+    if evaluation is None:
         return False
-    if attempt is not None and evaluation.attempts != attempt:
-        return False
-    evaluation.status = EvaluationStatus.FAILED
-    evaluation.error = message
-    evaluation.result = None
-    evaluation.finished_at = timezone.now()
-    evaluation.save()
     audit(
         org=evaluation.project.organization,
         actor=None,
@@ -322,7 +279,8 @@ def evaluation_run(*, evaluation_id: int) -> None:
         return
     evaluation = Evaluation.objects.get(pk=evaluation_id)
     try:
-        result = _compute(evaluation, attempt)
+        with job_heartbeat(Evaluation, evaluation_id, attempt):
+            result = _compute(evaluation, attempt)
     except Superseded:
         logger.info("Evaluation %s attempt %s was superseded", evaluation_id, attempt)
         return
@@ -339,18 +297,3 @@ def evaluation_run(*, evaluation_id: int) -> None:
         )
         return
     evaluation_record_success(evaluation_id=evaluation_id, attempt=attempt, result=result)
-
-
-def evaluations_fail_stuck() -> int:
-    """Mark failed every evaluation still `running` well past the time limit (its worker
-    died and the task was lost, or the hard limit killed it), so that none shows as
-    running forever. Celery beat runs it every EVALUATION_STUCK_SWEEP_SECONDS. Returns how
-    many were failed."""
-    # The grace lets the task's own soft-time-limit handler write its message first.
-    limit = settings.EVALUATION_TIME_LIMIT_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=limit + 120)
-    stuck = Evaluation.objects.filter(status=EvaluationStatus.RUNNING, started_at__lt=cutoff)
-    failed = 0
-    for evaluation_id in stuck.values_list("pk", flat=True):
-        failed += evaluation_fail(evaluation_id=evaluation_id, message=timed_out_message())
-    return failed

@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from accounts.models import TimeStampedModel
+from accounts.models import BackgroundJob, TimeStampedModel
 from mlprojects.models import Project
 
 #: File extension of each format `evaluation.metrics.detect_format` recognises.
@@ -38,16 +38,19 @@ def evaluation_file_name(instance: "Evaluation", filename: str) -> str:
     return f"evaluations/{instance.project.organization_id}/{uuid.uuid4().hex}.{ext}"
 
 
-class Evaluation(TimeStampedModel):
+class Evaluation(BackgroundJob, TimeStampedModel):
     """A model's predictions evaluated against the truth: uploaded as a file, mapped to
     roles (label, score, group, features…), computed by a Celery worker.
 
     `result` is the whole output of `evaluation.metrics.evaluate` and is written only when
     the evaluation succeeds (with its metric values in `EvaluationMetric`), in one
     transaction; a failed evaluation has an `error` for the uploader and no result.
-    `attempts` counts worker starts: a task redelivered after a crash starts a new attempt,
-    and only the current attempt may write progress or the outcome.
+    It is a background job (`accounts.jobs`): `attempts` counts worker starts, a worker
+    that stops beating is replaced by a new attempt, and only the current attempt may
+    write progress or the outcome.
     """
+
+    job_task = "evaluation.evaluations.tasks.run_evaluation_task"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="evaluations")
     created_by = models.ForeignKey(
@@ -81,7 +84,6 @@ class Evaluation(TimeStampedModel):
     )
     target_metric_key = models.CharField(max_length=60, blank=True)
 
-    attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     progress = models.FloatField(default=0.0)

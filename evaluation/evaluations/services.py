@@ -20,10 +20,10 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from accounts.jobs import job_enqueue
 from accounts.models import User
 from accounts.services import audit
 from evaluation.evaluations.models import COLUMN_KEYS, ROLE_KEYS
-from evaluation.evaluations.tasks import run_evaluation_task
 from evaluation.metrics import (
     HIGHER_IS_BETTER,
     PRIMARY_METRIC,
@@ -367,7 +367,9 @@ def evaluation_header(evaluation: Evaluation) -> tuple[list[str], list[list[str]
 
 
 def _enqueue(evaluation: Evaluation) -> None:
-    transaction.on_commit(lambda: run_evaluation_task.delay(evaluation.pk))
+    """Queue the evaluation's job: its task is sent after commit, or by the job sweep if
+    the broker cannot be reached then (the request succeeds either way)."""
+    job_enqueue(evaluation)
 
 
 @transaction.atomic

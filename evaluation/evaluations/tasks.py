@@ -13,13 +13,7 @@ from evaluation.evaluations import jobs
     time_limit=settings.EVALUATION_TIME_LIMIT_SECONDS + 60,
 )
 def run_evaluation_task(evaluation_id: int) -> None:
-    """Compute an evaluation. Idempotent: a finished evaluation is left alone, and a
-    redelivered one (its worker died) restarts cleanly as a new attempt."""
+    """Compute an evaluation. Idempotent: an evaluation that is finished, or running on a
+    live worker, is left alone; one whose worker stopped beating restarts cleanly as a
+    new attempt."""
     jobs.evaluation_run(evaluation_id=evaluation_id)
-
-
-@shared_task
-def fail_stuck_evaluations_task() -> None:
-    """Mark failed the evaluations whose worker was lost. Celery beat sends it every
-    EVALUATION_STUCK_SWEEP_SECONDS; idempotent, so overlapping runs do no harm."""
-    jobs.evaluations_fail_stuck()

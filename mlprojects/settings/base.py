@@ -283,27 +283,56 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis hands an unacknowledged task (its worker died) to another worker only after
-    # this many seconds; it must exceed the longest task, or a slow task runs twice.
+    # Redis hands an unacknowledged task (its worker died) to another worker after this
+    # many seconds. Jobs do not depend on it (the job sweep reclaims them within
+    # JOB_RECLAIM_AFTER_SECONDS, and a redelivered job that is still running does
+    # nothing), so it only bounds how long another task's message can stay lost. The
+    # socket timeouts keep a request from hanging on an unreachable broker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60),
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="mlprojects")
+# (Acknowledging late, rejecting on a lost worker and a prefetch of one are set in
+# mlprojects/celery.py.) Sending a task gives up after about a second when the broker is
+# down: the job stays queued in the database and the job sweep sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+
+# Background jobs (accounts.jobs): a running job writes a heartbeat every
+# JOB_HEARTBEAT_SECONDS; one silent for JOB_RECLAIM_AFTER_SECONDS has lost its worker and
+# is queued again, at most JOB_MAX_ATTEMPTS starts in all. Every JOB_DISPATCH_SWEEP_SECONDS
+# beat sends the queued jobs whose message was never sent (broker down) or was lost.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15)
+JOB_RECLAIM_AFTER_SECONDS = env_int("JOB_RECLAIM_AFTER_SECONDS", 120)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_DISPATCH_SWEEP_SECONDS = env_int("JOB_DISPATCH_SWEEP_SECONDS", 30)
+for _name in (
+    "JOB_HEARTBEAT_SECONDS",
+    "JOB_RECLAIM_AFTER_SECONDS",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_DISPATCH_SWEEP_SECONDS",
+):
+    if vars()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+if JOB_RECLAIM_AFTER_SECONDS < 2 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_RECLAIM_AFTER_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS, or a live "
+        "job whose heartbeat is a little late would be started twice."
+    )
 
 # Metric evaluation: the largest predictions file accepted, and how long one evaluation
 # may run before it is stopped and marked failed.
 EVALUATION_MAX_UPLOAD_BYTES = env_int("EVALUATION_MAX_UPLOAD_BYTES", 2 * 1024**3)
 EVALUATION_TIME_LIMIT_SECONDS = env_int("EVALUATION_TIME_LIMIT_SECONDS", 50 * 60)
-# How often evaluations whose worker was lost (still `running` past the time limit) are
-# looked for and marked failed.
-EVALUATION_STUCK_SWEEP_SECONDS = env_int("EVALUATION_STUCK_SWEEP_SECONDS", 60)
-for _name in (
-    "EVALUATION_MAX_UPLOAD_BYTES",
-    "EVALUATION_TIME_LIMIT_SECONDS",
-    "EVALUATION_STUCK_SWEEP_SECONDS",
-):
+for _name in ("EVALUATION_MAX_UPLOAD_BYTES", "EVALUATION_TIME_LIMIT_SECONDS"):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
@@ -316,10 +345,10 @@ if MLFLOW_ARTIFACT_MAX_BYTES <= 0:
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
-    "fail-stuck-evaluations": {
-        "task": "evaluation.evaluations.tasks.fail_stuck_evaluations_task",
-        "schedule": EVALUATION_STUCK_SWEEP_SECONDS,
-        "options": {"expires": EVALUATION_STUCK_SWEEP_SECONDS},
+    "sweep-jobs": {
+        "task": "accounts.tasks.sweep_jobs_task",
+        "schedule": JOB_DISPATCH_SWEEP_SECONDS,
+        "options": {"expires": JOB_DISPATCH_SWEEP_SECONDS},
     },
     # /status/workers reads the time this task stores to tell whether beat is alive.
     "beat-heartbeat": {

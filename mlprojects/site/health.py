@@ -5,8 +5,9 @@
   node out of the load balancer.
 - `GET /readyz` (readiness, e.g. before a new release takes traffic): database, broker
   reachable and every migration applied.
-- `GET /status/workers` (for alerting): the broker, the workers consuming our queue and
-  the beat scheduler's last heartbeat; 503 when no worker consumes the queue.
+- `GET /status/workers` (for alerting): the broker, the workers consuming our queue, the
+  beat scheduler's last heartbeat, and background jobs queued too long or whose worker
+  stopped beating; 503 when no worker consumes the queue or jobs are overdue.
 
 Each answers `{"status": "ok" | "error", "checks": {name: "ok…" | "error: …"}}`, 200 or
 503. None of them reads tenant data, so none needs a login."""
@@ -20,6 +21,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from accounts.jobs import jobs_overdue
 from mlprojects.celery import app
 
 BEAT_HEARTBEAT_KEY = "mlprojects:beat-heartbeat"
@@ -92,6 +94,19 @@ def check_beat() -> str:
     return f"ok (last heartbeat {age:.0f} s ago)"
 
 
+def check_jobs() -> str:
+    """Jobs queued, or running without a heartbeat, for longer than
+    JOB_RECLAIM_AFTER_SECONDS: the job sweep should have sent or reclaimed them, so
+    workers are missing, overloaded, or beat is not running."""
+    overdue = jobs_overdue()
+    summary = (
+        f"{overdue['queued_too_long']} queued too long, {overdue['stale']} without a heartbeat"
+    )
+    if any(overdue.values()):
+        raise RuntimeError(summary)
+    return f"ok ({summary})"
+
+
 def _report(checks: dict[str, Callable[[], str]]) -> JsonResponse:
     results: dict[str, str] = {}
     healthy = True
@@ -123,4 +138,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def worker_status(request: HttpRequest) -> JsonResponse:
-    return _report({"broker": check_broker, "workers": check_workers, "beat": check_beat})
+    return _report(
+        {
+            "broker": check_broker,
+            "workers": check_workers,
+            "beat": check_beat,
+            "jobs": check_jobs,
+        }
+    )

@@ -4,9 +4,9 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from accounts.models import Notification
+from accounts.models import JobAttempt, Notification, OutgoingEmail
 from accounts.services import notify
-from accounts.tasks import send_notification_email_task
+from accounts.tasks import send_outgoing_email_task
 from mlprojects.review.models import NotificationKind
 
 pytestmark = pytest.mark.django_db
@@ -74,21 +74,36 @@ def test_a_user_who_muted_email_gets_no_email(org, member, django_capture_on_com
     assert Notification.objects.get(pk=created[0].pk).read_at is None
 
 
+def test_the_email_is_in_the_outbox_with_the_notification(org, member):
+    (notification,) = _notify(org, [member])
+    email = OutgoingEmail.objects.get(notification=notification)
+    assert email.status == "queued"
+    assert email.queued_at is not None
+    assert email.to == member.email
+
+
 def test_the_email_task_never_mails_twice(org, member, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         (notification,) = _notify(org, [member])
-    send_notification_email_task(notification.pk)
+    email = OutgoingEmail.objects.get(notification=notification)
+    send_outgoing_email_task(email.pk)
     assert len(mail.outbox) == 1
     notification.refresh_from_db()
     assert notification.emailed_at is not None
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == ("succeeded", 1)
+    (attempt,) = JobAttempt.objects.filter(job_type="accounts.outgoingemail", job_id=email.pk)
+    assert attempt.outcome == "succeeded"
 
 
 def test_the_email_task_respects_a_mute_set_after_enqueueing(org, member):
     (notification,) = _notify(org, [member])
     member.email_notifications = False
     member.save()
-    send_notification_email_task(notification.pk)
+    send_outgoing_email_task(OutgoingEmail.objects.get(notification=notification).pk)
     assert mail.outbox == []
+    notification.refresh_from_db()
+    assert notification.emailed_at is None
 
 
 def test_the_notifications_page_lists_mine_only(org, member, stakeholder, client_for):

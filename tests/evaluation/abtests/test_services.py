@@ -324,3 +324,27 @@ def test_decisions_for_a_project_list_the_latest_decision_with_the_primary_lift(
     assert entry["primary_metric"] == "conversion"
     lift = analyzed_abtest.analyses.get().result["metrics"]["conversion"]["treatment"]["lift"]
     assert entry["primary_results"]["treatment"]["lift"] == lift
+
+
+def test_an_analysis_requested_while_the_broker_is_down_is_queued_and_swept_later(
+    stopped_abtest, member, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.jobs import jobs_sweep
+    from tests.worker import broker_unreachable
+
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        analysis = services.abtest_analysis_request(abtest=stopped_abtest, user=member)
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.dispatched_at) == ("queued", None)
+    ABTestAnalysis.objects.filter(pk=analysis.pk).update(
+        queued_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert jobs_sweep()["dispatched"] == 1  # the broker is back (tasks run inline)
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.attempts) == ("succeeded", 1)
+    stopped_abtest.refresh_from_db()
+    assert stopped_abtest.status == "analyzed"
