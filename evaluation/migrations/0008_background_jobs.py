@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluation', '0006_mlflow_lifecycle'),
+        ('evaluation', '0007_mlflow_models_and_registry'),
     ]
 
     operations = [
