@@ -14,6 +14,7 @@ from django.utils import timezone
 from evaluation.abtests import state
 from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
 from evaluation.stats import StatsInputError, aggregate_file, analyze
+from mlprojects.site.storage import open_stored
 
 #: Rows per chunk when aggregating a raw upload. Measured on 2 shared cores with a
 #: 3-metric CSV of 1M rows (21 MB): ~0.3 s and ~10 MB peak per 100 000-row chunk, 3.0 s in
@@ -58,7 +59,7 @@ def abtest_raw_upload_process(*, upload_id: int) -> ABRawUpload | None:
         else None
     )
     try:
-        with upload.file.open("rb") as handle:
+        with open_stored(upload.file.name) as handle:
 
             def progress(rows: int) -> None:
                 # The stored file's read position tells how far pandas has got.

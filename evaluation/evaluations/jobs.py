@@ -21,7 +21,6 @@ from typing import IO, Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +30,7 @@ from evaluation.metrics import EvaluationInputError, EvaluationOptions, evaluate
 from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
 from mlprojects.lifecycle.services import item_update
 from mlprojects.models import Metric
+from mlprojects.site.storage import open_stored
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _progress_writer(
 def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
     options = engine_options(evaluation)
     opts = EvaluationOptions.parse(options)
-    with default_storage.open(evaluation.file.name, "rb") as fh:
+    with open_stored(evaluation.file.name) as fh:
         # Validated while reading, so the raw arrays can go before the metrics allocate
         # their own (sort orders, cumulative sums): peak memory stays near one copy.
         read = read_predictions(

@@ -37,6 +37,7 @@ from evaluation.metrics import (
 from evaluation.models import Evaluation, EvaluationStatus, EvaluationTask
 from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Baseline, BaselineKind, Metric, MetricKind, Project
+from mlprojects.site.storage import open_stored
 
 # Options given as columns (tradeoff) or as rule baselines (rules) are not plain options.
 RESERVED_OPTIONS = ("rules", "tradeoff")
@@ -361,7 +362,7 @@ def evaluation_upload(
 
 def evaluation_header(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
     """The stored file's header and first rows (for the column-mapping step)."""
-    with default_storage.open(evaluation.file.name, "rb") as fh:
+    with open_stored(evaluation.file.name) as fh:
         _, header = inspect_file(fh)
         return header, file_preview(fh, evaluation.file_format)
 

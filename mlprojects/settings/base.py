@@ -2,6 +2,7 @@
 the environment through the one reader below; a malformed value raises
 ImproperlyConfigured at start-up instead of surfacing later."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from mlprojects.site.logs import logging_config
 from mlprojects.site.sentry import init_sentry
+
+from .storage import default_storage_backend
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -250,8 +253,10 @@ STATICFILES_DIRS = [
     ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
+# Uploaded files: MEDIA_ROOT by default, or an S3-compatible bucket (STORAGE_URL or
+# AWS_STORAGE_BUCKET_NAME; see mlprojects/settings/storage.py) that every node shares.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_backend(os.environ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
