@@ -94,7 +94,7 @@ def _upload_too_large(
 
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
-@limit_upload(lambda: settings.EVALUATION_MAX_UPLOAD_BYTES, _upload_too_large)
+@limit_upload("EVALUATION_MAX_UPLOAD_BYTES", _upload_too_large)
 def evaluation_upload(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = _project(request, project_slug)
     form = EvaluationUploadForm(request.POST or None, request.FILES or None)

@@ -304,10 +304,31 @@ EVALUATION_TIME_LIMIT_SECONDS = env_int("EVALUATION_TIME_LIMIT_SECONDS", 50 * 60
 # How often evaluations whose worker was lost (still `running` past the time limit) are
 # looked for and marked failed.
 EVALUATION_STUCK_SWEEP_SECONDS = env_int("EVALUATION_STUCK_SWEEP_SECONDS", 60)
+# What one evaluation may read and produce. A 570 KB gzip CSV can hold 50M rows; the
+# worker stops reading at these limits and fails the evaluation, naming the setting.
+EVALUATION_MAX_ROWS = env_int("EVALUATION_MAX_ROWS", 10_000_000)
+EVALUATION_MAX_DECOMPRESSED_BYTES = env_int("EVALUATION_MAX_DECOMPRESSED_BYTES", 2 * 1024**3)
+# Options that multiply the size of the result are refused (400) above these.
+EVALUATION_MAX_SLICE_VALUES = env_int("EVALUATION_MAX_SLICE_VALUES", 50)
+EVALUATION_MAX_SLICE_COLUMNS = env_int("EVALUATION_MAX_SLICE_COLUMNS", 20)
+EVALUATION_MAX_CURVE_POINTS = env_int("EVALUATION_MAX_CURVE_POINTS", 1000)
+# A result larger than this (as JSON) fails the evaluation instead of being stored.
+EVALUATION_MAX_RESULT_BYTES = env_int("EVALUATION_MAX_RESULT_BYTES", 8 * 1024 * 1024)
+# A/B tests: the largest raw per-user file accepted, and the most rows aggregated from one.
+ABTEST_MAX_UPLOAD_BYTES = env_int("ABTEST_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+ABTEST_MAX_ROWS = env_int("ABTEST_MAX_ROWS", 50_000_000)
 for _name in (
     "EVALUATION_MAX_UPLOAD_BYTES",
     "EVALUATION_TIME_LIMIT_SECONDS",
     "EVALUATION_STUCK_SWEEP_SECONDS",
+    "EVALUATION_MAX_ROWS",
+    "EVALUATION_MAX_DECOMPRESSED_BYTES",
+    "EVALUATION_MAX_SLICE_VALUES",
+    "EVALUATION_MAX_SLICE_COLUMNS",
+    "EVALUATION_MAX_CURVE_POINTS",
+    "EVALUATION_MAX_RESULT_BYTES",
+    "ABTEST_MAX_UPLOAD_BYTES",
+    "ABTEST_MAX_ROWS",
 ):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")

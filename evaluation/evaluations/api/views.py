@@ -41,7 +41,9 @@ class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body, so an oversize file is refused while streaming.
-        limit_upload_size(request, settings.EVALUATION_MAX_UPLOAD_BYTES)
+        limit_upload_size(
+            request, settings.EVALUATION_MAX_UPLOAD_BYTES, "EVALUATION_MAX_UPLOAD_BYTES"
+        )
         return super().initialize_request(request, *args, **kwargs)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
