@@ -5,17 +5,24 @@ refused without first being written to disk in full. Views that receive a file u
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from mlprojects.site.limits import MULTIPART_OVERHEAD_BYTES
+from mlprojects.site.limits import MULTIPART_OVERHEAD_BYTES, body_limit
 
 
 class UploadTooLarge(Exception):
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"The file is larger than the limit of {human_bytes(max_bytes)}.")
+    """A file over its endpoint's limit; the message names the setting that holds it."""
+
+    def __init__(self, max_bytes: int, setting: str = "") -> None:
+        message = f"The file is larger than the limit of {human_bytes(max_bytes)}."
+        if setting:
+            message += f" The limit is the setting {setting}."
+        super().__init__(message)
         self.max_bytes = max_bytes
+        self.setting = setting
 
 
 def human_bytes(n: int) -> str:
@@ -32,14 +39,17 @@ class MaxSizeUploadHandler(FileUploadHandler):
     temporary file) and raises `UploadTooLarge` as soon as a file or the whole body is over
     the limit. Install it before anything reads the body (see `limit_upload_size`)."""
 
-    def __init__(self, request: HttpRequest | None = None, *, max_bytes: int) -> None:
+    def __init__(
+        self, request: HttpRequest | None = None, *, max_bytes: int, setting: str = ""
+    ) -> None:
         super().__init__(request)
         self.max_bytes = max_bytes
+        self.setting = setting
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > self.max_bytes + MULTIPART_OVERHEAD_BYTES:
-            raise UploadTooLarge(self.max_bytes)
+            raise UploadTooLarge(self.max_bytes, self.setting)
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
@@ -48,28 +58,36 @@ class MaxSizeUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.max_bytes:
-            raise UploadTooLarge(self.max_bytes)
+            raise UploadTooLarge(self.max_bytes, self.setting)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
         return None
 
 
-def limit_upload_size(request: HttpRequest, max_bytes: int) -> None:
+def limit_upload_size(request: HttpRequest, max_bytes: int, setting: str = "") -> None:
     """Put the size check in front of the request's upload handlers."""
-    request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes))
+    request.upload_handlers.insert(
+        0, MaxSizeUploadHandler(request, max_bytes=max_bytes, setting=setting)
+    )
 
 
 def limit_upload(
-    max_bytes: Callable[[], int], too_large: Callable[..., HttpResponse]
+    max_bytes: Callable[[], int] | str, too_large: Callable[..., HttpResponse]
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Decorate a view that receives a file: a file over `max_bytes()` is refused while the
-    body streams in, and the view answers `too_large(request, error, **url_arguments)`
-    instead (a 413 page that shows the error inline).
+    """Decorate a view that receives a file: a file over `max_bytes` (the name of the
+    setting that holds the limit, or a function giving it) is refused while the body
+    streams in, and the view answers `too_large(request, error, **url_arguments)` instead
+    (a 413 page that shows the error inline).
 
     The limit must be installed before anything reads the body, and the CSRF check reads
     it; so the view is exempt from the middleware's check and runs the same check itself
     once the limit is in place."""
+
+    setting = max_bytes if isinstance(max_bytes, str) else ""
+
+    def limit() -> int:
+        return getattr(settings, setting) if setting else max_bytes()
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         checked_view = csrf_protect(view)
@@ -77,12 +95,12 @@ def limit_upload(
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            limit_upload_size(request, max_bytes())
+            limit_upload_size(request, limit(), setting)
             try:
                 return checked_view(request, *args, **kwargs)
             except UploadTooLarge as exc:
                 return too_large(request, exc, *args, **kwargs)
 
-        return wrapped
+        return body_limit(setting)(wrapped) if setting else wrapped
 
     return decorator

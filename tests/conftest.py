@@ -206,4 +206,5 @@ def other_review(other_org, other_project, outsider):
 
 
 from tests.mlprojects.analyses.fixtures import *  # noqa: E402,F401,F403  (fixtures)
+from tests.s3 import s3_endpoint, s3_storage  # noqa: E402,F401  (fixtures)
 from tests.worker import celery_worker_process  # noqa: E402,F401  (fixture)

@@ -147,6 +147,7 @@ def foreign_kwargs(
         "api-data-source-detail": {"pk": other_data_source.pk},
         "api-evaluation-list": {"pk": other_project.pk},
         "api-evaluation-detail": {"pk": other_evaluation.pk},
+        "api-evaluation-file": {"pk": other_evaluation.pk},
     }
     return by_name, by_url
 

@@ -7,6 +7,7 @@ worker, `services.py` enqueues them. The test's status and results change throug
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,8 @@ from accounts.jobs import job_claim, job_fail, job_heartbeat, job_lock_current, 
 from evaluation.abtests import state
 from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
 from evaluation.stats import StatsInputError, aggregate_file, analyze
+from evaluation.stats.aggregate import RowLimitError
+from mlprojects.site.storage import open_stored
 
 #: Rows per chunk when aggregating a raw upload. Measured on 2 shared cores with a
 #: 3-metric CSV of 1M rows (21 MB): ~0.3 s and ~10 MB peak per 100 000-row chunk, 3.0 s in
@@ -59,7 +62,7 @@ def abtest_raw_upload_process(*, upload_id: int) -> ABRawUpload | None:
         else None
     )
     try:
-        with upload.file.open("rb") as handle:
+        with open_stored(upload.file.name) as handle:
 
             def progress(rows: int) -> None:
                 # The stored file's read position tells how far pandas has got.
@@ -76,10 +79,14 @@ def abtest_raw_upload_process(*, upload_id: int) -> ABRawUpload | None:
                 covariates=covariates,
                 chunk_size=RAW_ROWS_CHUNK,
                 progress=progress,
+                max_rows=settings.ABTEST_MAX_ROWS,
             )
     except StatsInputError as exc:
+        message = exc.message
+        if isinstance(exc, RowLimitError):
+            message += " The limit is the setting ABTEST_MAX_ROWS."
         upload.refresh_from_db()
-        _finish_upload(upload, JobStatus.FAILED, exc.message)
+        _finish_upload(upload, JobStatus.FAILED, message)
         return upload
     empty = [v for v in variants if results[metrics[0].key][v]["users"] == 0]
     if empty:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -45,12 +46,10 @@ from evaluation.stats import (
     sample_size_continuous,
 )
 from evaluation.stats.frequentist import check_alpha
+from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
 logger = logging.getLogger(__name__)
-
-#: Largest raw per-user file accepted (bytes).
-RAW_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 CORRECTIONS = ("none", "holm", "bh")
 DEFAULT_OPTIONS = {"alpha": 0.05, "correction": "none", "cuped": False, "prior": None}
@@ -332,10 +331,8 @@ def abtest_raw_upload_create(
     state.check_accepts_results(abtest)
     if file.size == 0:
         raise ValidationError({"file": "The file is empty."})
-    if file.size > RAW_UPLOAD_MAX_BYTES:
-        raise ValidationError(
-            {"file": f"The file is larger than {RAW_UPLOAD_MAX_BYTES // (1024 * 1024)} MB."}
-        )
+    if file.size > settings.ABTEST_MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(settings.ABTEST_MAX_UPLOAD_BYTES, "ABTEST_MAX_UPLOAD_BYTES")
     if not variant_column.strip():
         raise ValidationError({"variant_column": "Name the column that holds the variant."})
     upload = ABRawUpload(

@@ -467,7 +467,7 @@ def abtest_results_csv(
 
 @require_POST
 @require_perm(Perm.EDIT)
-@limit_upload(lambda: services.RAW_UPLOAD_MAX_BYTES, _raw_too_large)
+@limit_upload("ABTEST_MAX_UPLOAD_BYTES", _raw_too_large)
 def abtest_upload(
     request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
 ) -> HttpResponse:

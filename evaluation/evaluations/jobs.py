@@ -10,6 +10,7 @@ outcome; nothing partial is ever stored.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -20,7 +21,6 @@ from typing import IO, Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,10 +34,17 @@ from accounts.jobs import (
 )
 from accounts.services import audit
 from evaluation.evaluations.models import ROLE_KEYS
-from evaluation.metrics import EvaluationInputError, EvaluationOptions, evaluate, read_predictions
+from evaluation.metrics import (
+    EvaluationInputError,
+    EvaluationOptions,
+    InputLimitError,
+    evaluate,
+    read_predictions,
+)
 from evaluation.models import Evaluation, EvaluationMetric
 from mlprojects.lifecycle.services import item_update
 from mlprojects.models import Metric
+from mlprojects.site.storage import open_stored
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +171,7 @@ def _progress_writer(
 def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
     options = engine_options(evaluation)
     opts = EvaluationOptions.parse(options)
-    with default_storage.open(evaluation.file.name, "rb") as fh:
+    with open_stored(evaluation.file.name) as fh:
         # Validated while reading, so the raw arrays can go before the metrics allocate
         # their own (sort orders, cumulative sums): peak memory stays near one copy.
         read = read_predictions(
@@ -175,6 +182,8 @@ def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
             pos_label=opts.pos_label,
             score_kind=opts.score_kind,
             progress=_progress_writer(evaluation.pk, attempt, fh, evaluation),
+            max_rows=settings.EVALUATION_MAX_ROWS,
+            max_decompressed_bytes=settings.EVALUATION_MAX_DECOMPRESSED_BYTES,
         )
     rows, prepared, file_format = read.rows, read.prepared, read.file_format
     del read
@@ -184,7 +193,28 @@ def _compute(evaluation: Evaluation, attempt: int) -> dict[str, Any]:
         raise Superseded
     result = evaluate(task=evaluation.task, prepared=prepared, options=options)
     result["info"]["file_format"] = file_format
+    _check_result_size(result)
     return result
+
+
+#: The setting that holds each of the reader's limits (`InputLimitError.limit`).
+LIMIT_SETTINGS = {
+    "rows": "EVALUATION_MAX_ROWS",
+    "decompressed_bytes": "EVALUATION_MAX_DECOMPRESSED_BYTES",
+}
+
+
+def _check_result_size(result: Mapping[str, Any]) -> None:
+    """A result too large to store and serve (every answer of the evaluation API carries
+    it) fails the evaluation, naming the setting."""
+    limit = settings.EVALUATION_MAX_RESULT_BYTES
+    size = len(json.dumps(result, separators=(",", ":"), default=str))
+    if size > limit:
+        raise EvaluationInputError(
+            f"The results would take {size:,} bytes, more than the limit of {limit:,} "
+            "(the setting EVALUATION_MAX_RESULT_BYTES); use fewer slice columns, slice "
+            "values or curve points."
+        )
 
 
 def _metric_rows(evaluation: Evaluation, result: Mapping[str, Any]) -> list[EvaluationMetric]:
@@ -285,7 +315,10 @@ def evaluation_run(*, evaluation_id: int) -> None:
         logger.info("Evaluation %s attempt %s was superseded", evaluation_id, attempt)
         return
     except EvaluationInputError as exc:
-        evaluation_fail(evaluation_id=evaluation_id, message=str(exc), attempt=attempt)
+        message = str(exc)
+        if isinstance(exc, InputLimitError):
+            message += f" The limit is the setting {LIMIT_SETTINGS[exc.limit]}."
+        evaluation_fail(evaluation_id=evaluation_id, message=message, attempt=attempt)
         return
     except SoftTimeLimitExceeded:
         evaluation_fail(evaluation_id=evaluation_id, message=timed_out_message(), attempt=attempt)

@@ -37,6 +37,7 @@ from evaluation.metrics import (
 from evaluation.models import Evaluation, EvaluationStatus, EvaluationTask
 from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Baseline, BaselineKind, Metric, MetricKind, Project
+from mlprojects.site.storage import open_stored
 
 # Options given as columns (tradeoff) or as rule baselines (rules) are not plain options.
 RESERVED_OPTIONS = ("rules", "tradeoff")
@@ -56,6 +57,16 @@ def inspect_file(fh: IO[bytes]) -> tuple[str, list[str]]:
     try:
         file_format = detect_format(fh)
         header = read_header(fh)
+        if file_format == "parquet":
+            # Parquet says how many rows it holds: over the limit is refused at once.
+            rows = pq.ParquetFile(fh).metadata.num_rows
+            if rows > settings.EVALUATION_MAX_ROWS:
+                raise ValidationError(
+                    {
+                        "file": f"The file has {rows:,} rows, more than the limit of "
+                        f"{settings.EVALUATION_MAX_ROWS:,} (the setting EVALUATION_MAX_ROWS)."
+                    }
+                )
     except EvaluationInputError as exc:
         raise ValidationError({"file": str(exc)}) from None
     finally:
@@ -178,7 +189,36 @@ def _clean_options(options: Any, header: list[str]) -> dict[str, Any]:
     for column in options.get("slice_columns") or []:
         if column not in header:
             raise ValidationError({"options": _missing_column(column, "slice column", header)})
+    _check_option_limits(options)
     return dict(options)
+
+
+# Options whose value multiplies the size of the result, with the setting that caps each
+# (the engine's defaults are well below them).
+OPTION_LIMITS = {
+    "max_slice_values": "EVALUATION_MAX_SLICE_VALUES",
+    "slice_bins": "EVALUATION_MAX_SLICE_VALUES",
+    "curve_points": "EVALUATION_MAX_CURVE_POINTS",
+    "calibration_bins": "EVALUATION_MAX_CURVE_POINTS",
+}
+
+
+def _check_option_limits(options: Mapping[str, Any]) -> None:
+    for key, setting in OPTION_LIMITS.items():
+        limit = getattr(settings, setting)
+        if key in options and options[key] > limit:
+            raise ValidationError(
+                {"options": f"Option {key} is at most {limit} (the setting {setting})."}
+            )
+    columns = len(options.get("slice_columns") or [])
+    limit = settings.EVALUATION_MAX_SLICE_COLUMNS
+    if columns > limit:
+        raise ValidationError(
+            {
+                "options": f"At most {limit} slice columns (the setting "
+                "EVALUATION_MAX_SLICE_COLUMNS)."
+            }
+        )
 
 
 def _clean_rule_baselines(specs: Any, task: str, header: list[str]) -> list[dict[str, Any]]:
@@ -311,7 +351,7 @@ def _with_project_rules(
 def _check_size(upload: UploadedFile) -> None:
     limit = settings.EVALUATION_MAX_UPLOAD_BYTES
     if upload.size is not None and upload.size > limit:
-        raise UploadTooLarge(limit)
+        raise UploadTooLarge(limit, "EVALUATION_MAX_UPLOAD_BYTES")
 
 
 def _store(evaluation: Evaluation, upload: UploadedFile) -> None:
@@ -361,7 +401,7 @@ def evaluation_upload(
 
 def evaluation_header(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
     """The stored file's header and first rows (for the column-mapping step)."""
-    with default_storage.open(evaluation.file.name, "rb") as fh:
+    with open_stored(evaluation.file.name) as fh:
         _, header = inspect_file(fh)
         return header, file_preview(fh, evaluation.file_format)
 

@@ -6,7 +6,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,6 +20,7 @@ from evaluation.metrics import PRIMARY_METRIC, EvaluationInputError, compare
 from evaluation.models import Evaluation, EvaluationStatus
 from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
 from mlprojects.lifecycle.selectors import project_get
+from mlprojects.site.storage import open_stored
 
 # The headline numbers of each task, in the order they are shown.
 HEADLINE_METRICS = {
@@ -94,7 +94,7 @@ def _upload_too_large(
 
 @require_http_methods(["GET", "POST"])
 @require_perm(Perm.EDIT)
-@limit_upload(lambda: settings.EVALUATION_MAX_UPLOAD_BYTES, _upload_too_large)
+@limit_upload("EVALUATION_MAX_UPLOAD_BYTES", _upload_too_large)
 def evaluation_upload(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = _project(request, project_slug)
     form = EvaluationUploadForm(request.POST or None, request.FILES or None)
@@ -306,7 +306,7 @@ def evaluation_download(
     project = _project(request, project_slug)
     evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
     try:
-        fh = default_storage.open(evaluation.file.name, "rb")
+        fh = open_stored(evaluation.file.name)
     except FileNotFoundError:
         raise Http404("The file of this evaluation is no longer stored.") from None
     return FileResponse(fh, as_attachment=True, filename=evaluation.original_filename)

@@ -18,7 +18,7 @@ from ._common import HIGHER_IS_BETTER, TASKS
 from .baselines import lift
 from .binary import binary_metrics, binary_report
 from .engine import PRIMARY_METRIC, EvaluationOptions, compare, evaluate
-from .errors import EvaluationInputError
+from .errors import EvaluationInputError, InputLimitError
 from .io import ReadResult, detect_format, read_header, read_predictions, suggest_mapping
 from .multiclass import multiclass_report
 from .ranking import ranking_metrics, ranking_per_group
@@ -33,6 +33,7 @@ __all__ = [
     "TASKS",
     "EvaluationInputError",
     "EvaluationOptions",
+    "InputLimitError",
     "PreparedData",
     "ReadResult",
     "RuleSet",

@@ -1,4 +1,4 @@
-"""The one exception type the metric engine raises for bad input."""
+"""The exception types the metric engine raises for bad input."""
 
 from __future__ import annotations
 
@@ -16,3 +16,14 @@ class EvaluationInputError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InputLimitError(EvaluationInputError):
+    """The file is over one of the reader's limits (`limit`: "rows" or
+    "decompressed_bytes"), so it was not read to the end. The caller may add how the limit
+    is configured to the message."""
+
+    def __init__(self, message: str, *, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from .errors import EvaluationInputError
+from .errors import EvaluationInputError, InputLimitError
 from .validation import PROBA_PREFIX, PreparedData, prepare_columns
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
@@ -498,6 +498,8 @@ def read_predictions(
     pos_label: Any = None,
     score_kind: str = "probability",
     progress: Progress | None = None,
+    max_rows: int | None = None,
+    max_decompressed_bytes: int | None = None,
 ) -> ReadResult:
     """Read the mapped columns of a predictions file, streaming, into numpy arrays.
 
@@ -511,13 +513,18 @@ def read_predictions(
     unsupported format, lacks a mapped column (the message lists the available ones), has
     a non-numeric value in a numeric column (naming column, row and value), has no data
     rows, or - with a task - fails validation.
+
+    Raises `InputLimitError` (and stops reading) once the file has more than `max_rows`
+    data rows, or a gzip CSV decompresses to more than `max_decompressed_bytes`: a small
+    compressed file may otherwise expand to more rows than a worker's memory holds.
     """
     targets = _mapping_targets(mapping)
     file_format = detect_format(source)
+    limits = _Limits(max_rows, max_decompressed_bytes)
     if file_format == "parquet":
-        columns, rows = _read_parquet(source, targets, task, progress)
+        columns, rows = _read_parquet(source, targets, task, progress, limits)
     else:
-        columns, rows = _read_csv(source, file_format, targets, task, progress)
+        columns, rows = _read_csv(source, file_format, targets, task, progress, limits)
     # Hand Arrow's cached buffers back to the OS: a long-lived worker should not keep the
     # high-water mark of the biggest upload.
     pa.default_memory_pool().release_unused()
@@ -537,6 +544,56 @@ def read_predictions(
     return result
 
 
+@dataclass(frozen=True)
+class _Limits:
+    rows: int | None = None
+    decompressed_bytes: int | None = None
+
+    def check_rows(self, rows: int) -> None:
+        if self.rows is not None and rows > self.rows:
+            raise InputLimitError(
+                f"The file has more than {self.rows:,} data rows, the most one evaluation "
+                "reads; evaluate a sample or split the file.",
+                limit="rows",
+                value=self.rows,
+            )
+
+    def decompressed_bytes_error(self) -> InputLimitError:
+        return InputLimitError(
+            f"The gzip file decompresses to more than {self.decompressed_bytes:,} bytes, "
+            "the most one evaluation reads; evaluate a sample or split the file.",
+            limit="decompressed_bytes",
+            value=self.decompressed_bytes or 0,
+        )
+
+
+class _CappedStream(io.RawIOBase):
+    """Passes reads on to a (decompressing) stream and raises once more than `limit`
+    bytes came out of it, so a gzip bomb stops at the limit, not at the worker's memory."""
+
+    def __init__(self, stream: Any, limits: _Limits) -> None:
+        super().__init__()
+        self._stream = stream
+        self._limits = limits
+        self._limit = limits.decompressed_bytes or 0
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size is not None and size >= 0 else None)
+        self.read_bytes += len(data)
+        if self.read_bytes > self._limit:
+            raise self._limits.decompressed_bytes_error()
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+
 def _collectors(targets: Mapping[str, str], task: str | None) -> list[_Collector]:
     return [_Collector(key, column, _kind_of(key, task)) for key, column in targets.items()]
 
@@ -546,12 +603,18 @@ def _finish(collectors: list[_Collector]) -> dict[str, np.ndarray]:
 
 
 def _read_parquet(
-    source: Source, targets: Mapping[str, str], task: str | None, progress: Progress | None
+    source: Source,
+    targets: Mapping[str, str],
+    task: str | None,
+    progress: Progress | None,
+    limits: _Limits,
 ) -> tuple[dict[str, np.ndarray], int]:
     pf = _parquet_file(source)
     available = list(pf.schema_arrow.names)
     _check_columns_exist(targets, available)
     total = pf.metadata.num_rows
+    # Parquet says how many rows it has: refuse before reading any.
+    limits.check_rows(total)
     wanted = list(dict.fromkeys(targets.values()))
     collectors = _collectors(targets, task)
     rows = 0
@@ -586,6 +649,7 @@ def _read_csv(
     targets: Mapping[str, str],
     task: str | None,
     progress: Progress | None,
+    limits: _Limits,
 ) -> tuple[dict[str, np.ndarray], int]:
     header, delimiter = _csv_header(source, file_format)
     _check_columns_exist(targets, header)
@@ -607,6 +671,8 @@ def _read_csv(
     raw = _binary_stream(source)
     try:
         stream = pa.CompressedInputStream(raw, "gzip") if file_format == "csv.gz" else raw
+        if file_format == "csv.gz" and limits.decompressed_bytes is not None:
+            stream = _CappedStream(stream, limits)
         reader = pcsv.open_csv(
             stream, read_options=read, parse_options=parse, convert_options=convert
         )
@@ -614,6 +680,7 @@ def _read_csv(
             for c in collectors:
                 c.add(batch.column(c.column), row_offset=rows)
             rows += batch.num_rows
+            limits.check_rows(rows)
             if progress is not None:
                 progress(rows, None)
     except pa.ArrowInvalid as exc:

@@ -279,6 +279,10 @@ class _Totals:
         return output
 
 
+class RowLimitError(StatsInputError):
+    """The file has more rows than `aggregate_file`'s `max_rows`; reading stopped there."""
+
+
 def aggregate_file(
     source: Source,
     *,
@@ -289,6 +293,7 @@ def aggregate_file(
     file_format: FileFormat | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
+    max_rows: int | None = None,
 ) -> dict[str, dict[str, dict[str, int | float]]]:
     """Stream a per-user CSV / gzip CSV / Parquet file into per-variant aggregates.
 
@@ -303,6 +308,8 @@ def aggregate_file(
             (gzip compression of a CSV is always detected that way).
         chunk_size: rows per chunk.
         progress: called as ``progress(rows_read)`` after each chunk.
+        max_rows: stop with `StatsInputError` once the file has more data rows than this
+            (a small gzip file can expand to billions of rows).
 
     Returns:
         ``{metric_key: {variant_key: aggregates}}``, ready for ``analyze(results=...)``.
@@ -338,6 +345,11 @@ def aggregate_file(
     for chunk in chunks:
         totals.add(chunk, variant_column, rows_read)
         rows_read += len(chunk)
+        if max_rows is not None and rows_read > max_rows:
+            raise RowLimitError(
+                f"The file has more than {max_rows:,} data rows, the most one upload "
+                "aggregates; aggregate it in parts or upload the per-variant totals."
+            )
         if progress is not None:
             progress(rows_read)
     if rows_read == 0 and progress is not None:

@@ -2,6 +2,7 @@
 the environment through the one reader below; a malformed value raises
 ImproperlyConfigured at start-up instead of surfacing later."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from mlprojects.site.logs import logging_config
 from mlprojects.site.sentry import init_sentry
+
+from .storage import default_storage_backend
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -250,8 +253,10 @@ STATICFILES_DIRS = [
     ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
+# Uploaded files: MEDIA_ROOT by default, or an S3-compatible bucket (STORAGE_URL or
+# AWS_STORAGE_BUCKET_NAME; see mlprojects/settings/storage.py) that every node shares.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_backend(os.environ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
@@ -332,7 +337,31 @@ if JOB_RECLAIM_AFTER_SECONDS < 2 * JOB_HEARTBEAT_SECONDS:
 # may run before it is stopped and marked failed.
 EVALUATION_MAX_UPLOAD_BYTES = env_int("EVALUATION_MAX_UPLOAD_BYTES", 2 * 1024**3)
 EVALUATION_TIME_LIMIT_SECONDS = env_int("EVALUATION_TIME_LIMIT_SECONDS", 50 * 60)
-for _name in ("EVALUATION_MAX_UPLOAD_BYTES", "EVALUATION_TIME_LIMIT_SECONDS"):
+# What one evaluation may read and produce. A 570 KB gzip CSV can hold 50M rows; the
+# worker stops reading at these limits and fails the evaluation, naming the setting.
+EVALUATION_MAX_ROWS = env_int("EVALUATION_MAX_ROWS", 10_000_000)
+EVALUATION_MAX_DECOMPRESSED_BYTES = env_int("EVALUATION_MAX_DECOMPRESSED_BYTES", 2 * 1024**3)
+# Options that multiply the size of the result are refused (400) above these.
+EVALUATION_MAX_SLICE_VALUES = env_int("EVALUATION_MAX_SLICE_VALUES", 50)
+EVALUATION_MAX_SLICE_COLUMNS = env_int("EVALUATION_MAX_SLICE_COLUMNS", 20)
+EVALUATION_MAX_CURVE_POINTS = env_int("EVALUATION_MAX_CURVE_POINTS", 1000)
+# A result larger than this (as JSON) fails the evaluation instead of being stored.
+EVALUATION_MAX_RESULT_BYTES = env_int("EVALUATION_MAX_RESULT_BYTES", 8 * 1024 * 1024)
+# A/B tests: the largest raw per-user file accepted, and the most rows aggregated from one.
+ABTEST_MAX_UPLOAD_BYTES = env_int("ABTEST_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+ABTEST_MAX_ROWS = env_int("ABTEST_MAX_ROWS", 50_000_000)
+for _name in (
+    "EVALUATION_MAX_UPLOAD_BYTES",
+    "EVALUATION_TIME_LIMIT_SECONDS",
+    "EVALUATION_MAX_ROWS",
+    "EVALUATION_MAX_DECOMPRESSED_BYTES",
+    "EVALUATION_MAX_SLICE_VALUES",
+    "EVALUATION_MAX_SLICE_COLUMNS",
+    "EVALUATION_MAX_CURVE_POINTS",
+    "EVALUATION_MAX_RESULT_BYTES",
+    "ABTEST_MAX_UPLOAD_BYTES",
+    "ABTEST_MAX_ROWS",
+):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 

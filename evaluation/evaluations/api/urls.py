@@ -11,4 +11,7 @@ urlpatterns = [
     path(
         "evaluations/<int:pk>/", views.EvaluationDetailView.as_view(), name="api-evaluation-detail"
     ),
+    path(
+        "evaluations/<int:pk>/file/", views.EvaluationFileView.as_view(), name="api-evaluation-file"
+    ),
 ]

@@ -3,7 +3,10 @@ worker computes it), then poll the evaluation for its status and results."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,6 +23,7 @@ from evaluation.models import Evaluation
 from evaluation.uploads import UploadTooLarge, limit_upload_size
 from mlprojects.models import Project
 from mlprojects.site.limits import body_limit
+from mlprojects.site.storage import open_stored
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -41,7 +45,9 @@ class EvaluationListView(mixins.ListModelMixin, OrgScopedAPIView):
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body, so an oversize file is refused while streaming.
-        limit_upload_size(request, settings.EVALUATION_MAX_UPLOAD_BYTES)
+        limit_upload_size(
+            request, settings.EVALUATION_MAX_UPLOAD_BYTES, "EVALUATION_MAX_UPLOAD_BYTES"
+        )
         return super().initialize_request(request, *args, **kwargs)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
@@ -115,3 +121,24 @@ class EvaluationDetailView(OrgScopedAPIView):
     def get(self, request: Request, pk: int) -> Response:
         evaluation = self.get_object()
         return Response(self.get_serializer(evaluation).data)
+
+
+class EvaluationFileView(OrgScopedAPIView):
+    """GET: the uploaded predictions file, streamed from storage (never a public URL)."""
+
+    org_filter = "project__organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(Evaluation.objects.only("pk", "file", "original_filename"))
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        description="The evaluation's uploaded file, as it was uploaded.",
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        evaluation = self.get_object()
+        try:
+            fh = open_stored(evaluation.file.name)
+        except FileNotFoundError:
+            raise exceptions.NotFound("The file of this evaluation is no longer stored.") from None
+        return FileResponse(fh, as_attachment=True, filename=evaluation.original_filename)

@@ -348,3 +348,21 @@ def test_an_analysis_requested_while_the_broker_is_down_is_queued_and_swept_late
     assert (analysis.status, analysis.attempts) == ("succeeded", 1)
     stopped_abtest.refresh_from_db()
     assert stopped_abtest.status == "analyzed"
+
+
+def test_a_gzip_bomb_of_raw_rows_fails_the_upload_at_the_row_limit(
+    abtest, member, settings, django_capture_on_commit_callbacks
+):
+    settings.ABTEST_MAX_ROWS = 250_000
+    bomb = gzip.compress(
+        b"variant,conversion,revenue,order_time\n" + b"control,1,2.5,7\n" * 2_000_000, 9
+    )
+    assert len(bomb) < 100_000
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = _upload(abtest, member, bomb, "bomb.csv.gz")
+    upload.refresh_from_db()
+    assert upload.status == "failed"
+    assert "more than 250,000 data rows" in upload.error
+    assert "ABTEST_MAX_ROWS" in upload.error
+    assert upload.rows_read <= 400_000
+    assert not ABResult.objects.exists()

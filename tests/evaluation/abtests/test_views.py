@@ -351,23 +351,24 @@ def bytes_streamed(monkeypatch):
 
 
 def test_an_oversize_raw_upload_is_refused_while_it_streams_and_saves_nothing(
-    org, project, abtest, member, client_for, monkeypatch, bytes_streamed
+    org, project, abtest, member, client_for, settings, bytes_streamed
 ):
-    monkeypatch.setattr(services, "RAW_UPLOAD_MAX_BYTES", 100_000)
+    settings.ABTEST_MAX_UPLOAD_BYTES = 100_000
     body = RAW + b"control,1,30.5,7\n" * 40_000  # about 680 kB
     url = f"{base(org, project)}{abtest.pk}/uploads/"
     response = client_for(member).post(url, {"file": csv_file(body.decode())})
     assert response.status_code == 413
     assert "The file is larger than the limit of 97.7 KB." in response.text
+    assert "ABTEST_MAX_UPLOAD_BYTES" in response.text
     assert "<details open>" in response.text  # the upload form, with its error
     assert bytes_streamed and max(bytes_streamed) < len(body) / 2
     assert not ABRawUpload.objects.exists()
 
 
 def test_a_raw_upload_announced_too_large_is_refused_before_any_byte_is_read(
-    org, project, abtest, member, client_for, monkeypatch, bytes_streamed
+    org, project, abtest, member, client_for, settings, bytes_streamed
 ):
-    monkeypatch.setattr(services, "RAW_UPLOAD_MAX_BYTES", 1_000)
+    settings.ABTEST_MAX_UPLOAD_BYTES = 1_000
     body = RAW + b"control,1,30.5,7\n" * 80_000  # about 1.4 MB, over limit + overhead
     url = f"{base(org, project)}{abtest.pk}/uploads/"
     response = client_for(member).post(url, {"file": csv_file(body.decode())}, **HTMX)

@@ -143,3 +143,17 @@ def test_another_organizations_evaluation_is_not_found(api, other_evaluation, ot
     assert api.get(f"/api/v1/evaluations/{other_evaluation.pk}/").status_code == 404
     assert api.get(f"/api/v1/projects/{other_project.pk}/evaluations/").status_code == 404
     assert submit(api, other_project).status_code == 404
+
+
+def test_the_uploaded_file_downloads_back_unchanged(api, project):
+    content = cancer_csv(rows=50)
+    evaluation_id = submit(api, project, content=content).json()["id"]
+    response = api.get(f"/api/v1/evaluations/{evaluation_id}/file/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert 'filename="predictions.csv"' in response["Content-Disposition"]
+
+
+def test_another_organizations_file_is_not_found(api, other_evaluation):
+    response = api.get(f"/api/v1/evaluations/{other_evaluation.pk}/file/")
+    assert response.status_code == 404
