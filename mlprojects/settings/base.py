@@ -361,7 +361,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_METADATA_CLASS": "accounts.api.metadata.ApiMetadata",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "accounts.api.base.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -384,6 +384,10 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "evaluation.models.RunStatus",
         "MetricTypeEnum": "evaluation.models.MetricType",
         "MetricRoleEnum": "evaluation.models.MetricRole",
+        "LevelEnum": "mlprojects.lifecycle.models.sections.Level",
+        "MetricDirectionEnum": "mlprojects.lifecycle.models.sections.Direction",
+        # A/B tests' words for a metric's direction.
+        "ChangeDirectionEnum": [("increase", "Increase is good"), ("decrease", "Decrease is good")],
     },
 }
 
