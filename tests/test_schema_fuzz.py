@@ -29,21 +29,14 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 # documented 404.
 EXCLUDED_CHECKS = [openapi_checks.positive_data_acceptance]
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@pytest.fixture(scope="session")
-def openapi_document(django_db_setup) -> dict:
-    return SchemaGenerator().get_schema(request=None, public=True)
-
-
-@pytest.fixture
-def api_schema(openapi_document):
-    return schemathesis.openapi.from_dict(openapi_document)
+# The schema as /api/schema/ serves it, generated in-process when the tests are collected
+# (one test per operation).
+schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
 
 
 @pytest.fixture
 def token(transactional_db) -> str:
+    """An owner's write token in an organization with one project."""
     org = OrganizationFactory(name="Fuzz", slug="fuzz")
     owner = UserFactory(email="owner@fuzz.test")
     MembershipFactory(organization=org, user=owner, role=Role.OWNER)
@@ -52,6 +45,7 @@ def token(transactional_db) -> str:
     return raw
 
 
+@pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,

@@ -40,6 +40,31 @@ def depth_problem(data) -> str | None:
     return None
 
 
+def unstorable_text(data) -> bool:
+    """Whether a string anywhere in `data` (a key or a value) holds a NUL character or a
+    lone surrogate (`"\\ud800"`), which PostgreSQL cannot store in text or JSON."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not _encodable(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def loads_limited(raw: bytes | str, **kwargs):
     """`json.loads` that raises ValueError (JSONTooDeep for depth) on a body nested deeper
     than API_MAX_JSON_DEPTH, including one too deep for the decoder itself."""
@@ -54,7 +79,8 @@ def loads_limited(raw: bytes | str, **kwargs):
 
 
 class DepthLimitedJSONParser(JSONParser):
-    """DRF's JSON parser (strict: no NaN or Infinity) with the nesting cap."""
+    """DRF's JSON parser (strict: no NaN or Infinity) with the nesting cap; a NUL
+    character or a lone surrogate in any string is refused too."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
@@ -64,11 +90,17 @@ class DepthLimitedJSONParser(JSONParser):
         except UnicodeDecodeError:
             raise exceptions.ParseError(f"The JSON body is not valid {encoding}.") from None
         try:
-            return loads_limited(raw, parse_constant=_reject_constant)
+            data = loads_limited(raw, parse_constant=_reject_constant)
         except JSONTooDeep as exc:
             raise exceptions.ParseError(str(exc), code="too_deep") from None
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        if unstorable_text(data):
+            raise exceptions.ParseError(
+                "The JSON body has a NUL character (\\u0000) or a lone surrogate in a string.",
+                code="invalid_text",
+            )
+        return data
 
 
 def _reject_constant(name: str):

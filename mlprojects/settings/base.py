@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "mlprojects.site.middleware.RequestSizeLimitMiddleware",
     # 429 for an address whose API calls keep failing authentication.
     "mlprojects.site.middleware.FailedAuthenticationThrottleMiddleware",
+    # 400 for a NUL character in the URL or a form, which PostgreSQL cannot take.
+    "mlprojects.site.nul.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
