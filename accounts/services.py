@@ -65,9 +65,14 @@ def user_signup(
     *, email: str, password: str, full_name: str = "", organization_name: str = ""
 ) -> tuple[User, Organization | None]:
     """Create a user; with an organization name, also their first organization (owner)."""
+    taken = ValidationError({"email": "An account with this email already exists."})
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "An account with this email already exists."})
-    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+        raise taken
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, full_name=full_name)
+    except IntegrityError:  # the same address signed up at the same moment
+        raise taken from None
     org = None
     if organization_name:
         org = organization_create(name=organization_name, owner=user)
@@ -117,6 +122,18 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
             action="invitation.revoked",
             target=invitation.email,
         )
+
+
+@transaction.atomic
+def invitation_signup(*, invitation: Invitation, password: str, full_name: str = "") -> Membership:
+    """Create the invited person's account and accept the invitation, once: concurrent
+    sign-ups on one link queue on the invitation's row lock, and all but the first find
+    it used (a ValidationError, not a duplicate account)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise ValidationError("This invitation has expired or was already used.")
+    user, _ = user_signup(email=invitation.email, password=password, full_name=full_name)
+    return invitation_accept(invitation=invitation, user=user)
 
 
 @transaction.atomic

@@ -80,15 +80,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "accounts/signup.html", context, status=429)
     if request.method == "POST" and form.is_valid():
-        user, org = services.user_signup(
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password"],
-            full_name=form.cleaned_data["full_name"],
-            organization_name=form.cleaned_data["organization_name"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome! {org.name} is ready. Invite your team.")
-        return _organization_home(org)
+        try:
+            user, org = services.user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                full_name=form.cleaned_data["full_name"],
+                organization_name=form.cleaned_data["organization_name"],
+            )
+        except ValidationError as exc:  # the address signed up a moment ago
+            add_validation_errors(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome! {org.name} is ready. Invite your team.")
+            return _organization_home(org)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -276,13 +280,20 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     form = SignupForm(request.POST or None, invited=True, initial={"email": found.email})
     if request.method == "POST" and not has_account:
         if form.is_valid():
-            user, _ = services.user_signup(
-                email=found.email,
-                password=form.cleaned_data["password"],
-                full_name=form.cleaned_data["full_name"],
-            )
-            membership = services.invitation_accept(invitation=found, user=user)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            try:
+                membership = services.invitation_signup(
+                    invitation=found,
+                    password=form.cleaned_data["password"],
+                    full_name=form.cleaned_data["full_name"],
+                )
+            except ValidationError as exc:
+                return render(
+                    request,
+                    "accounts/invitation_invalid.html",
+                    {"message": _error_text(exc)},
+                    status=409,
+                )
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {membership.organization.name}.")
             return _organization_home(membership.organization)
     return render(

@@ -12,7 +12,6 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, generics, permissions
 from rest_framework.request import Request
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -97,18 +96,6 @@ class OrgScopedMixin(IdempotentPostMixin):
 
 class OrgScopedAPIView(OrgScopedMixin, generics.GenericAPIView):
     pass
-
-
-class ListSchema(AutoSchema):
-    """The schema of a view whose GET answers a list though it is no `ListAPIView` (such
-    as the items of a project's section): its GET is named `…_list`, as every other list
-    is, instead of `…_retrieve`, the name of its detail route's GET."""
-
-    def get_operation_id(self) -> str:
-        operation_id = super().get_operation_id()
-        if self.method == "GET":
-            return operation_id.removesuffix("_retrieve") + "_list"
-        return operation_id
 
 
 def _error_body(status: int, code: str, message: str, fields=None) -> dict:

@@ -18,3 +18,20 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     full_name = serializers.CharField(read_only=True)
     memberships = MembershipSerializer(many=True, read_only=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`.")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="With `invalid`: the messages of each invalid field (nested like the body).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of every /api/v1/ answer with a 4xx or 5xx status."""
+
+    error = ErrorDetailSerializer()

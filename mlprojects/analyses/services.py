@@ -280,7 +280,7 @@ def use_case_create_project(*, use_case: UseCase, user: User | None) -> tuple[Pr
         actor=user,
         action="use_case.project_created",
         target=use_case.name,
-        data={"project": project.slug},
+        data={"project": project.pk},
     )
     return project, True
 

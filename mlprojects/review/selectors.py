@@ -253,13 +253,22 @@ def _step_label(step: str) -> str:
         return step
 
 
-def _describe(event: AuditEvent, projects: dict[int, Project], described: dict) -> tuple:
+def _project_key(data) -> int | str | None:
+    """The project an audit row names: its id, or on rows written before ids were recorded
+    (such as "turned into a project") its slug; None for anything else."""
+    key = data.get("project") if isinstance(data, dict) else None
+    if isinstance(key, bool) or not isinstance(key, int | str):
+        return None
+    return key
+
+
+def _describe(event: AuditEvent, projects: dict, described: dict) -> tuple:
     data = event.data or {}
     if data.get("summary"):
         return data["summary"], data.get("url", "")
     if event.pk in described:
         return described[event.pk]
-    project = projects.get(data.get("project"))
+    project = projects.get(_project_key(data))
     if event.action == "section.updated" and project:
         url = reverse("mlprojects:project_detail", args=[project.organization.slug, project.slug])
         step = data.get("step", "")
@@ -291,13 +300,14 @@ def activity(*, org: Organization, project: Project | None = None, limit: int = 
             scope |= source.project_events(project=project)
         events = events.filter(scope)
     events = list(events[:limit])
-    project_ids = {e.data.get("project") for e in events if isinstance(e.data, dict)}
-    projects = {
-        p.pk: p
-        for p in Project.objects.filter(
-            organization=org, pk__in=project_ids - {None}
-        ).select_related("organization")
-    }
+    keys = {_project_key(e.data) for e in events} - {None}
+    projects = {}
+    for found in Project.objects.filter(
+        Q(pk__in=[k for k in keys if isinstance(k, int)])
+        | Q(slug__in=[k for k in keys if isinstance(k, str)]),
+        organization=org,
+    ).select_related("organization"):
+        projects[found.pk] = projects[found.slug] = found
     described = describe_events(org=org, events=events)
     feed = []
     for event in events:

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "mlprojects.site.middleware.RequestSizeLimitMiddleware",
     # 429 for an address whose API calls keep failing authentication.
     "mlprojects.site.middleware.FailedAuthenticationThrottleMiddleware",
+    # 400 for a NUL character in the URL or a form, which PostgreSQL cannot take.
+    "mlprojects.site.nul.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -394,6 +396,13 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The deepest nesting of arrays and objects a JSON body of the API or /mlflow may have;
+# deeper bodies answer 400 (the Python JSON decoder and everything that walks the data
+# recursively would otherwise run out of stack near 1,000).
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 64)
+if not 1 <= API_MAX_JSON_DEPTH <= 500:
+    raise ImproperlyConfigured("API_MAX_JSON_DEPTH must be between 1 and 500.")
+
 REST_FRAMEWORK = {
     # The token scheme comes first: its `WWW-Authenticate` header makes DRF answer 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -412,7 +421,13 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_METADATA_CLASS": "accounts.api.metadata.ApiMetadata",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "accounts.api.base.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -435,6 +450,10 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "evaluation.models.RunStatus",
         "MetricTypeEnum": "evaluation.models.MetricType",
         "MetricRoleEnum": "evaluation.models.MetricRole",
+        "LevelEnum": "mlprojects.lifecycle.models.sections.Level",
+        "MetricDirectionEnum": "mlprojects.lifecycle.models.sections.Direction",
+        # A/B tests' words for a metric's direction.
+        "ChangeDirectionEnum": [("increase", "Increase is good"), ("decrease", "Decrease is good")],
     },
 }
 

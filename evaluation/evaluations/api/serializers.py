@@ -56,6 +56,7 @@ class EvaluationSummarySerializer(serializers.ModelSerializer):
         source="target_metric_id", read_only=True, allow_null=True
     )
     file = serializers.SerializerMethodField()
+    error = serializers.CharField(read_only=True, allow_null=True, help_text="null unless failed")
 
     class Meta:
         model = Evaluation

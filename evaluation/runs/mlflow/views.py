@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from accounts.api.auth import ApiTokenAuthentication
 from accounts.api.base import OrgScopedMixin
+from accounts.api.parsers import JSONTooDeep, loads_limited
 from accounts.permissions import Perm
 from evaluation.models import Experiment, LoggedModel, Run, RunStatus
 from evaluation.runs import artifacts, selectors, services
@@ -319,10 +320,12 @@ class MlflowEndpoint(OrgScopedMixin, APIView):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
+            data = loads_limited(raw)
             if isinstance(data, str):  # older clients post their JSON encoded twice
-                data = json.loads(data)
-        except (ValueError, RecursionError):
+                data = loads_limited(data)
+        except JSONTooDeep as exc:
+            raise MlflowError("BAD_REQUEST", str(exc)) from None
+        except ValueError:
             raise MlflowError("BAD_REQUEST", "The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise MlflowError("BAD_REQUEST", "The request body must be a JSON object.")

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -228,10 +228,19 @@ class AnalysisDetailView(_AnalysisAPIView):
         return Response(status=204)
 
 
+def parts_schema(input_serializer, output_serializer):
+    """GET answers a list of parts, POST the new part with 201."""
+    return extend_schema_view(
+        get=extend_schema(responses=output_serializer(many=True)),
+        post=extend_schema(request=input_serializer, responses={201: output_serializer}),
+    )
+
+
 class _AnalysisPartsView(_AnalysisAPIView):
     """GET lists, POST adds one part of the analysis `analysis_id`."""
 
     lookup_url_kwarg = "analysis_id"
+    pagination_class = None  # every part, in one list
     related_name: str
     output_serializer: type[serializers.Serializer]
     input_serializer: type[serializers.Serializer]
@@ -251,7 +260,7 @@ class _AnalysisPartsView(_AnalysisAPIView):
         return Response(self.output_serializer(item).data, status=201)
 
 
-@extend_schema(request=OfferingInputSerializer, responses=OfferingSerializer)
+@parts_schema(OfferingInputSerializer, OfferingSerializer)
 class AnalysisOfferingsView(_AnalysisPartsView):
     related_name = "offerings"
     output_serializer = OfferingSerializer
@@ -259,7 +268,7 @@ class AnalysisOfferingsView(_AnalysisPartsView):
     create_service = staticmethod(services.offering_create)
 
 
-@extend_schema(request=UseCaseInputSerializer, responses=UseCaseSerializer)
+@parts_schema(UseCaseInputSerializer, UseCaseSerializer)
 class AnalysisUseCasesView(_AnalysisPartsView):
     related_name = "use_cases"
     output_serializer = UseCaseSerializer
@@ -267,7 +276,7 @@ class AnalysisUseCasesView(_AnalysisPartsView):
     create_service = staticmethod(services.use_case_create)
 
 
-@extend_schema(request=InterviewInputSerializer, responses=InterviewSerializer)
+@parts_schema(InterviewInputSerializer, InterviewSerializer)
 class AnalysisInterviewsView(_AnalysisPartsView):
     related_name = "interviews"
     output_serializer = InterviewSerializer

@@ -14,7 +14,11 @@ class ProjectScoped(OrgScopedAPIView):
     # The base of every view under /projects/{project_id}/ (a comment, not a docstring,
     # so the API schema does not describe every operation with it).
 
-    serializer_class = serializers.ProjectSerializer  # for the schema; views answer plain data
+    serializer_class = serializers.ProjectSerializer
+    # The views answer plain data built by selectors' dump functions (documented as JSON
+    # objects by accounts.api.schema); `input_class` validates and documents a body.
+    plain_answer = True
+    input_class = None
 
     def get_queryset(self):
         return self.scope_queryset(Project.objects.select_related("owner", "organization"))

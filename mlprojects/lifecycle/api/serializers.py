@@ -3,6 +3,7 @@
 validate only; references to other items are narrowed to the project's current cycle
 (`context["cycle"]`), so a foreign id is a 400 naming the field."""
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from mlprojects.lifecycle import feasibility
@@ -33,6 +34,10 @@ from mlprojects.models import (
 
 class ProjectSerializer(serializers.ModelSerializer):
     owner = serializers.EmailField(source="owner.email", read_only=True, default=None)
+    # "" until the feasibility section has a verdict.
+    verdict = serializers.ChoiceField(
+        choices=Project._meta.get_field("verdict").choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Project
@@ -69,7 +74,7 @@ class CycleScoped:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        cycle = self.context["cycle"]
+        cycle = self.context.get("cycle")  # none when the API schema describes the fields
         for name, model in self.cycle_fields.items():
             field = self.fields[name]
             target = field.child_relation if hasattr(field, "child_relation") else field
@@ -80,6 +85,14 @@ def _related(**kwargs) -> serializers.PrimaryKeyRelatedField:
     return serializers.PrimaryKeyRelatedField(queryset=Metric.objects.none(), **kwargs)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer"},
+            {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+        ]
+    }
+)
 class IdOrObjectField(serializers.Field):
     """A reference given as an id or as `{"id": …}` (the shape GET answers with)."""
 
@@ -131,6 +144,7 @@ class ObjectiveInput(serializers.ModelSerializer):
         fields = list(Objective.EDITABLE_FIELDS)
 
 
+@extend_schema_serializer(component_name="ProjectMetricInput")
 class MetricInput(CycleScoped, serializers.ModelSerializer):
     cycle_fields = {"objective": Objective, "parent": Metric}
     objective = serializers.PrimaryKeyRelatedField(

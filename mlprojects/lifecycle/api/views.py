@@ -13,7 +13,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import ListSchema, OrgScopedAPIView
+from accounts.api.base import OrgScopedAPIView
+from accounts.api.schema import ListSchema
 from mlprojects.lifecycle import readiness, selectors, services
 from mlprojects.lifecycle.api import serializers
 from mlprojects.lifecycle.api.base import ProjectScoped
@@ -73,6 +74,9 @@ class ProjectListView(mixins.ListModelMixin, OrgScopedAPIView):
 
 
 class ProjectDetailView(ProjectScoped):
+    plain_answer = False  # the project's fields, and more
+    input_class = serializers.ProjectSerializer
+
     def get(self, request: Request, project_id: int) -> Response:
         return Response(project_detail_data(self.get_project()))
 

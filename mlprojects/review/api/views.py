@@ -14,7 +14,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import ListSchema
+from accounts.api.schema import ListSchema
 from accounts.models import User
 from accounts.permissions import Perm
 from mlprojects.lifecycle.api.base import ProjectScoped
@@ -92,6 +92,7 @@ class ProposalListView(ProjectScoped):
     """A project's proposal versions, newest first; POST submits the current content."""
 
     schema = ListSchema()
+    input_class = SubmitInput
 
     def get(self, request: Request, project_id: int) -> Response:
         project = self.get_project()
@@ -128,6 +129,7 @@ class ProposalReviewView(ProjectScoped):
     # caller's organization (404 for another's, then 403 for a member, a viewer or the
     # author), so the permission layer only asks for membership here.
     write_perm = Perm.READ
+    input_class = DecisionInput
 
     def post(self, request: Request, project_id: int, version: int) -> Response:
         proposal = selectors.proposal_get(project=self.get_project(), version=version)
@@ -146,7 +148,9 @@ class ProposalReviewView(ProjectScoped):
 
 
 class SectionCommentsView(ProjectScoped):
+    schema = ListSchema()
     write_perm = Perm.COMMENT
+    input_class = CommentInput
 
     def section(self) -> str:
         section = self.kwargs["section"]
