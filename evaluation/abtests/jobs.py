@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from evaluation.abtests import state
 from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
-from evaluation.stats import StatsInputError, aggregate_file, analyze
+from evaluation.stats import (
+    DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+    StatsInputError,
+    aggregate_file,
+    analyze,
+)
 
 #: Rows per chunk when aggregating a raw upload. Measured on 2 shared cores with a
 #: 3-metric CSV of 1M rows (21 MB): ~0.3 s and ~10 MB peak per 100 000-row chunk, 3.0 s in
@@ -136,6 +141,10 @@ def abtest_analysis_run(*, analysis_id: int) -> ABTestAnalysis | None:
             prior=options["prior"],
             correction=options["correction"],
             cuped=options["cuped"],
+            sequential=options.get("sequential", False),
+            sequential_tuning_parameter=options.get(
+                "sequential_tuning_parameter", DEFAULT_SEQUENTIAL_TUNING_PARAMETER
+            ),
         )
     except StatsInputError as exc:
         ABTestAnalysis.objects.filter(pk=analysis.pk).update(

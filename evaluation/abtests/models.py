@@ -28,6 +28,13 @@ class ABTestStatus(models.TextChoices):
 class MetricType(models.TextChoices):
     BINOMIAL = "binomial", "Binomial (conversion)"
     CONTINUOUS = "continuous", "Continuous (e.g. revenue per user)"
+    RATIO = "ratio", "Ratio of two sums (e.g. revenue per order)"
+    QUANTILE = "quantile", "Quantile (e.g. median or p90 latency)"
+
+
+#: GrowthBook's default for the sequential tuning parameter: the total number of users at
+#: which the always-valid interval is tightest.
+DEFAULT_SEQUENTIAL_TUNING_PARAMETER = 5000.0
 
 
 class MetricRole(models.TextChoices):
@@ -43,6 +50,7 @@ STATS_DIRECTION = {Direction.HIGHER: "increase", Direction.LOWER: "decrease"}
 
 class ResultSource(models.TextChoices):
     FORM = "form", "Entered in the form"
+    WAREHOUSE = "warehouse", "Warehouse query"
     CSV = "csv", "Aggregates CSV"
     API = "api", "API"
     RAW = "raw", "Raw per-user rows"
@@ -100,6 +108,16 @@ class ABTest(TimeStampedModel):
     )
     planned_users_per_variant = models.PositiveIntegerField(null=True, blank=True)
     planned_days = models.PositiveIntegerField(null=True, blank=True)
+    # Sequential testing (GrowthBook's "sequentialTestingEnabled" and its tuning
+    # parameter): always-valid intervals, so the results may be looked at every day.
+    sequential_testing = models.BooleanField(
+        default=False,
+        help_text="Always-valid intervals and p-values: safe to look at the results daily.",
+    )
+    sequential_tuning_parameter = models.FloatField(
+        default=DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+        help_text="Total users at which the sequential interval is tightest.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -115,7 +133,12 @@ class ABTest(TimeStampedModel):
                 condition=Q(status__in=ABTestStatus.values),
                 name="abtest_status_valid",
                 violation_error_message="Unknown A/B test status.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(sequential_tuning_parameter__gt=0),
+                name="abtest_sequential_tuning_positive",
+                violation_error_message="The sequential tuning parameter is a positive number.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,11 +194,22 @@ class ABMetric(models.Model):
     type = models.CharField(max_length=20, choices=MetricType.choices)
     role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = models.CharField(max_length=20, choices=Direction.choices, default=Direction.HIGHER)
+    quantile_level = models.FloatField(
+        null=True, blank=True, help_text="For a quantile metric: 0.5 the median, 0.9 the p90."
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(type="quantile", quantile_level__gt=0, quantile_level__lt=1)
+                    | (~Q(type="quantile") & Q(quantile_level__isnull=True))
+                ),
+                name="abmetric_quantile_level_for_quantiles",
+                violation_error_message="A quantile metric has a level in (0, 1); others none.",
+            ),
             models.UniqueConstraint(
                 fields=["abtest", "key"],
                 name="abmetric_key_unique_per_test",
@@ -201,18 +235,22 @@ class ABMetric(models.Model):
 
     def as_stats(self) -> dict:
         """The definition in the form `evaluation.stats.analyze` takes."""
-        return {
+        data = {
             "key": self.key,
             "type": self.type,
             "role": self.role,
             "direction": STATS_DIRECTION[self.direction],
         }
+        if self.type == MetricType.QUANTILE:
+            data["quantile_level"] = self.quantile_level
+        return data
 
 
 class ABResult(TimeStampedModel):
     """Observed aggregates of one metric in one variant: users and conversions for a
     binomial metric; users, Σy and Σy² for a continuous one; optionally the CUPED
-    pre-period sums Σx, Σx², Σxy."""
+    pre-period sums Σx, Σx², Σxy. A ratio or quantile metric keeps its sums or quantile
+    inputs (field names as `evaluation.stats.inputs` documents) in `aggregates`."""
 
     metric = models.ForeignKey(ABMetric, on_delete=models.CASCADE, related_name="results")
     variant = models.ForeignKey(ABVariant, on_delete=models.CASCADE, related_name="results")
@@ -223,6 +261,7 @@ class ABResult(TimeStampedModel):
     covariate_sum = models.FloatField(null=True, blank=True)
     covariate_sum_squares = models.FloatField(null=True, blank=True)
     covariate_sum_products = models.FloatField(null=True, blank=True)
+    aggregates = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=10, choices=ResultSource.choices)
 
     class Meta:
@@ -251,6 +290,8 @@ class ABResult(TimeStampedModel):
     def as_stats(self) -> dict:
         """The aggregate in the form `evaluation.stats.analyze` takes."""
         data: dict = {"users": self.users}
+        if self.aggregates:
+            return {**data, **self.aggregates}
         if self.conversions is not None:
             data["conversions"] = self.conversions
         else:
@@ -263,7 +304,13 @@ class ABResult(TimeStampedModel):
         return data
 
     @property
-    def mean(self) -> float:
+    def mean(self) -> float | None:
+        """The variant's observed value: rate, mean, ratio or sample quantile."""
+        if "quantile" in self.aggregates:
+            return float(self.aggregates["quantile"])
+        if "numerator_sum" in self.aggregates:
+            denominator = self.aggregates.get("denominator_sum") or 0
+            return float(self.aggregates["numerator_sum"]) / denominator if denominator else None
         total = self.conversions if self.conversions is not None else self.sum
         return float(total) / self.users
 

@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.services import audit
 from evaluation.abtests import state
-from evaluation.abtests.models import STATS_DIRECTION
+from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER, STATS_DIRECTION
 from evaluation.abtests.tasks import aggregate_abtest_upload_task, analyze_abtest_task
 from evaluation.models import (
     ABMetric,
@@ -52,7 +52,14 @@ logger = logging.getLogger(__name__)
 RAW_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 CORRECTIONS = ("none", "holm", "bh")
-DEFAULT_OPTIONS = {"alpha": 0.05, "correction": "none", "cuped": False, "prior": None}
+DEFAULT_OPTIONS = {
+    "alpha": 0.05,
+    "correction": "none",
+    "cuped": False,
+    "prior": None,
+    "sequential": False,
+    "sequential_tuning_parameter": DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+}
 
 
 @transaction.atomic
@@ -106,6 +113,7 @@ def validate_design(
             raise ValidationError({"metrics": "Each metric is an object with key and type."})
         if (item.get("direction") or Direction.HIGHER) not in STATS_DIRECTION:
             raise ValidationError({"metrics": "A metric's direction is “higher” or “lower”."})
+        level = item.get("quantile_level")
         clean_metrics.append(
             {
                 "key": _clean_key(item.get("key"), what="metrics"),
@@ -113,6 +121,7 @@ def validate_design(
                 "role": item.get("role") or MetricRole.PRIMARY,
                 "direction": item.get("direction") or Direction.HIGHER,
                 "description": str(item.get("description") or "")[:200],
+                "quantile_level": None if level in (None, "") else level,
             }
         )
     try:
@@ -131,12 +140,16 @@ def validate_design(
                     "type": m["type"],
                     "role": m["role"],
                     "direction": STATS_DIRECTION[m["direction"]],
+                    "quantile_level": m["quantile_level"],
                 }
                 for m in clean_metrics
             ]
         )
     except StatsInputError as exc:
         raise ValidationError({"metrics": exc.message}) from exc
+    for m in clean_metrics:
+        if m["quantile_level"] is not None:
+            m["quantile_level"] = float(m["quantile_level"])
     primaries = [m["key"] for m in clean_metrics if m["role"] == MetricRole.PRIMARY]
     if len(primaries) != 1:
         raise ValidationError(
@@ -169,6 +182,7 @@ def _write_design(abtest: ABTest, variants: list[dict], metrics: list[dict], con
             type=m["type"],
             role=m["role"],
             direction=m["direction"],
+            quantile_level=m["quantile_level"],
             position=i,
         )
         for i, m in enumerate(metrics)
@@ -205,6 +219,21 @@ def clean_links(
     return found_objective, found_metric
 
 
+def clean_sequential(value: Any) -> float:
+    """The sequential tuning parameter: a positive number of users (ValidationError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(
+            {
+                "sequential_tuning_parameter": "The tuning parameter is a positive number of "
+                "users (the total sample size at which the interval is tightest; GrowthBook's "
+                "default is 5000)."
+            }
+        )
+    if value != value or value == float("inf"):
+        raise ValidationError({"sequential_tuning_parameter": "Give a finite number."})
+    return float(value)
+
+
 def default_control(variants: Sequence[Mapping[str, Any]]) -> str:
     """The variant named "control", else the first one (the API's documented default)."""
     keys = [v.get("key") for v in variants if isinstance(v, Mapping)]
@@ -225,8 +254,11 @@ def abtest_create(
     planned_days: int | None = None,
     objective: Objective | int | None = None,
     business_metric: Metric | int | None = None,
+    sequential_testing: bool = False,
+    sequential_tuning_parameter: float = DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
 ) -> ABTest:
     control = control or default_control(variants)
+    sequential_tuning_parameter = clean_sequential(sequential_tuning_parameter)
     clean_variants, clean_metrics = validate_design(
         variants=variants, metrics=metrics, control=control
     )
@@ -243,6 +275,8 @@ def abtest_create(
         business_metric=business_metric,
         planned_users_per_variant=planned_users_per_variant,
         planned_days=planned_days,
+        sequential_testing=bool(sequential_testing),
+        sequential_tuning_parameter=sequential_tuning_parameter,
         created_by=user,
     )
     _write_design(abtest, clean_variants, clean_metrics, control)
@@ -270,6 +304,8 @@ def abtest_update_design(
     planned_days: int | None = None,
     objective: Objective | int | None = None,
     business_metric: Metric | int | None = None,
+    sequential_testing: bool = False,
+    sequential_tuning_parameter: float = DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
 ) -> ABTest:
     """Replace the design of a draft test (a started test's design is what the users saw),
     its links to the project's objective and business metric included."""
@@ -290,6 +326,8 @@ def abtest_update_design(
     abtest.hypothesis = hypothesis.strip()
     abtest.planned_users_per_variant = planned_users_per_variant
     abtest.planned_days = planned_days
+    abtest.sequential_testing = bool(sequential_testing)
+    abtest.sequential_tuning_parameter = clean_sequential(sequential_tuning_parameter)
     abtest.save()
     _write_design(abtest, clean_variants, clean_metrics, control)
     audit(
@@ -362,10 +400,16 @@ def abtest_raw_upload_create(
 # --- analyses ------------------------------------------------------------------------------
 
 
-def clean_analysis_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+def clean_analysis_options(
+    options: Mapping[str, Any] | None, *, abtest: ABTest | None = None
+) -> dict[str, Any]:
     """Validate analysis options (alpha, correction none/holm/bh, cuped, prior null or
-    {mean, variance}) into the dictionary stored with the analysis."""
+    {mean, variance}, sequential and its tuning parameter — by default the test's own
+    setting) into the dictionary stored with the analysis."""
     raw = dict(DEFAULT_OPTIONS)
+    if abtest is not None:
+        raw["sequential"] = abtest.sequential_testing
+        raw["sequential_tuning_parameter"] = abtest.sequential_tuning_parameter
     if options:
         unknown = sorted(str(k) for k in options if k not in DEFAULT_OPTIONS)
         if unknown:
@@ -382,6 +426,12 @@ def clean_analysis_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
         errors["correction"] = "Choose none, holm or bh."
     if not isinstance(raw["cuped"], bool):
         errors["cuped"] = "Must be true or false."
+    if not isinstance(raw["sequential"], bool):
+        errors["sequential"] = "Must be true or false."
+    try:
+        raw["sequential_tuning_parameter"] = clean_sequential(raw["sequential_tuning_parameter"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
     prior = raw["prior"]
     if prior is not None:
         try:
@@ -430,7 +480,7 @@ def abtest_analysis_request(
         raise state.TransitionError("A draft test has no results to analyse yet; start it first.")
     if abtest.status == ABTestStatus.DECIDED:
         raise state.TransitionError("This test is decided; its analysis is final.")
-    clean = clean_analysis_options(options)
+    clean = clean_analysis_options(options, abtest=abtest)
     inputs = analysis_inputs(abtest)
     missing = [m["key"] for m in inputs["metrics"] if m["key"] not in inputs["results"]]
     if missing:

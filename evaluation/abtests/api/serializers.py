@@ -48,6 +48,11 @@ class MetricInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = DirectionField(default=Direction.HIGHER)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    quantile_level = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Quantile metrics only: 0.5 for the median, 0.9 for p90.",
+    )
 
 
 class ABTestCreateSerializer(serializers.Serializer):
@@ -66,6 +71,14 @@ class ABTestCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Id of a business metric of the project, the one the decision is argued on.",
     )
+    sequential_testing = serializers.BooleanField(
+        default=False,
+        help_text="Always-valid intervals and p-values, safe to look at daily (GrowthBook's "
+        "sequential testing).",
+    )
+    sequential_tuning_parameter = serializers.FloatField(
+        default=5000.0, help_text="Total users at which the sequential interval is tightest."
+    )
 
 
 class ResultsInputSerializer(serializers.Serializer):
@@ -73,7 +86,10 @@ class ResultsInputSerializer(serializers.Serializer):
     variants = serializers.DictField(
         child=serializers.DictField(),
         help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
-        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one.',
+        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one, '
+        '{"<variant>": {"users", "numerator_sum", "numerator_sum_squares", "denominator_sum", '
+        '"denominator_sum_squares", "sum_products"}} for a ratio, '
+        '{"<variant>": {"users", "n_star", "quantile", "lower", "upper"}} for a quantile.',
     )
 
 
@@ -87,6 +103,14 @@ class AnalysisOptionsSerializer(serializers.Serializer):
     correction = serializers.ChoiceField(choices=services.CORRECTIONS, default="none")
     cuped = serializers.BooleanField(default=False)
     prior = PriorSerializer(required=False, allow_null=True, default=None)
+    sequential = serializers.BooleanField(
+        required=False, help_text="Always-valid sequential test; by default the test's setting."
+    )
+    sequential_tuning_parameter = serializers.FloatField(
+        required=False,
+        help_text="Total users at which the sequential interval is tightest (default: the "
+        "test's setting, 5000 unless changed).",
+    )
 
 
 class SampleSizeQuerySerializer(serializers.Serializer):
@@ -126,6 +150,7 @@ class MetricSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MetricRole.choices)
     direction = DirectionField()
     description = serializers.CharField()
+    quantile_level = serializers.FloatField(allow_null=True)
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -164,6 +189,8 @@ class ABTestSerializer(serializers.ModelSerializer):
             "results",
             "planned_users_per_variant",
             "planned_days",
+            "sequential_testing",
+            "sequential_tuning_parameter",
             "started_at",
             "stopped_at",
             "created_at",
