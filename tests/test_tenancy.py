@@ -134,6 +134,9 @@ def foreign_kwargs(
                 "api-abtest-results",
                 "api-abtest-analyze",
                 "api-abtest-analysis",
+                "api-abtest-start",
+                "api-abtest-stop",
+                "api-abtest-decide",
             )
         },
         "api-project-runs": {"pk": other_project.pk},

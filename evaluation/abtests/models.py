@@ -399,6 +399,15 @@ class ABTestDecision(models.Model):
     analysis = models.ForeignKey(ABTestAnalysis, on_delete=models.PROTECT, related_name="decisions")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     rationale = models.TextField()
+    # The business metric the decision was argued on (the test's, unless another of the
+    # project's business metrics is named when deciding).
+    business_metric = models.ForeignKey(
+        "mlprojects.Metric",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="abtest_decisions",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -558,9 +558,23 @@ def sample_size_plan(
 
 
 @transaction.atomic
-def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -> ABTestDecision:
-    """Record the decision on the latest successful analysis and close the test."""
+def abtest_decide(
+    *,
+    abtest: ABTest,
+    user: User,
+    outcome: str,
+    rationale: str,
+    business_metric: Metric | int | None = None,
+) -> ABTestDecision:
+    """Record the decision on the latest successful analysis and close the test. The
+    decision names the business metric it was argued on: `business_metric` (one of the
+    project's business metrics, which also becomes the test's), else the test's own."""
     abtest = state.locked(abtest)
+    if business_metric is not None:
+        _, abtest.business_metric = clean_links(
+            project=abtest.project, objective=None, business_metric=business_metric
+        )
+        abtest.save(update_fields=["business_metric", "updated_at"])
     errors = {}
     if outcome not in Outcome.values:
         errors["outcome"] = "Choose ship, don't ship, iterate or inconclusive."
@@ -579,6 +593,7 @@ def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -
         analysis=analysis,
         outcome=outcome,
         rationale=rationale.strip(),
+        business_metric=abtest.business_metric,
         decided_by=user,
     )
     state.transition(abtest, "decide", user=user)
@@ -587,6 +602,11 @@ def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -
         actor=user,
         action="abtest.decision",
         target=abtest.name,
-        data={"abtest": abtest.pk, "outcome": outcome, "analysis_version": analysis.version},
+        data={
+            "abtest": abtest.pk,
+            "outcome": outcome,
+            "analysis_version": analysis.version,
+            "business_metric": abtest.business_metric_id,
+        },
     )
     return decision

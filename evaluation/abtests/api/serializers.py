@@ -13,6 +13,7 @@ from evaluation.models import (
     ABTestAnalysis,
     MetricRole,
     MetricType,
+    Outcome,
 )
 from mlprojects.models import Direction
 
@@ -153,11 +154,30 @@ class MetricSerializer(serializers.Serializer):
     quantile_level = serializers.FloatField(allow_null=True)
 
 
+class BusinessMetricSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class DecisionSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     rationale = serializers.CharField()
     analysis_version = serializers.IntegerField(source="analysis.version")
+    business_metric = BusinessMetricSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    rationale = serializers.CharField(
+        help_text="Why, in terms of the business metric the test serves."
+    )
+    business_metric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of the project's business metric the decision is argued on; by default "
+        "the test's own.",
+    )
 
 
 class ABTestSerializer(serializers.ModelSerializer):

@@ -20,5 +20,8 @@ urlpatterns = [
         views.ABTestAnalysisView.as_view(),
         name="api-abtest-analysis",
     ),
+    path("ab-tests/<int:pk>/start/", views.ABTestStartView.as_view(), name="api-abtest-start"),
+    path("ab-tests/<int:pk>/stop/", views.ABTestStopView.as_view(), name="api-abtest-stop"),
+    path("ab-tests/<int:pk>/decide/", views.ABTestDecideView.as_view(), name="api-abtest-decide"),
     path("sample-size/", views.SampleSizeView.as_view(), name="api-sample-size"),
 ]
