@@ -2,6 +2,7 @@
 packages: runs, evaluations, abtests."""
 
 from evaluation.abtests.models import (
+    ABDataSource,
     ABMetric,
     ABRawUpload,
     ABResult,
@@ -10,6 +11,7 @@ from evaluation.abtests.models import (
     ABTestDecision,
     ABTestStatus,
     ABVariant,
+    ABWarehouseRefresh,
     JobStatus,
     MetricRole,
     MetricType,
@@ -34,6 +36,7 @@ from evaluation.runs.models import (
 )
 
 __all__ = [
+    "ABDataSource",
     "ABMetric",
     "ABRawUpload",
     "ABResult",
@@ -42,6 +45,7 @@ __all__ = [
     "ABTestDecision",
     "ABTestStatus",
     "ABVariant",
+    "ABWarehouseRefresh",
     "Dataset",
     "Evaluation",
     "EvaluationMetric",

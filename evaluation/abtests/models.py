@@ -3,15 +3,19 @@ per-user uploads aggregated by a worker, the analyses (each a new version) and t
 decision. The statistics live in `evaluation.stats`; these rows only record what was
 planned, observed, computed and decided."""
 
+import base64
+import hashlib
 import uuid
 from pathlib import PurePath
+from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import TimeStampedModel
+from accounts.models import Organization, TimeStampedModel
 from mlprojects.models import Direction, Project
 
 
@@ -73,6 +77,73 @@ class Outcome(models.TextChoices):
     INCONCLUSIVE = "inconclusive", "Inconclusive"
 
 
+def _fernet() -> Fernet:
+    """The key that encrypts data-source credentials at rest: ABTEST_DATA_SOURCE_KEY (a
+    Fernet key) when set, else one derived from SECRET_KEY."""
+    key = getattr(settings, "ABTEST_DATA_SOURCE_KEY", "")
+    if not key:
+        digest = hashlib.sha256(f"abtest-data-source:{settings.SECRET_KEY}".encode()).digest()
+        key = base64.urlsafe_b64encode(digest).decode()
+    return Fernet(key)
+
+
+class ABDataSourceQuerySet(models.QuerySet):
+    def for_org(self, org) -> "ABDataSourceQuerySet":
+        return self.filter(organization=org)
+
+
+class ABDataSource(TimeStampedModel):
+    """An organization's read-only SQL warehouse (a SQLAlchemy URL, stored encrypted), used
+    to compute A/B test aggregates inside it with a statement timeout and a row cap."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ab_data_sources"
+    )
+    name = models.CharField(max_length=100)
+    url_encrypted = models.TextField(editable=False)
+    statement_timeout_ms = models.PositiveIntegerField(default=60_000)
+    row_cap = models.PositiveBigIntegerField(default=50_000_000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ABDataSourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="abdatasource_name_unique_per_org",
+                violation_error_message="A data source of this name exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_url(self, url: str) -> None:
+        self.url_encrypted = _fernet().encrypt(url.encode()).decode()
+
+    @property
+    def url(self) -> str:
+        try:
+            return _fernet().decrypt(self.url_encrypted.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError(
+                "The data source's credentials cannot be decrypted with the current key."
+            ) from exc
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for pages and the API."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
 class ABTestQuerySet(models.QuerySet):
     def for_org(self, org) -> "ABTestQuerySet":
         return self.filter(project__organization=org)
@@ -118,6 +189,13 @@ class ABTest(TimeStampedModel):
         default=DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
         help_text="Total users at which the sequential interval is tightest.",
     )
+    # Results from the organization's warehouse: the exposure query (user_id, variant,
+    # exposed_at) and how long after first exposure an event still counts.
+    data_source = models.ForeignKey(
+        ABDataSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="abtests"
+    )
+    exposure_sql = models.TextField(blank=True)
+    conversion_window_hours = models.FloatField(default=72.0)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -197,6 +275,10 @@ class ABMetric(models.Model):
     quantile_level = models.FloatField(
         null=True, blank=True, help_text="For a quantile metric: 0.5 the median, 0.9 the p90."
     )
+    # The warehouse query of the metric's events (user_id, value, ts) and, for a ratio,
+    # of its denominator's.
+    sql = models.TextField(blank=True)
+    denominator_sql = models.TextField(blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -430,3 +512,28 @@ class ABTestDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.abtest}: {self.get_outcome_display()}"
+
+
+class ABWarehouseRefresh(models.Model):
+    """One run of a test's warehouse queries: the statements, their timings, and whether
+    the aggregates they produced replaced the test's results."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="refreshes")
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    queries = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.abtest} refresh {self.pk}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)

@@ -20,8 +20,13 @@ from accounts.models import User
 from accounts.services import audit
 from evaluation.abtests import state
 from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER, STATS_DIRECTION
-from evaluation.abtests.tasks import aggregate_abtest_upload_task, analyze_abtest_task
+from evaluation.abtests.tasks import (
+    aggregate_abtest_upload_task,
+    analyze_abtest_task,
+    refresh_abtest_task,
+)
 from evaluation.models import (
+    ABDataSource,
     ABMetric,
     ABRawUpload,
     ABResult,
@@ -30,6 +35,7 @@ from evaluation.models import (
     ABTestDecision,
     ABTestStatus,
     ABVariant,
+    ABWarehouseRefresh,
     JobStatus,
     MetricRole,
     Outcome,
@@ -610,3 +616,129 @@ def abtest_decide(
         },
     )
     return decision
+
+
+# --- warehouse data sources ------------------------------------------------------------------
+
+
+@transaction.atomic
+def data_source_create(
+    *,
+    org: Any,
+    user: User | None,
+    name: str,
+    url: str,
+    statement_timeout_ms: int = 60_000,
+    row_cap: int = 50_000_000,
+) -> ABDataSource:
+    """Connect an organization's read-only SQL warehouse; the URL is stored encrypted."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Name the data source."
+    elif ABDataSource.objects.for_org(org).filter(name=name.strip()).exists():
+        errors["name"] = "A data source of this name exists."
+    try:
+        parsed = make_url(url)
+        if not parsed.drivername.startswith("postgresql"):
+            errors["url"] = "Only PostgreSQL URLs (postgresql+psycopg://…) are supported so far."
+    except ArgumentError:
+        errors["url"] = "Give a SQLAlchemy URL, e.g. postgresql+psycopg://reader:…@host/db."
+    if not 100 <= statement_timeout_ms <= 3_600_000:
+        errors["statement_timeout_ms"] = "Between 100 ms and one hour."
+    if row_cap < 1:
+        errors["row_cap"] = "At least one row."
+    if errors:
+        raise ValidationError(errors)
+    source = ABDataSource(
+        organization=org,
+        name=name.strip(),
+        statement_timeout_ms=statement_timeout_ms,
+        row_cap=row_cap,
+        created_by=user,
+    )
+    source.set_url(url)
+    source.save()
+    audit(
+        org=org,
+        actor=user,
+        action="abtest.data_source_created",
+        target=source.name,
+        data={"data_source": source.pk},
+    )
+    return source
+
+
+@transaction.atomic
+def abtest_warehouse_set(
+    *,
+    abtest: ABTest,
+    user: User | None,
+    data_source: ABDataSource | int | None,
+    exposure_sql: str,
+    metric_sql: Mapping[str, Mapping[str, str]],
+    conversion_window_hours: float = 72.0,
+) -> ABTest:
+    """Point a test at a data source of its organization with its exposure query and the
+    metrics' event queries (``{metric_key: {"sql", "denominator_sql"}}``)."""
+    abtest = state.locked(abtest)
+    errors: dict[str, str] = {}
+    source = None
+    if data_source is not None:
+        pk = data_source.pk if isinstance(data_source, ABDataSource) else data_source
+        source = ABDataSource.objects.for_org(abtest.project.organization).filter(pk=pk).first()
+        if source is None:
+            errors["data_source"] = "Choose a data source of this organization."
+    if not exposure_sql.strip():
+        errors["exposure_sql"] = "Give the exposure query (user_id, variant, exposed_at)."
+    if not conversion_window_hours > 0:
+        errors["conversion_window_hours"] = "A positive number of hours."
+    metrics = {m.key: m for m in abtest.metrics.all()}
+    unknown = [k for k in metric_sql if k not in metrics]
+    if unknown:
+        errors["metric_sql"] = f"Unknown metric(s) {', '.join(map(repr, unknown))}."
+    for key, queries in metric_sql.items():
+        if key in metrics and metrics[key].type == "ratio" and not queries.get("denominator_sql"):
+            errors["metric_sql"] = f"Ratio metric {key!r} needs a denominator query."
+    if errors:
+        raise ValidationError(errors)
+    abtest.data_source = source
+    abtest.exposure_sql = exposure_sql.strip()
+    abtest.conversion_window_hours = float(conversion_window_hours)
+    abtest.save(
+        update_fields=["data_source", "exposure_sql", "conversion_window_hours", "updated_at"]
+    )
+    for key, queries in metric_sql.items():
+        metric = metrics[key]
+        metric.sql = (queries.get("sql") or "").strip()
+        metric.denominator_sql = (queries.get("denominator_sql") or "").strip()
+        metric.save(update_fields=["sql", "denominator_sql"])
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.warehouse_set",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "data_source": getattr(source, "pk", None)},
+    )
+    return abtest
+
+
+@transaction.atomic
+def abtest_refresh_request(
+    *, abtest: ABTest, user: User | None, enqueue: bool = True
+) -> ABWarehouseRefresh:
+    """Queue a run of the test's warehouse queries ("Refresh results")."""
+    abtest = state.locked(abtest)
+    state.check_accepts_results(abtest)
+    if abtest.status == ABTestStatus.DRAFT:
+        raise state.TransitionError("Start the test first: its window begins when it starts.")
+    if abtest.data_source_id is None or not abtest.exposure_sql:
+        raise ValidationError(
+            {"data_source": "Connect a data source and an exposure query to refresh results."}
+        )
+    refresh = ABWarehouseRefresh.objects.create(abtest=abtest, created_by=user)
+    if enqueue:
+        transaction.on_commit(lambda: refresh_abtest_task.delay(refresh.pk))
+    return refresh

@@ -623,3 +623,18 @@ def abtest_decide(
         return _render_detail(request, abtest, "analysis", decision_form=form)
     messages.success(request, "Decision recorded.")
     return redirect(_detail_url(abtest))
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_refresh(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    """ "Refresh results": re-run the test's warehouse queries on the worker."""
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    try:
+        services.abtest_refresh_request(abtest=abtest, user=request.user)
+        messages.success(request, "Refreshing results from the warehouse.")
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect(_detail_url(abtest))

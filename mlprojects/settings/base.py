@@ -60,6 +60,9 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
+# Fernet key (`Fernet.generate_key()`) that encrypts A/B data-source credentials at rest;
+# empty: a key derived from SECRET_KEY (rotating SECRET_KEY then needs the URLs re-entered).
+ABTEST_DATA_SOURCE_KEY = env.str("ABTEST_DATA_SOURCE_KEY", default="")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -310,6 +313,12 @@ for _name in (
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
+    # Running A/B tests with a warehouse data source get fresh results every day.
+    "refresh-running-abtests": {
+        "task": "evaluation.abtests.tasks.refresh_running_abtests_task",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
     "fail-stuck-evaluations": {
         "task": "evaluation.evaluations.tasks.fail_stuck_evaluations_task",
         "schedule": EVALUATION_STUCK_SWEEP_SECONDS,

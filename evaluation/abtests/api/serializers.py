@@ -275,3 +275,54 @@ class ABTestAnalysisSerializer(serializers.ModelSerializer):
 
     def get_warnings(self, analysis: ABTestAnalysis) -> list[dict[str, Any]]:
         return (analysis.result or {}).get("warnings", [])
+
+
+# --- warehouse ----------------------------------------------------------------------------
+
+
+class ABDataSourceInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(
+        help_text="SQLAlchemy URL of a read-only user, e.g. "
+        "postgresql+psycopg://reader:pw@host/db; stored encrypted, never returned."
+    )
+    statement_timeout_ms = serializers.IntegerField(default=60_000)
+    row_cap = serializers.IntegerField(default=50_000_000)
+
+
+class ABDataSourceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    display_url = serializers.CharField(help_text="The URL with its password masked.")
+    statement_timeout_ms = serializers.IntegerField()
+    row_cap = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class MetricSQLSerializer(serializers.Serializer):
+    sql = serializers.CharField(help_text="SELECT user_id, value, ts …")
+    denominator_sql = serializers.CharField(
+        required=False, allow_blank=True, help_text="Ratio metrics: the denominator's events."
+    )
+
+
+class WarehouseInputSerializer(serializers.Serializer):
+    data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
+    exposure_sql = serializers.CharField(help_text="SELECT user_id, variant, exposed_at …")
+    conversion_window_hours = serializers.FloatField(default=72.0)
+    metric_sql = serializers.DictField(child=MetricSQLSerializer())
+
+
+class QueryLogSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    sql = serializers.CharField()
+    seconds = serializers.FloatField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    queries = QueryLogSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)

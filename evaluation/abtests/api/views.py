@@ -17,15 +17,19 @@ from rest_framework.views import APIView
 from accounts.api.base import OrgScopedAPIView
 from evaluation.abtests import selectors, services, state
 from evaluation.abtests.api.serializers import (
+    ABDataSourceInputSerializer,
+    ABDataSourceSerializer,
     ABTestAnalysisSerializer,
     ABTestCreateSerializer,
     ABTestSerializer,
     AnalysisOptionsSerializer,
     DecisionInputSerializer,
+    RefreshSerializer,
     ResultsInputSerializer,
     SampleSizeQuerySerializer,
+    WarehouseInputSerializer,
 )
-from evaluation.models import ABTest, ResultSource
+from evaluation.models import ABDataSource, ABTest, ResultSource
 from mlprojects.models import Project
 
 
@@ -210,6 +214,75 @@ class ABTestAnalysisView(ABTestView):
         if analysis is None:
             raise exceptions.NotFound("This A/B test has not been analysed yet.")
         return Response(ABTestAnalysisSerializer(analysis).data)
+
+
+class ABDataSourceListView(OrgScopedAPIView):
+    """The organization's warehouse data sources (URLs masked); POST connects one."""
+
+    org_filter = "organization"
+    serializer_class = ABDataSourceInputSerializer
+
+    def get_queryset(self):
+        return self.scope_queryset(ABDataSource.objects.all())
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ABDataSourceList", fields={"results": ABDataSourceSerializer(many=True)}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"results": ABDataSourceSerializer(self.get_queryset(), many=True).data})
+
+    @extend_schema(responses={201: ABDataSourceSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ABDataSourceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = _call(
+            services.data_source_create,
+            org=self.org,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABDataSourceSerializer(source).data, status=201)
+
+
+class ABTestWarehouseView(ABTestView):
+    """Point the test at a data source with its exposure and metric queries."""
+
+    serializer_class = WarehouseInputSerializer
+
+    @extend_schema(responses={200: ABTestSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        serializer = WarehouseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.abtest_warehouse_set,
+            abtest=abtest,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+
+class ABTestRefreshView(ABTestView):
+    """POST re-runs the test's warehouse queries (202); GET the latest refresh."""
+
+    serializer_class = RefreshSerializer
+
+    @extend_schema(request=None, responses={202: RefreshSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        refresh = _call(
+            services.abtest_refresh_request, abtest=self.get_abtest(pk), user=request.user
+        )
+        refresh.refresh_from_db()
+        return Response(RefreshSerializer(refresh).data, status=202)
+
+    def get(self, request: Request, pk: int) -> Response:
+        refresh = self.get_abtest(pk).refreshes.first()
+        if refresh is None:
+            raise exceptions.NotFound("This A/B test has not been refreshed yet.")
+        return Response(RefreshSerializer(refresh).data)
 
 
 class SampleSizeView(APIView):
