@@ -2,6 +2,7 @@
 packages: runs, evaluations, abtests."""
 
 from evaluation.abtests.models import (
+    ABDataSource,
     ABMetric,
     ABRawUpload,
     ABResult,
@@ -10,6 +11,7 @@ from evaluation.abtests.models import (
     ABTestDecision,
     ABTestStatus,
     ABVariant,
+    ABWarehouseRefresh,
     JobStatus,
     MetricRole,
     MetricType,
@@ -37,6 +39,7 @@ from evaluation.runs.models import (
 )
 
 __all__ = [
+    "ABDataSource",
     "ABMetric",
     "ABRawUpload",
     "ABResult",
@@ -45,6 +48,7 @@ __all__ = [
     "ABTestDecision",
     "ABTestStatus",
     "ABVariant",
+    "ABWarehouseRefresh",
     "Dataset",
     "Evaluation",
     "EvaluationMetric",

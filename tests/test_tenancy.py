@@ -46,7 +46,12 @@ PUBLIC = {
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
-LISTS = {"api-project-list", "api-analysis-list", "api-data-source-list"}
+LISTS = {
+    "api-project-list",
+    "api-analysis-list",
+    "api-data-source-list",
+    "api-abtest-data-source-list",
+}
 
 KWARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -135,6 +140,11 @@ def foreign_kwargs(
                 "api-abtest-results",
                 "api-abtest-analyze",
                 "api-abtest-analysis",
+                "api-abtest-start",
+                "api-abtest-stop",
+                "api-abtest-decide",
+                "api-abtest-warehouse",
+                "api-abtest-refresh",
             )
         },
         "api-project-runs": {"pk": other_project.pk},

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from evaluation.models import ABMetric, ABTest, MetricRole, MetricType, Outcome
+from evaluation.stats.inputs import RATIO_COVARIATE_FIELDS
 from mlprojects.models import Direction
 
 #: Largest aggregates CSV (one row per metric × variant, so a few KB in practice).
@@ -40,6 +41,20 @@ class ABTestForm(forms.Form):
         coerce=int,
         empty_value=None,
         help_text="The project's business metric the decision is argued on.",
+    )
+    sequential_testing = forms.BooleanField(
+        required=False,
+        label="Sequential testing",
+        help_text="Always-valid intervals and p-values: you may look at the results every day "
+        "and stop as soon as they are significant, at the price of wider intervals.",
+    )
+    sequential_tuning_parameter = forms.FloatField(
+        min_value=1,
+        initial=5000,
+        required=False,
+        label="Sequential tuning parameter",
+        help_text="The total number of users at which the interval is tightest; set it near "
+        "the users you expect (GrowthBook's default is 5000).",
     )
 
     def __init__(self, *args: Any, objectives=(), business_metrics=(), **kwargs: Any) -> None:
@@ -75,8 +90,20 @@ class MetricForm(forms.Form):
     description = forms.CharField(max_length=200, required=False)
     # Short labels: the design table shows five inputs in a row.
     type = forms.ChoiceField(
-        choices=[(MetricType.BINOMIAL, "Binomial (0/1)"), (MetricType.CONTINUOUS, "Continuous")],
+        choices=[
+            (MetricType.BINOMIAL, "Binomial (0/1)"),
+            (MetricType.CONTINUOUS, "Continuous"),
+            (MetricType.RATIO, "Ratio"),
+            (MetricType.QUANTILE, "Quantile"),
+        ],
         initial=MetricType.BINOMIAL,
+    )
+    quantile_level = forms.FloatField(
+        required=False,
+        min_value=0.0001,
+        max_value=0.9999,
+        label="Quantile",
+        widget=forms.NumberInput(attrs={"step": "any", "placeholder": "0.9"}),
     )
     role = forms.ChoiceField(choices=MetricRole.choices, initial=MetricRole.SECONDARY)
     direction = forms.ChoiceField(
@@ -105,7 +132,10 @@ def design_variants(formset: forms.BaseFormSet) -> list[dict]:
 
 def design_metrics(formset: forms.BaseFormSet) -> list[dict]:
     return [
-        {k: f.cleaned_data[k] for k in ("key", "description", "type", "role", "direction")}
+        {
+            k: f.cleaned_data.get(k)
+            for k in ("key", "description", "type", "role", "direction", "quantile_level")
+        }
         for f in formset
         if f.cleaned_data.get("key")
     ]
@@ -132,13 +162,18 @@ def design_initial(abtest: ABTest | None) -> tuple[dict, list[dict], list[dict]]
             "planned_days": abtest.planned_days,
             "objective": abtest.objective_id,
             "business_metric": abtest.business_metric_id,
+            "sequential_testing": abtest.sequential_testing,
+            "sequential_tuning_parameter": abtest.sequential_tuning_parameter,
         },
         [
             {"key": v.key, "description": v.description, "allocation": round(v.allocation * 100, 6)}
             for v in variants
         ],
         [
-            {k: getattr(m, k) for k in ("key", "description", "type", "role", "direction")}
+            {
+                k: getattr(m, k)
+                for k in ("key", "description", "type", "role", "direction", "quantile_level")
+            }
             for m in abtest.metrics.all()
         ],
     )
@@ -186,28 +221,46 @@ def sample_size_defaults() -> dict[str, Any]:
     return {name: field.initial for name, field in SampleSizeForm.base_fields.items()}
 
 
+#: The aggregates a results form asks for, per metric type (as the engine names them).
+RESULT_FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    MetricType.BINOMIAL: ("users", "conversions"),
+    MetricType.CONTINUOUS: ("users", "sum", "sum_squares"),
+    MetricType.RATIO: (
+        "users",
+        "numerator_sum",
+        "numerator_sum_squares",
+        "denominator_sum",
+        "denominator_sum_squares",
+        "sum_products",
+    ),
+    MetricType.QUANTILE: ("users", "n_star", "quantile", "lower", "upper"),
+}
+RESULT_FIELD_LABELS = {
+    "users": "Users",
+    "conversions": "Conversions",
+    "sum": "Sum",
+    "sum_squares": "Sum of squares",
+    "numerator_sum": "Numerator sum",
+    "numerator_sum_squares": "Numerator sum of squares",
+    "denominator_sum": "Denominator sum",
+    "denominator_sum_squares": "Denominator sum of squares",
+    "sum_products": "Σ numerator × denominator",
+    "n_star": "n* (bounds read at)",
+    "quantile": "Sample quantile",
+    "lower": "Lower bound",
+    "upper": "Upper bound",
+}
+
+
 def results_form_class(metric: ABMetric, variant_keys: list[str]) -> type[forms.Form]:
     """A form with users and conversions (binomial) or users, Σ and Σ² (continuous) for
     every variant of the test; field names are `<variant>__<field>` (use the metric key as
     the prefix, so several metrics' forms can share a page)."""
     fields: dict[str, forms.Field] = {}
-    value_fields = (
-        ["users", "conversions"]
-        if metric.type == MetricType.BINOMIAL
-        else [
-            "users",
-            "sum",
-            "sum_squares",
-        ]
-    )
+    value_fields = RESULT_FORM_FIELDS[metric.type]
     for key in variant_keys:
         for name in value_fields:
-            label = {
-                "users": "Users",
-                "conversions": "Conversions",
-                "sum": "Sum",
-                "sum_squares": "Sum of squares",
-            }[name]
+            label = RESULT_FIELD_LABELS[name]
             fields[f"{key}__{name}"] = forms.CharField(
                 label=f"{label} ({key})", widget=forms.TextInput(attrs={"inputmode": "decimal"})
             )
@@ -266,6 +319,9 @@ AGGREGATE_COLUMNS = (
     "covariate_sum",
     "covariate_sum_squares",
     "covariate_sum_products",
+    *RESULT_FORM_FIELDS[MetricType.RATIO][1:],
+    *RATIO_COVARIATE_FIELDS,
+    *RESULT_FORM_FIELDS[MetricType.QUANTILE][1:],
 )
 
 
@@ -306,7 +362,8 @@ class RawUploadForm(forms.Form):
     file = forms.FileField(
         label="Raw per-user rows",
         help_text="CSV, gzip-compressed CSV or Parquet: one row per user, a variant column "
-        "and one column per metric key.",
+        "and one column per metric key (a ratio metric: <key>_numerator and "
+        "<key>_denominator; a quantile metric: the user's value).",
     )
     variant_column = forms.CharField(max_length=100, initial="variant")
     covariate_suffix = forms.CharField(
@@ -338,6 +395,13 @@ class AnalysisOptionsForm(forms.Form):
     prior_variance = forms.FloatField(
         required=False, initial=0.09, label="Prior variance of the lift"
     )
+    sequential = forms.BooleanField(
+        required=False,
+        label="Sequential testing (always-valid intervals; safe to peek daily)",
+    )
+    sequential_tuning_parameter = forms.FloatField(
+        required=False, min_value=1, initial=5000, label="Sequential tuning parameter"
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -355,6 +419,8 @@ class AnalysisOptionsForm(forms.Form):
             "correction": data["correction"],
             "cuped": data["cuped"],
             "prior": prior,
+            "sequential": data["sequential"],
+            "sequential_tuning_parameter": data.get("sequential_tuning_parameter") or 5000.0,
         }
 
 

@@ -15,7 +15,12 @@ from django.utils import timezone
 from accounts.jobs import job_claim, job_fail, job_heartbeat, job_lock_current, job_succeed
 from evaluation.abtests import state
 from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
-from evaluation.stats import StatsInputError, aggregate_file, analyze
+from evaluation.stats import (
+    DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+    StatsInputError,
+    aggregate_file,
+    analyze,
+)
 from evaluation.stats.aggregate import RowLimitError
 from mlprojects.site.storage import open_stored
 
@@ -138,6 +143,10 @@ def abtest_analysis_run(*, analysis_id: int) -> ABTestAnalysis | None:
                 prior=options["prior"],
                 correction=options["correction"],
                 cuped=options["cuped"],
+                sequential=options.get("sequential", False),
+                sequential_tuning_parameter=options.get(
+                    "sequential_tuning_parameter", DEFAULT_SEQUENTIAL_TUNING_PARAMETER
+                ),
             )
     except StatsInputError as exc:
         job_fail(ABTestAnalysis, analysis_id, message=exc.message, attempt=attempt)
@@ -168,3 +177,69 @@ def abtest_analysis_fail(*, abtest_id: int, message: str) -> None:
     ABTestAnalysis.objects.filter(
         abtest_id=abtest_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
     ).update(status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+
+
+def abtest_refresh_run(*, refresh_id: int) -> Any:
+    """Run a test's warehouse queries for its window (start → stop, or now) and replace
+    its results with the aggregates (what `refresh_abtest_task` does). Idempotent: a
+    finished refresh is left alone. A refused query fails the refresh with its message
+    and leaves the results as they were."""
+    # Imported here so that this job stays a self-contained addition to the module.
+    from evaluation.abtests.models import ABWarehouseRefresh
+    from evaluation.abtests.warehouse import WarehouseError, WarehouseMetric, warehouse_aggregates
+
+    refresh = (
+        ABWarehouseRefresh.objects.select_related("abtest__data_source")
+        .filter(pk=refresh_id)
+        .first()
+    )
+    if refresh is None or refresh.is_done:
+        return refresh
+    ABWarehouseRefresh.objects.filter(pk=refresh.pk).update(status=JobStatus.RUNNING)
+    abtest = refresh.abtest
+    source = abtest.data_source
+    metrics = [m for m in abtest.metrics.all() if m.sql]
+
+    def finish(status: str, error: str = "", queries: list | None = None) -> None:
+        ABWarehouseRefresh.objects.filter(pk=refresh.pk).update(
+            status=status, error=error, queries=queries or [], finished_at=timezone.now()
+        )
+
+    if source is None or not abtest.exposure_sql or not metrics or abtest.started_at is None:
+        finish(
+            JobStatus.FAILED,
+            "The test needs a started window, a data source, an exposure "
+            "query and at least one metric query.",
+        )
+        refresh.refresh_from_db()
+        return refresh
+    try:
+        output = warehouse_aggregates(
+            url=source.url,
+            exposure_sql=abtest.exposure_sql,
+            metrics=[
+                WarehouseMetric(m.key, m.type, m.sql, m.denominator_sql, m.quantile_level)
+                for m in metrics
+            ],
+            variants=[v.key for v in abtest.variants.all()],
+            start=abtest.started_at,
+            end=abtest.stopped_at or timezone.now(),
+            conversion_window_hours=abtest.conversion_window_hours,
+            timeout_ms=source.statement_timeout_ms,
+            row_cap=source.row_cap,
+        )
+        queries = [{"metric": q.metric, "sql": q.sql, "seconds": q.seconds} for q in output.queries]
+        with transaction.atomic():
+            state.abtest_results_set(
+                abtest=abtest,
+                user=refresh.created_by,
+                results=output.results,
+                source=ResultSource.WAREHOUSE,
+            )
+        finish(JobStatus.SUCCEEDED, queries=queries)
+    except WarehouseError as exc:
+        finish(JobStatus.FAILED, exc.message)
+    except ValidationError as exc:
+        finish(JobStatus.FAILED, " ".join(exc.messages))
+    refresh.refresh_from_db()
+    return refresh

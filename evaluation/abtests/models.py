@@ -3,15 +3,19 @@ per-user uploads aggregated by a worker, the analyses (each a new version) and t
 decision. The statistics live in `evaluation.stats`; these rows only record what was
 planned, observed, computed and decided."""
 
+import base64
+import hashlib
 import uuid
 from pathlib import PurePath
+from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import BackgroundJob, TimeStampedModel
+from accounts.models import BackgroundJob, Organization, TimeStampedModel
 from mlprojects.models import Direction, Project
 
 
@@ -28,6 +32,13 @@ class ABTestStatus(models.TextChoices):
 class MetricType(models.TextChoices):
     BINOMIAL = "binomial", "Binomial (conversion)"
     CONTINUOUS = "continuous", "Continuous (e.g. revenue per user)"
+    RATIO = "ratio", "Ratio of two sums (e.g. revenue per order)"
+    QUANTILE = "quantile", "Quantile (e.g. median or p90 latency)"
+
+
+#: GrowthBook's default for the sequential tuning parameter: the total number of users at
+#: which the always-valid interval is tightest.
+DEFAULT_SEQUENTIAL_TUNING_PARAMETER = 5000.0
 
 
 class MetricRole(models.TextChoices):
@@ -43,6 +54,7 @@ STATS_DIRECTION = {Direction.HIGHER: "increase", Direction.LOWER: "decrease"}
 
 class ResultSource(models.TextChoices):
     FORM = "form", "Entered in the form"
+    WAREHOUSE = "warehouse", "Warehouse query"
     CSV = "csv", "Aggregates CSV"
     API = "api", "API"
     RAW = "raw", "Raw per-user rows"
@@ -63,6 +75,73 @@ class Outcome(models.TextChoices):
     DONT_SHIP = "dont_ship", "Don't ship"
     ITERATE = "iterate", "Iterate"
     INCONCLUSIVE = "inconclusive", "Inconclusive"
+
+
+def _fernet() -> Fernet:
+    """The key that encrypts data-source credentials at rest: ABTEST_DATA_SOURCE_KEY (a
+    Fernet key) when set, else one derived from SECRET_KEY."""
+    key = getattr(settings, "ABTEST_DATA_SOURCE_KEY", "")
+    if not key:
+        digest = hashlib.sha256(f"abtest-data-source:{settings.SECRET_KEY}".encode()).digest()
+        key = base64.urlsafe_b64encode(digest).decode()
+    return Fernet(key)
+
+
+class ABDataSourceQuerySet(models.QuerySet):
+    def for_org(self, org) -> "ABDataSourceQuerySet":
+        return self.filter(organization=org)
+
+
+class ABDataSource(TimeStampedModel):
+    """An organization's read-only SQL warehouse (a SQLAlchemy URL, stored encrypted), used
+    to compute A/B test aggregates inside it with a statement timeout and a row cap."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ab_data_sources"
+    )
+    name = models.CharField(max_length=100)
+    url_encrypted = models.TextField(editable=False)
+    statement_timeout_ms = models.PositiveIntegerField(default=60_000)
+    row_cap = models.PositiveBigIntegerField(default=50_000_000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ABDataSourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="abdatasource_name_unique_per_org",
+                violation_error_message="A data source of this name exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_url(self, url: str) -> None:
+        self.url_encrypted = _fernet().encrypt(url.encode()).decode()
+
+    @property
+    def url(self) -> str:
+        try:
+            return _fernet().decrypt(self.url_encrypted.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError(
+                "The data source's credentials cannot be decrypted with the current key."
+            ) from exc
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for pages and the API."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
 
 
 class ABTestQuerySet(models.QuerySet):
@@ -100,6 +179,23 @@ class ABTest(TimeStampedModel):
     )
     planned_users_per_variant = models.PositiveIntegerField(null=True, blank=True)
     planned_days = models.PositiveIntegerField(null=True, blank=True)
+    # Sequential testing (GrowthBook's "sequentialTestingEnabled" and its tuning
+    # parameter): always-valid intervals, so the results may be looked at every day.
+    sequential_testing = models.BooleanField(
+        default=False,
+        help_text="Always-valid intervals and p-values: safe to look at the results daily.",
+    )
+    sequential_tuning_parameter = models.FloatField(
+        default=DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+        help_text="Total users at which the sequential interval is tightest.",
+    )
+    # Results from the organization's warehouse: the exposure query (user_id, variant,
+    # exposed_at) and how long after first exposure an event still counts.
+    data_source = models.ForeignKey(
+        ABDataSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="abtests"
+    )
+    exposure_sql = models.TextField(blank=True)
+    conversion_window_hours = models.FloatField(default=72.0)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -115,7 +211,12 @@ class ABTest(TimeStampedModel):
                 condition=Q(status__in=ABTestStatus.values),
                 name="abtest_status_valid",
                 violation_error_message="Unknown A/B test status.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(sequential_tuning_parameter__gt=0),
+                name="abtest_sequential_tuning_positive",
+                violation_error_message="The sequential tuning parameter is a positive number.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,11 +272,26 @@ class ABMetric(models.Model):
     type = models.CharField(max_length=20, choices=MetricType.choices)
     role = models.CharField(max_length=20, choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = models.CharField(max_length=20, choices=Direction.choices, default=Direction.HIGHER)
+    quantile_level = models.FloatField(
+        null=True, blank=True, help_text="For a quantile metric: 0.5 the median, 0.9 the p90."
+    )
+    # The warehouse query of the metric's events (user_id, value, ts) and, for a ratio,
+    # of its denominator's.
+    sql = models.TextField(blank=True)
+    denominator_sql = models.TextField(blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(type="quantile", quantile_level__gt=0, quantile_level__lt=1)
+                    | (~Q(type="quantile") & Q(quantile_level__isnull=True))
+                ),
+                name="abmetric_quantile_level_for_quantiles",
+                violation_error_message="A quantile metric has a level in (0, 1); others none.",
+            ),
             models.UniqueConstraint(
                 fields=["abtest", "key"],
                 name="abmetric_key_unique_per_test",
@@ -201,18 +317,22 @@ class ABMetric(models.Model):
 
     def as_stats(self) -> dict:
         """The definition in the form `evaluation.stats.analyze` takes."""
-        return {
+        data = {
             "key": self.key,
             "type": self.type,
             "role": self.role,
             "direction": STATS_DIRECTION[self.direction],
         }
+        if self.type == MetricType.QUANTILE:
+            data["quantile_level"] = self.quantile_level
+        return data
 
 
 class ABResult(TimeStampedModel):
     """Observed aggregates of one metric in one variant: users and conversions for a
     binomial metric; users, Σy and Σy² for a continuous one; optionally the CUPED
-    pre-period sums Σx, Σx², Σxy."""
+    pre-period sums Σx, Σx², Σxy. A ratio or quantile metric keeps its sums or quantile
+    inputs (field names as `evaluation.stats.inputs` documents) in `aggregates`."""
 
     metric = models.ForeignKey(ABMetric, on_delete=models.CASCADE, related_name="results")
     variant = models.ForeignKey(ABVariant, on_delete=models.CASCADE, related_name="results")
@@ -223,6 +343,7 @@ class ABResult(TimeStampedModel):
     covariate_sum = models.FloatField(null=True, blank=True)
     covariate_sum_squares = models.FloatField(null=True, blank=True)
     covariate_sum_products = models.FloatField(null=True, blank=True)
+    aggregates = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=10, choices=ResultSource.choices)
 
     class Meta:
@@ -251,6 +372,8 @@ class ABResult(TimeStampedModel):
     def as_stats(self) -> dict:
         """The aggregate in the form `evaluation.stats.analyze` takes."""
         data: dict = {"users": self.users}
+        if self.aggregates:
+            return {**data, **self.aggregates}
         if self.conversions is not None:
             data["conversions"] = self.conversions
         else:
@@ -263,7 +386,13 @@ class ABResult(TimeStampedModel):
         return data
 
     @property
-    def mean(self) -> float:
+    def mean(self) -> float | None:
+        """The variant's observed value: rate, mean, ratio or sample quantile."""
+        if "quantile" in self.aggregates:
+            return float(self.aggregates["quantile"])
+        if "numerator_sum" in self.aggregates:
+            denominator = self.aggregates.get("denominator_sum") or 0
+            return float(self.aggregates["numerator_sum"]) / denominator if denominator else None
         total = self.conversions if self.conversions is not None else self.sum
         return float(total) / self.users
 
@@ -354,6 +483,15 @@ class ABTestDecision(models.Model):
     analysis = models.ForeignKey(ABTestAnalysis, on_delete=models.PROTECT, related_name="decisions")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     rationale = models.TextField()
+    # The business metric the decision was argued on (the test's, unless another of the
+    # project's business metrics is named when deciding).
+    business_metric = models.ForeignKey(
+        "mlprojects.Metric",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="abtest_decisions",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -376,3 +514,28 @@ class ABTestDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.abtest}: {self.get_outcome_display()}"
+
+
+class ABWarehouseRefresh(models.Model):
+    """One run of a test's warehouse queries: the statements, their timings, and whether
+    the aggregates they produced replaced the test's results."""
+
+    abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="refreshes")
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    queries = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.abtest} refresh {self.pk}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)

@@ -21,9 +21,10 @@ from accounts.jobs import job_enqueue
 from accounts.models import User
 from accounts.services import audit
 from evaluation.abtests import state
-from evaluation.abtests.models import STATS_DIRECTION
-from evaluation.abtests.tasks import aggregate_abtest_upload_task
+from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER, STATS_DIRECTION
+from evaluation.abtests.tasks import aggregate_abtest_upload_task, refresh_abtest_task
 from evaluation.models import (
+    ABDataSource,
     ABMetric,
     ABRawUpload,
     ABResult,
@@ -32,6 +33,7 @@ from evaluation.models import (
     ABTestDecision,
     ABTestStatus,
     ABVariant,
+    ABWarehouseRefresh,
     JobStatus,
     MetricRole,
     Outcome,
@@ -52,7 +54,14 @@ from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 logger = logging.getLogger(__name__)
 
 CORRECTIONS = ("none", "holm", "bh")
-DEFAULT_OPTIONS = {"alpha": 0.05, "correction": "none", "cuped": False, "prior": None}
+DEFAULT_OPTIONS = {
+    "alpha": 0.05,
+    "correction": "none",
+    "cuped": False,
+    "prior": None,
+    "sequential": False,
+    "sequential_tuning_parameter": DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+}
 
 
 @transaction.atomic
@@ -106,6 +115,7 @@ def validate_design(
             raise ValidationError({"metrics": "Each metric is an object with key and type."})
         if (item.get("direction") or Direction.HIGHER) not in STATS_DIRECTION:
             raise ValidationError({"metrics": "A metric's direction is “higher” or “lower”."})
+        level = item.get("quantile_level")
         clean_metrics.append(
             {
                 "key": _clean_key(item.get("key"), what="metrics"),
@@ -113,6 +123,7 @@ def validate_design(
                 "role": item.get("role") or MetricRole.PRIMARY,
                 "direction": item.get("direction") or Direction.HIGHER,
                 "description": str(item.get("description") or "")[:200],
+                "quantile_level": None if level in (None, "") else level,
             }
         )
     try:
@@ -131,12 +142,16 @@ def validate_design(
                     "type": m["type"],
                     "role": m["role"],
                     "direction": STATS_DIRECTION[m["direction"]],
+                    "quantile_level": m["quantile_level"],
                 }
                 for m in clean_metrics
             ]
         )
     except StatsInputError as exc:
         raise ValidationError({"metrics": exc.message}) from exc
+    for m in clean_metrics:
+        if m["quantile_level"] is not None:
+            m["quantile_level"] = float(m["quantile_level"])
     primaries = [m["key"] for m in clean_metrics if m["role"] == MetricRole.PRIMARY]
     if len(primaries) != 1:
         raise ValidationError(
@@ -169,6 +184,7 @@ def _write_design(abtest: ABTest, variants: list[dict], metrics: list[dict], con
             type=m["type"],
             role=m["role"],
             direction=m["direction"],
+            quantile_level=m["quantile_level"],
             position=i,
         )
         for i, m in enumerate(metrics)
@@ -205,6 +221,21 @@ def clean_links(
     return found_objective, found_metric
 
 
+def clean_sequential(value: Any) -> float:
+    """The sequential tuning parameter: a positive number of users (ValidationError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(
+            {
+                "sequential_tuning_parameter": "The tuning parameter is a positive number of "
+                "users (the total sample size at which the interval is tightest; GrowthBook's "
+                "default is 5000)."
+            }
+        )
+    if value != value or value == float("inf"):
+        raise ValidationError({"sequential_tuning_parameter": "Give a finite number."})
+    return float(value)
+
+
 def default_control(variants: Sequence[Mapping[str, Any]]) -> str:
     """The variant named "control", else the first one (the API's documented default)."""
     keys = [v.get("key") for v in variants if isinstance(v, Mapping)]
@@ -225,8 +256,11 @@ def abtest_create(
     planned_days: int | None = None,
     objective: Objective | int | None = None,
     business_metric: Metric | int | None = None,
+    sequential_testing: bool = False,
+    sequential_tuning_parameter: float = DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
 ) -> ABTest:
     control = control or default_control(variants)
+    sequential_tuning_parameter = clean_sequential(sequential_tuning_parameter)
     clean_variants, clean_metrics = validate_design(
         variants=variants, metrics=metrics, control=control
     )
@@ -243,6 +277,8 @@ def abtest_create(
         business_metric=business_metric,
         planned_users_per_variant=planned_users_per_variant,
         planned_days=planned_days,
+        sequential_testing=bool(sequential_testing),
+        sequential_tuning_parameter=sequential_tuning_parameter,
         created_by=user,
     )
     _write_design(abtest, clean_variants, clean_metrics, control)
@@ -270,6 +306,8 @@ def abtest_update_design(
     planned_days: int | None = None,
     objective: Objective | int | None = None,
     business_metric: Metric | int | None = None,
+    sequential_testing: bool = False,
+    sequential_tuning_parameter: float = DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
 ) -> ABTest:
     """Replace the design of a draft test (a started test's design is what the users saw),
     its links to the project's objective and business metric included."""
@@ -290,6 +328,8 @@ def abtest_update_design(
     abtest.hypothesis = hypothesis.strip()
     abtest.planned_users_per_variant = planned_users_per_variant
     abtest.planned_days = planned_days
+    abtest.sequential_testing = bool(sequential_testing)
+    abtest.sequential_tuning_parameter = clean_sequential(sequential_tuning_parameter)
     abtest.save()
     _write_design(abtest, clean_variants, clean_metrics, control)
     audit(
@@ -360,10 +400,16 @@ def abtest_raw_upload_create(
 # --- analyses ------------------------------------------------------------------------------
 
 
-def clean_analysis_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+def clean_analysis_options(
+    options: Mapping[str, Any] | None, *, abtest: ABTest | None = None
+) -> dict[str, Any]:
     """Validate analysis options (alpha, correction none/holm/bh, cuped, prior null or
-    {mean, variance}) into the dictionary stored with the analysis."""
+    {mean, variance}, sequential and its tuning parameter — by default the test's own
+    setting) into the dictionary stored with the analysis."""
     raw = dict(DEFAULT_OPTIONS)
+    if abtest is not None:
+        raw["sequential"] = abtest.sequential_testing
+        raw["sequential_tuning_parameter"] = abtest.sequential_tuning_parameter
     if options:
         unknown = sorted(str(k) for k in options if k not in DEFAULT_OPTIONS)
         if unknown:
@@ -380,6 +426,12 @@ def clean_analysis_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
         errors["correction"] = "Choose none, holm or bh."
     if not isinstance(raw["cuped"], bool):
         errors["cuped"] = "Must be true or false."
+    if not isinstance(raw["sequential"], bool):
+        errors["sequential"] = "Must be true or false."
+    try:
+        raw["sequential_tuning_parameter"] = clean_sequential(raw["sequential_tuning_parameter"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
     prior = raw["prior"]
     if prior is not None:
         try:
@@ -428,7 +480,7 @@ def abtest_analysis_request(
         raise state.TransitionError("A draft test has no results to analyse yet; start it first.")
     if abtest.status == ABTestStatus.DECIDED:
         raise state.TransitionError("This test is decided; its analysis is final.")
-    clean = clean_analysis_options(options)
+    clean = clean_analysis_options(options, abtest=abtest)
     inputs = analysis_inputs(abtest)
     missing = [m["key"] for m in inputs["metrics"] if m["key"] not in inputs["results"]]
     if missing:
@@ -507,9 +559,23 @@ def sample_size_plan(
 
 
 @transaction.atomic
-def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -> ABTestDecision:
-    """Record the decision on the latest successful analysis and close the test."""
+def abtest_decide(
+    *,
+    abtest: ABTest,
+    user: User,
+    outcome: str,
+    rationale: str,
+    business_metric: Metric | int | None = None,
+) -> ABTestDecision:
+    """Record the decision on the latest successful analysis and close the test. The
+    decision names the business metric it was argued on: `business_metric` (one of the
+    project's business metrics, which also becomes the test's), else the test's own."""
     abtest = state.locked(abtest)
+    if business_metric is not None:
+        _, abtest.business_metric = clean_links(
+            project=abtest.project, objective=None, business_metric=business_metric
+        )
+        abtest.save(update_fields=["business_metric", "updated_at"])
     errors = {}
     if outcome not in Outcome.values:
         errors["outcome"] = "Choose ship, don't ship, iterate or inconclusive."
@@ -528,6 +594,7 @@ def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -
         analysis=analysis,
         outcome=outcome,
         rationale=rationale.strip(),
+        business_metric=abtest.business_metric,
         decided_by=user,
     )
     state.transition(abtest, "decide", user=user)
@@ -536,6 +603,137 @@ def abtest_decide(*, abtest: ABTest, user: User, outcome: str, rationale: str) -
         actor=user,
         action="abtest.decision",
         target=abtest.name,
-        data={"abtest": abtest.pk, "outcome": outcome, "analysis_version": analysis.version},
+        data={
+            "abtest": abtest.pk,
+            "outcome": outcome,
+            "analysis_version": analysis.version,
+            "business_metric": abtest.business_metric_id,
+        },
     )
     return decision
+
+
+# --- warehouse data sources ------------------------------------------------------------------
+
+
+@transaction.atomic
+def data_source_create(
+    *,
+    org: Any,
+    user: User | None,
+    name: str,
+    url: str,
+    statement_timeout_ms: int = 60_000,
+    row_cap: int = 50_000_000,
+) -> ABDataSource:
+    """Connect an organization's read-only SQL warehouse; the URL is stored encrypted."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Name the data source."
+    elif ABDataSource.objects.for_org(org).filter(name=name.strip()).exists():
+        errors["name"] = "A data source of this name exists."
+    try:
+        parsed = make_url(url)
+        if not parsed.drivername.startswith("postgresql"):
+            errors["url"] = "Only PostgreSQL URLs (postgresql+psycopg://…) are supported so far."
+    except ArgumentError:
+        errors["url"] = "Give a SQLAlchemy URL, e.g. postgresql+psycopg://reader:…@host/db."
+    if not 100 <= statement_timeout_ms <= 3_600_000:
+        errors["statement_timeout_ms"] = "Between 100 ms and one hour."
+    if row_cap < 1:
+        errors["row_cap"] = "At least one row."
+    if errors:
+        raise ValidationError(errors)
+    source = ABDataSource(
+        organization=org,
+        name=name.strip(),
+        statement_timeout_ms=statement_timeout_ms,
+        row_cap=row_cap,
+        created_by=user,
+    )
+    source.set_url(url)
+    source.save()
+    audit(
+        org=org,
+        actor=user,
+        action="abtest.data_source_created",
+        target=source.name,
+        data={"data_source": source.pk},
+    )
+    return source
+
+
+@transaction.atomic
+def abtest_warehouse_set(
+    *,
+    abtest: ABTest,
+    user: User | None,
+    data_source: ABDataSource | int | None,
+    exposure_sql: str,
+    metric_sql: Mapping[str, Mapping[str, str]],
+    conversion_window_hours: float = 72.0,
+) -> ABTest:
+    """Point a test at a data source of its organization with its exposure query and the
+    metrics' event queries (``{metric_key: {"sql", "denominator_sql"}}``)."""
+    abtest = state.locked(abtest)
+    errors: dict[str, str] = {}
+    source = None
+    if data_source is not None:
+        pk = data_source.pk if isinstance(data_source, ABDataSource) else data_source
+        source = ABDataSource.objects.for_org(abtest.project.organization).filter(pk=pk).first()
+        if source is None:
+            errors["data_source"] = "Choose a data source of this organization."
+    if not exposure_sql.strip():
+        errors["exposure_sql"] = "Give the exposure query (user_id, variant, exposed_at)."
+    if not conversion_window_hours > 0:
+        errors["conversion_window_hours"] = "A positive number of hours."
+    metrics = {m.key: m for m in abtest.metrics.all()}
+    unknown = [k for k in metric_sql if k not in metrics]
+    if unknown:
+        errors["metric_sql"] = f"Unknown metric(s) {', '.join(map(repr, unknown))}."
+    for key, queries in metric_sql.items():
+        if key in metrics and metrics[key].type == "ratio" and not queries.get("denominator_sql"):
+            errors["metric_sql"] = f"Ratio metric {key!r} needs a denominator query."
+    if errors:
+        raise ValidationError(errors)
+    abtest.data_source = source
+    abtest.exposure_sql = exposure_sql.strip()
+    abtest.conversion_window_hours = float(conversion_window_hours)
+    abtest.save(
+        update_fields=["data_source", "exposure_sql", "conversion_window_hours", "updated_at"]
+    )
+    for key, queries in metric_sql.items():
+        metric = metrics[key]
+        metric.sql = (queries.get("sql") or "").strip()
+        metric.denominator_sql = (queries.get("denominator_sql") or "").strip()
+        metric.save(update_fields=["sql", "denominator_sql"])
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.warehouse_set",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "data_source": getattr(source, "pk", None)},
+    )
+    return abtest
+
+
+@transaction.atomic
+def abtest_refresh_request(
+    *, abtest: ABTest, user: User | None, enqueue: bool = True
+) -> ABWarehouseRefresh:
+    """Queue a run of the test's warehouse queries ("Refresh results")."""
+    abtest = state.locked(abtest)
+    state.check_accepts_results(abtest)
+    if abtest.status == ABTestStatus.DRAFT:
+        raise state.TransitionError("Start the test first: its window begins when it starts.")
+    if abtest.data_source_id is None or not abtest.exposure_sql:
+        raise ValidationError(
+            {"data_source": "Connect a data source and an exposure query to refresh results."}
+        )
+    refresh = ABWarehouseRefresh.objects.create(abtest=abtest, created_by=user)
+    if enqueue:
+        transaction.on_commit(lambda: refresh_abtest_task.delay(refresh.pk))
+    return refresh

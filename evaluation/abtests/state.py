@@ -145,11 +145,17 @@ def _save_results(
     for metric_key, per_variant in results.items():
         for variant_key, data in per_variant.items():
             values = {f: data.get(f) for f in _RESULT_FIELDS}
+            extra = {}
+            if metrics[metric_key].type in ("ratio", "quantile"):
+                # Their sums and quantile inputs are kept as named, in one JSON field.
+                values = {}
+                extra = {k: v for k, v in data.items() if k != "users"}
             rows.append(
                 ABResult(
                     metric=metrics[metric_key],
                     variant=variants[variant_key],
                     users=int(data["users"]),
+                    aggregates=extra,
                     source=source,
                     **{
                         f: (int(v) if f == "conversions" and v is not None else v)

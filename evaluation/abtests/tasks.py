@@ -31,3 +31,24 @@ def aggregate_abtest_upload_task(upload_id: int) -> None:
     """Aggregate a raw per-user upload into the test's results. Idempotent: a finished
     upload is left alone; an interrupted one is read again from the start."""
     jobs.abtest_raw_upload_process(upload_id=upload_id)
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=3, acks_late=True)
+def refresh_abtest_task(refresh_id: int) -> None:
+    """Run a test's warehouse queries into its results. Idempotent: a finished refresh is
+    left alone."""
+    jobs.abtest_refresh_run(refresh_id=refresh_id)
+
+
+@shared_task
+def refresh_running_abtests_task() -> int:
+    """The daily schedule: queue a refresh of every running test with a data source."""
+    from evaluation.abtests.models import ABTest, ABTestStatus, ABWarehouseRefresh
+
+    running = ABTest.objects.filter(status=ABTestStatus.RUNNING, data_source__isnull=False)
+    count = 0
+    for abtest in running.exclude(exposure_sql=""):
+        refresh = ABWarehouseRefresh.objects.create(abtest=abtest)
+        refresh_abtest_task.delay(refresh.pk)
+        count += 1
+    return count

@@ -28,4 +28,5 @@ urlpatterns = [
         name="analysis",
     ),
     path("<int:abtest_id>/decide/", views.abtest_decide, name="decide"),
+    path("<int:abtest_id>/refresh/", views.abtest_refresh, name="refresh"),
 ]

@@ -37,6 +37,7 @@ from evaluation.abtests.forms import (
     results_from_form,
     sample_size_defaults,
 )
+from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER
 from evaluation.models import ABTest, ABTestAnalysis, ABTestStatus, ResultSource
 from evaluation.uploads import UploadTooLarge, limit_upload
 from mlprojects.lifecycle.selectors import project_get
@@ -114,6 +115,10 @@ def analysis_rows(analysis: ABTestAnalysis, abtest: ABTest) -> list[dict]:
         abs(v) for _, _, e in entries for v in (e.get("ci_low"), e.get("ci_high")) if v is not None
     ]
     scale = max(bounds + [0.01])
+    notes: dict[tuple[str, str], list[dict]] = {}
+    for warning in result.get("warnings", []):
+        if warning.get("code") in DECLINE_CODES:
+            notes.setdefault((warning["metric"], warning["variant"]), []).append(warning)
     return [
         {
             "metric": key,
@@ -124,9 +129,31 @@ def analysis_rows(analysis: ABTestAnalysis, abtest: ABTest) -> list[dict]:
             "treatment": treatment,
             "entry": entry,
             "bar": _bar(entry, scale, metrics[key]["direction"]),
+            "quantile_level": metrics[key].get("quantile_level"),
+            # Why a pair was not tested (zero variance, too few values…), and whether its
+            # p-value is Fisher's exact test instead of the t-test's.
+            "declined": [n for n in notes.get((key, treatment), []) if n["code"] != "fisher_exact"],
+            "fisher_exact": any(
+                n["code"] == "fisher_exact" for n in notes.get((key, treatment), [])
+            ),
         }
         for key, treatment, entry in entries
     ]
+
+
+#: Engine notes that say a pair (or one of its arms) was not tested, and why.
+DECLINE_CODES = frozenset(
+    {
+        "zero_variance",
+        "zero_variance_arm",
+        "too_few_users",
+        "denominator_zero",
+        "quantile_too_few_values",
+        "quantile_zero_variance",
+        "baseline_zero",
+        "fisher_exact",
+    }
+)
 
 
 def _analysis_context(abtest: ABTest, analysis: ABTestAnalysis | None) -> dict[str, Any]:
@@ -194,7 +221,14 @@ def _detail_context(abtest: ABTest, **overrides: Any) -> dict[str, Any]:
         "results_complete": bool(table) and all(r["complete"] for r in table),
         "csv_form": AggregatesCSVForm(),
         "raw_form": RawUploadForm(),
-        "options_form": AnalysisOptionsForm(initial=latest.options if latest else None),
+        "options_form": AnalysisOptionsForm(
+            initial=latest.options
+            if latest
+            else {
+                "sequential": abtest.sequential_testing,
+                "sequential_tuning_parameter": abtest.sequential_tuning_parameter,
+            }
+        ),
         "decision_form": DecisionForm(business_metric=abtest.business_metric),
         "upload": selectors.abtest_active_upload(abtest=abtest),
         "analyses": list(abtest.analyses.only("id", "version", "status", "created_at")),
@@ -256,6 +290,9 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
             "planned_days": data["planned_days"],
             "objective": data["objective"],
             "business_metric": data["business_metric"],
+            "sequential_testing": data["sequential_testing"],
+            "sequential_tuning_parameter": data["sequential_tuning_parameter"]
+            or DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
         }
         try:
             if abtest is None:
@@ -585,4 +622,19 @@ def abtest_decide(
     if form.errors:
         return _render_detail(request, abtest, "analysis", decision_form=form)
     messages.success(request, "Decision recorded.")
+    return redirect(_detail_url(abtest))
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_refresh(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    """ "Refresh results": re-run the test's warehouse queries on the worker."""
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    try:
+        services.abtest_refresh_request(abtest=abtest, user=request.user)
+        messages.success(request, "Refreshing results from the warehouse.")
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
     return redirect(_detail_url(abtest))

@@ -6,6 +6,12 @@ per metric (for CUPED). The file is streamed in chunks (``pandas.read_csv(chunks
 or ``pyarrow.parquet.ParquetFile.iter_batches``) so memory stays flat for large uploads,
 and ``progress(rows_read)`` is called after every chunk.
 
+A ratio metric reads two columns per user, ``<column>_numerator`` and
+``<column>_denominator`` (and, for CUPED, ``<covariate>_numerator`` and
+``<covariate>_denominator``), and sums them with every cross product. A quantile metric
+keeps its column's values per variant (the only metric type whose memory grows with the
+file) and reads the sample quantile and its bounds at the end (`quantile_inputs`).
+
 Output: ``{metric_key: {variant_key: aggregates}}`` with, per variant,
 ``{"users", "conversions"}`` for binomial metrics or ``{"users", "sum", "sum_squares"}``
 for continuous ones, plus ``covariate_sum``, ``covariate_sum_squares`` and
@@ -30,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.stats.inputs import METRIC_TYPES, StatsInputError
+from evaluation.stats.quantile import quantile_inputs
 
 FileFormat = Literal["csv", "parquet"]
 Source = str | os.PathLike[str] | IO[bytes]
@@ -43,6 +50,14 @@ class _MetricColumns:
     type: str
     column: str
     covariate: str | None
+    quantile_level: float | None = None
+
+    def columns(self) -> list[str]:
+        """The file columns this metric reads."""
+        if self.type != "ratio":
+            return [self.column] + ([self.covariate] if self.covariate else [])
+        bases = [self.column] + ([self.covariate] if self.covariate else [])
+        return [f"{base}_{part}" for base in bases for part in ("numerator", "denominator")]
 
 
 def _parse_specs(
@@ -66,9 +81,12 @@ def _parse_specs(
         seen.add(key)
         if item.get("type") not in METRIC_TYPES:
             raise StatsInputError(
-                f"Metric {key!r}: 'type' must be 'binomial' or 'continuous', "
+                f"Metric {key!r}: 'type' must be one of {', '.join(METRIC_TYPES)}, "
                 f"got {item.get('type')!r}."
             )
+        level = item.get("quantile_level")
+        if item["type"] == "quantile" and not (isinstance(level, numbers.Real) and 0 < level < 1):
+            raise StatsInputError(f"Metric {key!r}: a quantile metric needs 'quantile_level'.")
         column = item.get("column", key)
         if not isinstance(column, str) or not column:
             raise StatsInputError(f"Metric {key!r}: 'column' must be a column name.")
@@ -80,7 +98,17 @@ def _parse_specs(
                 raise StatsInputError(
                     f"Metric {key!r} uses the variant column {variant_column!r} as data."
                 )
-        specs.append(_MetricColumns(key, item["type"], column, covariate))
+        if item["type"] == "quantile" and covariate is not None:
+            raise StatsInputError(f"Metric {key!r}: a quantile metric takes no covariate.")
+        specs.append(
+            _MetricColumns(
+                key,
+                item["type"],
+                column,
+                covariate,
+                float(level) if item["type"] == "quantile" else None,
+            )
+        )
     if covariates:
         raise StatsInputError(
             f"Covariates given for unknown metric(s) {', '.join(map(repr, covariates))}."
@@ -219,6 +247,42 @@ class _Totals:
         self.x_sums = {s.key: np.zeros(k) for s in specs if s.covariate}
         self.x_squares = {s.key: np.zeros(k) for s in specs if s.covariate}
         self.xy_sums = {s.key: np.zeros(k) for s in specs if s.covariate}
+        # Ratio metrics: Σ of every product of two of (m, d, m′, d′), keyed by their names.
+        self.ratio_sums: dict[str, dict[str, np.ndarray]] = {
+            s.key: {} for s in specs if s.type == "ratio"
+        }
+        # Quantile metrics: the values of each variant, in chunks.
+        self.values: dict[str, list[list[np.ndarray]]] = {
+            s.key: [[] for _ in range(k)] for s in specs if s.type == "quantile"
+        }
+
+    def _add_ratio(
+        self, spec: _MetricColumns, chunk: pd.DataFrame, codes: np.ndarray, first_row: int
+    ) -> None:
+        k = len(self.variants)
+        names = ["numerator", "denominator", "pre_numerator", "pre_denominator"]
+        columns = spec.columns()
+        parts = {
+            name: _numeric(chunk[column], column, first_row)
+            for name, column in zip(names, columns, strict=False)
+        }
+        totals = self.ratio_sums[spec.key]
+
+        def add(field: str, weights: np.ndarray) -> None:
+            totals.setdefault(field, np.zeros(k))
+            totals[field] += np.bincount(codes, weights=weights, minlength=k)
+
+        present = list(parts)
+        for i, a in enumerate(present):
+            add(f"{a}_sum", parts[a])
+            add(f"{a}_sum_squares", parts[a] * parts[a])
+            for b in present[i + 1 :]:
+                field = (
+                    "sum_products"
+                    if (a, b) == ("numerator", "denominator")
+                    else f"{a}_{b}_sum_products"
+                )
+                add(field, parts[a] * parts[b])
 
     def add(self, chunk: pd.DataFrame, variant_column: str, first_row: int) -> None:
         k = len(self.variants)
@@ -241,7 +305,14 @@ class _Totals:
             )
         self.users += np.bincount(codes, minlength=k)
         for spec in self.specs:
+            if spec.type == "ratio":
+                self._add_ratio(spec, chunk, codes, first_row)
+                continue
             y = _numeric(chunk[spec.column], spec.column, first_row)
+            if spec.type == "quantile":
+                for i in range(k):
+                    self.values[spec.key][i].append(y[codes == i])
+                continue
             if spec.type == "binomial":
                 not_binary = (y != 0) & (y != 1)
                 if not_binary.any():
@@ -264,6 +335,18 @@ class _Totals:
             per_variant: dict[str, dict[str, int | float]] = {}
             for i, variant in enumerate(self.variants):
                 entry: dict[str, int | float] = {"users": int(self.users[i])}
+                if spec.type == "ratio":
+                    for field, totals in self.ratio_sums[spec.key].items():
+                        entry[field] = float(totals[i])
+                    per_variant[variant] = entry
+                    continue
+                if spec.type == "quantile":
+                    chunks = self.values[spec.key][i]
+                    values = np.concatenate(chunks) if chunks else np.empty(0)
+                    if values.size:
+                        entry = dict(quantile_inputs(values, spec.quantile_level))
+                    per_variant[variant] = entry
+                    continue
                 if spec.type == "binomial":
                     # Sums of 0/1 values are exact integers in float64 up to 2**53 rows.
                     entry["conversions"] = int(round(self.sums[spec.key][i]))
@@ -301,7 +384,8 @@ def aggregate_file(
         source: a path, or a seekable binary file object (e.g. a Django upload).
         variant_column: column holding each user's variant key.
         variants: the experiment's variant keys; any other label in the file is an error.
-        metrics: ``[{"key", "type": "binomial"|"continuous", "column" (default: key)}]``;
+        metrics: ``[{"key", "type": "binomial"|"continuous"|"ratio"|"quantile",
+            "column" (default: key), "quantile_level" (quantile only)}]``;
             other fields (role, direction) are ignored so `analyze`'s list can be reused.
         covariates: optional ``{metric_key: pre_period_column}`` for CUPED.
         file_format: "csv" or "parquet"; by default detected from the file's first bytes
@@ -327,13 +411,7 @@ def aggregate_file(
     ):
         raise StatsInputError(f"'chunk_size' must be a positive whole number, got {chunk_size!r}.")
     specs = _parse_specs(metrics, covariates, variant_column)
-    columns = list(
-        dict.fromkeys(
-            [variant_column]
-            + [s.column for s in specs]
-            + [s.covariate for s in specs if s.covariate]
-        )
-    )
+    columns = list(dict.fromkeys([variant_column] + [c for s in specs for c in s.columns()]))
     fmt, compression = _detect(source, file_format)
     chunks = (
         _parquet_chunks(source, columns, chunk_size)

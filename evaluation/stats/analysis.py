@@ -5,6 +5,11 @@ t-test (relative lift and absolute difference), the Gaussian Bayesian model of t
 lift, optional CUPED, optional multiple-comparison correction, and the guardrail rule; once
 per experiment it runs the sample-ratio-mismatch check.
 
+Metrics are proportions (binomial), means (continuous), ratios of two per-user sums
+(delta method, CUPED on ratios) and quantiles (GrowthBook's quantile test). With
+``sequential=True`` the fixed-horizon t-test is replaced by the always-valid sequential
+test (`evaluation.stats.sequential`), so the results may be looked at every day.
+
 When a conversion metric has a variant at 0% or 100% the t-test declines (no variance to
 test with); the pair's p-value then comes from Fisher's exact test instead, so such a pair
 is neither silently untested nor falsely significant.
@@ -24,6 +29,8 @@ from evaluation.stats.inputs import (
     Aggregate,
     BinomialAggregate,
     Metric,
+    QuantileAggregate,
+    RatioAggregate,
     StatsInputError,
     Variant,
     parse_count,
@@ -32,6 +39,13 @@ from evaluation.stats.inputs import (
     parse_variants,
 )
 from evaluation.stats.multiple import CORRECTIONS, adjust_p_values
+from evaluation.stats.quantile import quantile_statistics
+from evaluation.stats.ratio import RatioCupedInput, ratio_cuped_adjust, ratio_statistics
+from evaluation.stats.sequential import (
+    DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
+    SequentialResult,
+    sequential_test,
+)
 from evaluation.stats.srm import SRM_THRESHOLD, srm_test
 from evaluation.stats.statistics import Note, VariantStatistics, statistics_from_aggregate
 
@@ -150,6 +164,45 @@ def _metric_uses_cuped(
     return True
 
 
+def _ratio_plain(aggregate: RatioAggregate) -> VariantStatistics:
+    return ratio_statistics(
+        users=aggregate.users,
+        numerator_sum=aggregate.numerator_sum,
+        numerator_sum_squares=aggregate.numerator_sum_squares,
+        denominator_sum=aggregate.denominator_sum,
+        denominator_sum_squares=aggregate.denominator_sum_squares,
+        sum_products=aggregate.sum_products,
+    )
+
+
+def _ratio_cuped_input(aggregate: RatioAggregate) -> RatioCupedInput:
+    assert aggregate.covariate is not None
+    return RatioCupedInput(
+        users=aggregate.users,
+        numerator_sum=aggregate.numerator_sum,
+        numerator_sum_squares=aggregate.numerator_sum_squares,
+        denominator_sum=aggregate.denominator_sum,
+        denominator_sum_squares=aggregate.denominator_sum_squares,
+        numerator_denominator_sum_products=aggregate.sum_products,
+        **aggregate.covariate,
+    )
+
+
+def _plain_statistics(aggregate: Aggregate) -> VariantStatistics:
+    if isinstance(aggregate, RatioAggregate):
+        return _ratio_plain(aggregate)
+    if isinstance(aggregate, QuantileAggregate):
+        return quantile_statistics(
+            n=aggregate.users,
+            n_star=aggregate.n_star,
+            nu=aggregate.nu,
+            quantile=aggregate.quantile,
+            lower=aggregate.lower,
+            upper=aggregate.upper,
+        )
+    return statistics_from_aggregate(aggregate)
+
+
 def _pair_statistics(
     metric: Metric,
     control: Aggregate,
@@ -157,9 +210,25 @@ def _pair_statistics(
     use_cuped: bool,
     treatment_key: str,
     warnings: list[dict[str, Any]],
-) -> tuple[VariantStatistics, VariantStatistics]:
+) -> tuple[VariantStatistics, VariantStatistics, float | None]:
+    """Both arms' statistics and, for CUPED on a ratio, the relative lift's variance."""
     if not use_cuped:
-        return statistics_from_aggregate(control), statistics_from_aggregate(treatment)
+        return _plain_statistics(control), _plain_statistics(treatment), None
+    if isinstance(control, RatioAggregate) and isinstance(treatment, RatioAggregate):
+        ratio = ratio_cuped_adjust(
+            control=_ratio_cuped_input(control), treatment=_ratio_cuped_input(treatment)
+        )
+        if ratio.theta == 0:
+            warnings.append(
+                _warning(
+                    "cuped_no_effect",
+                    "The pre-period ratio has no variance, so CUPED could not reduce "
+                    "variance; results are unadjusted.",
+                    metric=metric.key,
+                    variant=treatment_key,
+                )
+            )
+        return ratio.control, ratio.treatment, ratio.relative_variance
     adjusted = cuped_adjust(control=_cuped_input(control), treatment=_cuped_input(treatment))
     if adjusted.theta == 0:
         warnings.append(
@@ -171,7 +240,7 @@ def _pair_statistics(
                 variant=treatment_key,
             )
         )
-    return adjusted.control, adjusted.treatment
+    return adjusted.control, adjusted.treatment, None
 
 
 #: Frequentist notes after which a conversion metric falls back to Fisher's exact test.
@@ -179,7 +248,7 @@ _FISHER_FALLBACK_CODES = frozenset({"zero_variance", "zero_variance_arm"})
 
 
 def _fisher_fallback(
-    control: Aggregate, treatment: Aggregate, frequentist: FrequentistResult
+    control: Aggregate, treatment: Aggregate, frequentist: FrequentistResult | SequentialResult
 ) -> float | None:
     """Fisher's exact p-value for a conversion metric the t-test declined, else None."""
     if not isinstance(control, BinomialAggregate) or not isinstance(treatment, BinomialAggregate):
@@ -199,7 +268,7 @@ def _fisher_fallback(
 def _entry(
     control_stats: VariantStatistics,
     treatment_stats: VariantStatistics,
-    frequentist: FrequentistResult,
+    frequentist: FrequentistResult | SequentialResult,
     bayesian: BayesianResult,
 ) -> dict[str, Any]:
     return {
@@ -236,6 +305,8 @@ def analyze(
     correction: str | None = None,
     cuped: bool = False,
     users: Mapping[str, Any] | None = None,
+    sequential: bool = False,
+    sequential_tuning_parameter: float = DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
 ) -> dict[str, Any]:
     """Analyse an A/B(/n) experiment from per-variant aggregates.
 
@@ -243,7 +314,8 @@ def analyze(
         variants: ``[{"key": str, "allocation": float}, ...]``; allocations in (0, 1]
             summing to 1 (±1e-6).
         control: key of the control variant; every other variant is a treatment.
-        metrics: ``[{"key", "type": "binomial"|"continuous",
+        metrics: ``[{"key", "type": "binomial"|"continuous"|"ratio"|"quantile",
+            "quantile_level": ν (quantile metrics only),
             "role": "primary"|"secondary"|"guardrail" (default primary),
             "direction": "increase"|"decrease" (which way is good, default increase)}]``.
         results: ``{metric_key: {variant_key: aggregates}}`` (see `evaluation.stats.inputs`
@@ -255,10 +327,15 @@ def analyze(
         cuped: use each metric's pre-period covariate when given (warns when absent).
         users: optional exposure counts per variant for the SRM check; by default the users
             of the first primary metric (else the first metric) are used.
+        sequential: always-valid sequential intervals and p-values instead of the
+            fixed-horizon t-test (`evaluation.stats.sequential`), safe under daily peeking.
+        sequential_tuning_parameter: the total sample size at which the sequential interval
+            is tightest (GrowthBook's name and default, 5000).
 
     Returns:
         ``{"srm_p_value", "srm_warning", "metrics": {metric: {treatment: {...}}},
-        "warnings": [{"code", "message", "metric", "variant"}]}``. Each treatment entry has
+        "warnings": [{"code", "message", "metric", "variant"}], "mode": {"sequential",
+        "sequential_tuning_parameter"}}``. Each treatment entry has
         exactly the keys in `RESULT_KEYS`. ``lift``/``ci_*``/``p_value`` describe the
         relative lift (the CUPED-adjusted one when CUPED applies); ``abs_*`` the absolute
         difference; ``chance_to_win`` (oriented by ``direction``), the two expected losses
@@ -284,6 +361,15 @@ def analyze(
     parsed_correction = _parse_correction(correction)
     if not isinstance(cuped, bool):
         raise StatsInputError(f"'cuped' must be true or false, got {cuped!r}.")
+    if not isinstance(sequential, bool):
+        raise StatsInputError(f"'sequential' must be true or false, got {sequential!r}.")
+    tuning = None
+    if sequential:
+        # Validated by the sequential test's own rule (a positive number of users).
+        from evaluation.stats.sequential import sequential_rho_squared
+
+        sequential_rho_squared(alpha=alpha, sequential_tuning_parameter=sequential_tuning_parameter)
+        tuning = float(sequential_tuning_parameter)
 
     warnings: list[dict[str, Any]] = []
 
@@ -312,7 +398,7 @@ def analyze(
         use_cuped = cuped and _metric_uses_cuped(metric, per_variant, warnings)
         output[metric.key] = {}
         for treatment in treatments:
-            control_stats, treatment_stats = _pair_statistics(
+            control_stats, treatment_stats, relative_variance = _pair_statistics(
                 metric,
                 per_variant[control],
                 per_variant[treatment],
@@ -320,15 +406,29 @@ def analyze(
                 treatment,
                 warnings,
             )
-            frequentist = frequentist_test(
-                control=control_stats, treatment=treatment_stats, alpha=alpha
-            )
+            frequentist: FrequentistResult | SequentialResult
+            if tuning is not None:
+                frequentist = sequential_test(
+                    control=control_stats,
+                    treatment=treatment_stats,
+                    alpha=alpha,
+                    sequential_tuning_parameter=tuning,
+                    relative_variance=relative_variance,
+                )
+            else:
+                frequentist = frequentist_test(
+                    control=control_stats,
+                    treatment=treatment_stats,
+                    alpha=alpha,
+                    relative_variance=relative_variance,
+                )
             bayesian = bayesian_test(
                 control=control_stats,
                 treatment=treatment_stats,
                 alpha=alpha,
                 prior=parsed_prior,
                 direction=metric.direction,
+                relative_variance=relative_variance,
             )
             seen_codes: set[str] = set()
             note: Note
@@ -399,4 +499,5 @@ def analyze(
         "srm_warning": srm.warning,
         "metrics": output,
         "warnings": warnings,
+        "mode": {"sequential": tuning is not None, "sequential_tuning_parameter": tuning},
     }

@@ -11,6 +11,13 @@ Aggregate dictionaries accepted by `parse_aggregate` (and by `analyze(results=..
 * optional CUPED pre-period covariate, on either type, all three or none:
   ``{"covariate_sum": Σx, "covariate_sum_squares": Σx², "covariate_sum_products": Σx·y}``
   where ``x`` is the user's pre-period value and ``y`` the user's in-experiment value.
+* ratio metric (ΣM/ΣD over users, `evaluation.stats.ratio`): ``{"users",
+  "numerator_sum", "numerator_sum_squares", "denominator_sum", "denominator_sum_squares",
+  "sum_products"}`` (Σ M·D), plus for CUPED all of `RATIO_COVARIATE_FIELDS` (the same
+  user's pre-period M′ and D′ and every cross product, named as `RatioCupedInput`).
+* quantile metric (`evaluation.stats.quantile`, level given by the metric's
+  ``quantile_level``): ``{"users", "n_star", "quantile", "lower", "upper"}`` with
+  ``users`` the number of values the sample quantile was taken over.
 """
 
 from __future__ import annotations
@@ -22,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-MetricType = Literal["binomial", "continuous"]
+MetricType = Literal["binomial", "continuous", "ratio", "quantile"]
 MetricRole = Literal["primary", "secondary", "guardrail"]
 Direction = Literal["increase", "decrease"]
 
-METRIC_TYPES: tuple[str, ...] = ("binomial", "continuous")
+METRIC_TYPES: tuple[str, ...] = ("binomial", "continuous", "ratio", "quantile")
 METRIC_ROLES: tuple[str, ...] = ("primary", "secondary", "guardrail")
 DIRECTIONS: tuple[str, ...] = ("increase", "decrease")
 
@@ -45,6 +52,26 @@ COVARIATE_FIELDS: tuple[str, ...] = (
     "covariate_sum_squares",
     "covariate_sum_products",
 )
+RATIO_FIELDS: tuple[str, ...] = (
+    "users",
+    "numerator_sum",
+    "numerator_sum_squares",
+    "denominator_sum",
+    "denominator_sum_squares",
+    "sum_products",
+)
+RATIO_COVARIATE_FIELDS: tuple[str, ...] = (
+    "pre_numerator_sum",
+    "pre_numerator_sum_squares",
+    "pre_denominator_sum",
+    "pre_denominator_sum_squares",
+    "numerator_pre_numerator_sum_products",
+    "numerator_pre_denominator_sum_products",
+    "denominator_pre_numerator_sum_products",
+    "denominator_pre_denominator_sum_products",
+    "pre_numerator_pre_denominator_sum_products",
+)
+QUANTILE_FIELDS: tuple[str, ...] = ("users", "n_star", "quantile", "lower", "upper")
 
 
 class StatsInputError(ValueError):
@@ -75,6 +102,8 @@ class Metric:
     type: MetricType
     role: MetricRole = "primary"
     direction: Direction = "increase"
+    #: ν in (0, 1) for a quantile metric (0.5 the median, 0.9 the p90); None otherwise.
+    quantile_level: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +144,35 @@ class ContinuousAggregate:
     covariate: Covariate | None = None
 
 
-Aggregate = BinomialAggregate | ContinuousAggregate
+@dataclass(frozen=True)
+class RatioAggregate:
+    """Users and the sums of a ratio metric ΣM/ΣD (see `RATIO_FIELDS`); ``covariate`` holds
+    the pre-period sums of `RATIO_COVARIATE_FIELDS` for CUPED, or None."""
+
+    users: int
+    numerator_sum: float
+    numerator_sum_squares: float
+    denominator_sum: float
+    denominator_sum_squares: float
+    sum_products: float
+    covariate: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class QuantileAggregate:
+    """A sample quantile over ``users`` values and its rank-interval bounds read at
+    ``n_star`` values (GrowthBook's quantile inputs); no CUPED."""
+
+    users: int
+    n_star: int
+    quantile: float
+    lower: float
+    upper: float
+    nu: float
+    covariate: None = None
+
+
+Aggregate = BinomialAggregate | ContinuousAggregate | RatioAggregate | QuantileAggregate
 
 
 def _where(*parts: str) -> str:
@@ -234,8 +291,89 @@ def _parse_covariate(
     return Covariate(sum=x_sum, sum_squares=x_sum_squares, sum_products=xy_sum)
 
 
+def _fields_check(
+    data: Mapping[str, Any],
+    *,
+    required: Sequence[str],
+    optional: Sequence[str],
+    label: str,
+    where: str,
+) -> None:
+    unknown = sorted(str(k) for k in data if k not in set(required) | set(optional))
+    if unknown:
+        extra = f" (plus optional {', '.join(optional)})" if optional else ""
+        raise StatsInputError(
+            f"{where}: unknown field(s) {', '.join(unknown)} for a {label} metric; "
+            f"expected {', '.join(required)}{extra}."
+        )
+    missing = [f for f in required if f not in data]
+    if missing:
+        raise StatsInputError(f"{where}: missing field(s) {', '.join(missing)}.")
+
+
+def _positive_users(data: Mapping[str, Any], where: str) -> int:
+    users = parse_count(data["users"], field="users", where=where)
+    if users == 0:
+        raise StatsInputError(
+            f"{where}: 'users' is 0; every variant needs at least one user to be analysed."
+        )
+    return users
+
+
+def _parse_ratio(data: Mapping[str, Any], where: str) -> RatioAggregate:
+    # Imported here: the ratio module builds on this one.
+    from evaluation.stats.ratio import RatioCupedInput, ratio_cuped_adjust, ratio_statistics
+
+    _fields_check(
+        data, required=RATIO_FIELDS, optional=RATIO_COVARIATE_FIELDS, label="ratio", where=where
+    )
+    users = _positive_users(data, where)
+    values = {f: _number(data[f], field=f, where=where) for f in RATIO_FIELDS[1:]}
+    present = [f for f in RATIO_COVARIATE_FIELDS if f in data]
+    covariate = None
+    try:
+        ratio_statistics(users=users, **values)
+        if present:
+            missing = [f for f in RATIO_COVARIATE_FIELDS if f not in data]
+            if missing:
+                raise StatsInputError(
+                    f"CUPED on a ratio needs all pre-period sums; missing {', '.join(missing)}."
+                )
+            covariate = {f: _number(data[f], field=f, where=where) for f in RATIO_COVARIATE_FIELDS}
+            pair = RatioCupedInput(
+                users=users,
+                numerator_denominator_sum_products=values["sum_products"],
+                **{k: v for k, v in values.items() if k != "sum_products"},
+                **covariate,
+            )
+            ratio_cuped_adjust(control=pair, treatment=pair)
+    except StatsInputError as exc:
+        raise StatsInputError(f"{where}: {exc.message}") from exc
+    return RatioAggregate(users=users, covariate=covariate, **values)
+
+
+def _parse_quantile(data: Mapping[str, Any], nu: float | None, where: str) -> QuantileAggregate:
+    from evaluation.stats.quantile import quantile_statistics
+
+    _fields_check(data, required=QUANTILE_FIELDS, optional=(), label="quantile", where=where)
+    if nu is None:
+        raise StatsInputError(f"{where}: a quantile metric needs its 'quantile_level'.")
+    users = _positive_users(data, where)
+    n_star = parse_count(data["n_star"], field="n_star", where=where)
+    values = {f: _number(data[f], field=f, where=where) for f in ("quantile", "lower", "upper")}
+    try:
+        quantile_statistics(n=users, n_star=n_star, nu=nu, **values)
+    except StatsInputError as exc:
+        raise StatsInputError(f"{where}: {exc.message}") from exc
+    return QuantileAggregate(users=users, n_star=n_star, nu=nu, **values)
+
+
 def parse_aggregate(
-    data: Mapping[str, Any], *, metric_type: MetricType, where: str = ""
+    data: Mapping[str, Any],
+    *,
+    metric_type: MetricType,
+    where: str = "",
+    quantile_level: float | None = None,
 ) -> Aggregate:
     """Validate one variant's aggregate dictionary and return a typed aggregate.
 
@@ -248,13 +386,17 @@ def parse_aggregate(
         raise StatsInputError(
             f"{where}: aggregates must be an object with named fields, got {data!r}."
         )
+    if metric_type == "ratio":
+        return _parse_ratio(data, where)
+    if metric_type == "quantile":
+        return _parse_quantile(data, quantile_level, where)
     if metric_type == "binomial":
         required = BINOMIAL_FIELDS
     elif metric_type == "continuous":
         required = CONTINUOUS_FIELDS
     else:
         raise StatsInputError(
-            f"{where}: unknown metric type {metric_type!r}; use 'binomial' or 'continuous'."
+            f"{where}: unknown metric type {metric_type!r}; use one of {', '.join(METRIC_TYPES)}."
         )
     allowed = set(required) | set(COVARIATE_FIELDS)
     unknown = sorted(str(k) for k in data if k not in allowed)
@@ -366,8 +508,24 @@ def parse_metrics(metrics: Sequence[Mapping[str, Any]]) -> tuple[Metric, ...]:
         metric_type = item.get("type")
         if metric_type not in METRIC_TYPES:
             raise StatsInputError(
-                f"Metric {key!r}: 'type' must be 'binomial' or 'continuous', got {metric_type!r}."
+                f"Metric {key!r}: 'type' must be one of {', '.join(METRIC_TYPES)}, "
+                f"got {metric_type!r}."
             )
+        level = item.get("quantile_level")
+        if metric_type == "quantile":
+            if level is None:
+                raise StatsInputError(
+                    f"Metric {key!r}: a quantile metric needs 'quantile_level' (0.5 for the "
+                    "median, 0.9 for p90)."
+                )
+            level = _number(level, field="quantile_level", where=f"Metric {key!r}")
+            if not 0 < level < 1:
+                raise StatsInputError(
+                    f"Metric {key!r}: 'quantile_level' must lie strictly between 0 and 1, "
+                    f"got {level!r}."
+                )
+        elif level is not None:
+            raise StatsInputError(f"Metric {key!r}: 'quantile_level' is only for quantile metrics.")
         role = item.get("role", "primary")
         if role not in METRIC_ROLES:
             raise StatsInputError(
@@ -378,7 +536,9 @@ def parse_metrics(metrics: Sequence[Mapping[str, Any]]) -> tuple[Metric, ...]:
             raise StatsInputError(
                 f"Metric {key!r}: 'direction' must be 'increase' or 'decrease', got {direction!r}."
             )
-        parsed.append(Metric(key=key, type=metric_type, role=role, direction=direction))
+        parsed.append(
+            Metric(key=key, type=metric_type, role=role, direction=direction, quantile_level=level)
+        )
     return tuple(parsed)
 
 
@@ -434,6 +594,7 @@ def parse_results(
             key: parse_aggregate(
                 per_variant[key],
                 metric_type=metric.type,
+                quantile_level=metric.quantile_level,
                 where=_where(f"Metric {metric.key!r}", f"variant {key!r}"),
             )
             for key in variant_keys

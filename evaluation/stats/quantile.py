@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
+import numpy as np
 from scipy import stats
 
 from evaluation.stats.inputs import StatsInputError, parse_count
@@ -70,6 +72,47 @@ def _iid_variance(n: int, n_star: int, lower: float, upper: float) -> float:
         return 0.0
     half_width = (upper - lower) / (2.0 * BOUNDS_Z)
     return n_star / n * (n - 1) * half_width * half_width
+
+
+#: The sample sizes n* at which the rank-interval bounds are read (GrowthBook's grid): the
+#: largest one below the number of values, so that the bounds come from a fixed set of
+#: ranks however many values there are.
+N_STAR_GRID: tuple[int, ...] = (
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+)
+
+
+def quantile_inputs(values: Sequence[float] | np.ndarray, nu: float) -> dict[str, float | int]:
+    """The per-variant inputs of `quantile_statistics` from raw values: n, n*, the sample
+    ν-quantile and the bounds at ranks ν ∓ z·√(ν(1 − ν)/n*) (linear interpolation between
+    order statistics, as ``numpy.quantile``). Keys as a quantile aggregate takes them."""
+    data = np.asarray(values, dtype=np.float64)
+    nu = _number(nu, "nu")
+    if not 0 < nu < 1:
+        raise StatsInputError("'nu' (the quantile level) must lie strictly between 0 and 1.")
+    if data.size == 0:
+        raise StatsInputError("A quantile needs at least one value.")
+    below = [g for g in N_STAR_GRID if g < data.size]
+    n_star = below[-1] if below else N_STAR_GRID[0]
+    spread = BOUNDS_Z * math.sqrt(nu * (1.0 - nu) / n_star)
+    ranks = np.clip([nu - spread, nu, nu + spread], 1e-8, 1.0 - 1e-8)
+    lower, quantile, upper = (float(q) for q in np.quantile(data, ranks))
+    return {
+        "users": int(data.size),
+        "n_star": n_star,
+        "quantile": quantile,
+        "lower": lower,
+        "upper": upper,
+    }
 
 
 def _untestable(n: int, nu: float, initial_variance: float) -> Note | None:

@@ -63,6 +63,9 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
+# Fernet key (`Fernet.generate_key()`) that encrypts A/B data-source credentials at rest;
+# empty: a key derived from SECRET_KEY (rotating SECRET_KEY then needs the URLs re-entered).
+ABTEST_DATA_SOURCE_KEY = env.str("ABTEST_DATA_SOURCE_KEY", default="")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -380,6 +383,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sweep_jobs_task",
         "schedule": JOB_DISPATCH_SWEEP_SECONDS,
         "options": {"expires": JOB_DISPATCH_SWEEP_SECONDS},
+    },
+    # Running A/B tests with a warehouse data source get fresh results every day.
+    "refresh-running-abtests": {
+        "task": "evaluation.abtests.tasks.refresh_running_abtests_task",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
     },
     # /status/workers reads the time this task stores to tell whether beat is alive.
     "beat-heartbeat": {

@@ -13,6 +13,7 @@ from evaluation.models import (
     ABTestAnalysis,
     MetricRole,
     MetricType,
+    Outcome,
 )
 from mlprojects.models import Direction
 
@@ -48,6 +49,11 @@ class MetricInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = DirectionField(default=Direction.HIGHER)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    quantile_level = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Quantile metrics only: 0.5 for the median, 0.9 for p90.",
+    )
 
 
 class ABTestCreateSerializer(serializers.Serializer):
@@ -66,6 +72,14 @@ class ABTestCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Id of a business metric of the project, the one the decision is argued on.",
     )
+    sequential_testing = serializers.BooleanField(
+        default=False,
+        help_text="Always-valid intervals and p-values, safe to look at daily (GrowthBook's "
+        "sequential testing).",
+    )
+    sequential_tuning_parameter = serializers.FloatField(
+        default=5000.0, help_text="Total users at which the sequential interval is tightest."
+    )
 
 
 class ResultsInputSerializer(serializers.Serializer):
@@ -73,7 +87,10 @@ class ResultsInputSerializer(serializers.Serializer):
     variants = serializers.DictField(
         child=serializers.DictField(),
         help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
-        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one.',
+        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one, '
+        '{"<variant>": {"users", "numerator_sum", "numerator_sum_squares", "denominator_sum", '
+        '"denominator_sum_squares", "sum_products"}} for a ratio, '
+        '{"<variant>": {"users", "n_star", "quantile", "lower", "upper"}} for a quantile.',
     )
 
 
@@ -87,6 +104,14 @@ class AnalysisOptionsSerializer(serializers.Serializer):
     correction = serializers.ChoiceField(choices=services.CORRECTIONS, default="none")
     cuped = serializers.BooleanField(default=False)
     prior = PriorSerializer(required=False, allow_null=True, default=None)
+    sequential = serializers.BooleanField(
+        required=False, help_text="Always-valid sequential test; by default the test's setting."
+    )
+    sequential_tuning_parameter = serializers.FloatField(
+        required=False,
+        help_text="Total users at which the sequential interval is tightest (default: the "
+        "test's setting, 5000 unless changed).",
+    )
 
 
 class SampleSizeQuerySerializer(serializers.Serializer):
@@ -126,13 +151,33 @@ class MetricSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MetricRole.choices)
     direction = DirectionField()
     description = serializers.CharField()
+    quantile_level = serializers.FloatField(allow_null=True)
+
+
+class BusinessMetricSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class DecisionSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     rationale = serializers.CharField()
     analysis_version = serializers.IntegerField(source="analysis.version")
+    business_metric = BusinessMetricSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    rationale = serializers.CharField(
+        help_text="Why, in terms of the business metric the test serves."
+    )
+    business_metric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of the project's business metric the decision is argued on; by default "
+        "the test's own.",
+    )
 
 
 class ABTestSerializer(serializers.ModelSerializer):
@@ -164,6 +209,8 @@ class ABTestSerializer(serializers.ModelSerializer):
             "results",
             "planned_users_per_variant",
             "planned_days",
+            "sequential_testing",
+            "sequential_tuning_parameter",
             "started_at",
             "stopped_at",
             "created_at",
@@ -228,3 +275,54 @@ class ABTestAnalysisSerializer(serializers.ModelSerializer):
 
     def get_warnings(self, analysis: ABTestAnalysis) -> list[dict[str, Any]]:
         return (analysis.result or {}).get("warnings", [])
+
+
+# --- warehouse ----------------------------------------------------------------------------
+
+
+class ABDataSourceInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(
+        help_text="SQLAlchemy URL of a read-only user, e.g. "
+        "postgresql+psycopg://reader:pw@host/db; stored encrypted, never returned."
+    )
+    statement_timeout_ms = serializers.IntegerField(default=60_000)
+    row_cap = serializers.IntegerField(default=50_000_000)
+
+
+class ABDataSourceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    display_url = serializers.CharField(help_text="The URL with its password masked.")
+    statement_timeout_ms = serializers.IntegerField()
+    row_cap = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class MetricSQLSerializer(serializers.Serializer):
+    sql = serializers.CharField(help_text="SELECT user_id, value, ts …")
+    denominator_sql = serializers.CharField(
+        required=False, allow_blank=True, help_text="Ratio metrics: the denominator's events."
+    )
+
+
+class WarehouseInputSerializer(serializers.Serializer):
+    data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
+    exposure_sql = serializers.CharField(help_text="SELECT user_id, variant, exposed_at …")
+    conversion_window_hours = serializers.FloatField(default=72.0)
+    metric_sql = serializers.DictField(child=MetricSQLSerializer())
+
+
+class QueryLogSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    sql = serializers.CharField()
+    seconds = serializers.FloatField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    queries = QueryLogSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)

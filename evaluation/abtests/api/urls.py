@@ -20,5 +20,19 @@ urlpatterns = [
         views.ABTestAnalysisView.as_view(),
         name="api-abtest-analysis",
     ),
+    path("ab-tests/<int:pk>/start/", views.ABTestStartView.as_view(), name="api-abtest-start"),
+    path("ab-tests/<int:pk>/stop/", views.ABTestStopView.as_view(), name="api-abtest-stop"),
+    path("ab-tests/<int:pk>/decide/", views.ABTestDecideView.as_view(), name="api-abtest-decide"),
+    path(
+        "ab-tests/<int:pk>/warehouse/",
+        views.ABTestWarehouseView.as_view(),
+        name="api-abtest-warehouse",
+    ),
+    path(
+        "ab-tests/<int:pk>/refresh/", views.ABTestRefreshView.as_view(), name="api-abtest-refresh"
+    ),
+    path(
+        "ab-data-sources/", views.ABDataSourceListView.as_view(), name="api-abtest-data-source-list"
+    ),
     path("sample-size/", views.SampleSizeView.as_view(), name="api-sample-size"),
 ]

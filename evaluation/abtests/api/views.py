@@ -1,7 +1,8 @@
-"""The A/B test API: create a test, post per-variant results, queue an analysis, read the
-latest analysis; and the sample-size calculator. Input serializers validate the shape;
-the services validate the meaning (with the statistics engine's parser) and save; the
-answers are the output serializers of `serializers.py`."""
+"""The A/B test API, for the whole life of a test: design (create, change a draft), start,
+post per-variant results, stop, queue an analysis, read the latest analysis, decide; and
+the sample-size calculator. Each action calls the same service as the web page. Input
+serializers validate the shape; the services validate the meaning (with the statistics
+engine's parser) and save; the answers are the output serializers of `serializers.py`."""
 
 from typing import Any
 
@@ -16,14 +17,19 @@ from rest_framework.views import APIView
 from accounts.api.base import OrgScopedAPIView
 from evaluation.abtests import selectors, services, state
 from evaluation.abtests.api.serializers import (
+    ABDataSourceInputSerializer,
+    ABDataSourceSerializer,
     ABTestAnalysisSerializer,
     ABTestCreateSerializer,
     ABTestSerializer,
     AnalysisOptionsSerializer,
+    DecisionInputSerializer,
+    RefreshSerializer,
     ResultsInputSerializer,
     SampleSizeQuerySerializer,
+    WarehouseInputSerializer,
 )
-from evaluation.models import ABTest, ResultSource
+from evaluation.models import ABDataSource, ABTest, ResultSource
 from mlprojects.models import Project
 
 
@@ -46,7 +52,7 @@ def _call(service, **kwargs) -> Any:
 
 def _abtests():
     return ABTest.objects.select_related("project").prefetch_related(
-        "variants", "metrics__results", "decisions__analysis"
+        "variants", "metrics__results", "decisions__analysis", "decisions__business_metric"
     )
 
 
@@ -92,12 +98,66 @@ class ABTestView(OrgScopedAPIView):
 
 
 class ABTestDetailView(ABTestView):
-    """A test with its design, its results and its latest decision."""
+    """A test with its design, its results and its latest decision; PUT replaces the
+    design of a draft (409 once the test has started)."""
 
     serializer_class = ABTestSerializer
 
     def get(self, request: Request, pk: int) -> Response:
         return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+    @extend_schema(request=ABTestCreateSerializer, responses={200: ABTestSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        serializer = ABTestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.abtest_update_design,
+            abtest=abtest,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+
+class _TransitionView(ABTestView):
+    """A status change with no body: 200 with the test, 409 when the status refuses it."""
+
+    serializer_class = ABTestSerializer
+    service: Any = None
+
+    @extend_schema(request=None, responses={200: ABTestSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        _call(type(self).service, abtest=abtest, user=request.user)
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+
+class ABTestStartView(_TransitionView):
+    """Start a draft test: its design is frozen from now on."""
+
+    service = staticmethod(services.abtest_start)
+
+
+class ABTestStopView(_TransitionView):
+    """Stop a running test: it can then be analysed and decided."""
+
+    service = staticmethod(services.abtest_stop)
+
+
+class ABTestDecideView(ABTestView):
+    """Decide on the latest successful analysis (the test must be analyzed), naming the
+    business metric the decision is argued on; the test is then final."""
+
+    serializer_class = DecisionInputSerializer
+
+    @extend_schema(responses={201: ABTestSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(services.abtest_decide, abtest=abtest, user=request.user, **serializer.validated_data)
+        return Response(ABTestSerializer(self.get_abtest(pk)).data, status=201)
 
 
 class ABTestResultsView(ABTestView):
@@ -154,6 +214,75 @@ class ABTestAnalysisView(ABTestView):
         if analysis is None:
             raise exceptions.NotFound("This A/B test has not been analysed yet.")
         return Response(ABTestAnalysisSerializer(analysis).data)
+
+
+class ABDataSourceListView(OrgScopedAPIView):
+    """The organization's warehouse data sources (URLs masked); POST connects one."""
+
+    org_filter = "organization"
+    serializer_class = ABDataSourceInputSerializer
+
+    def get_queryset(self):
+        return self.scope_queryset(ABDataSource.objects.all())
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ABDataSourceList", fields={"results": ABDataSourceSerializer(many=True)}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"results": ABDataSourceSerializer(self.get_queryset(), many=True).data})
+
+    @extend_schema(responses={201: ABDataSourceSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ABDataSourceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = _call(
+            services.data_source_create,
+            org=self.org,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABDataSourceSerializer(source).data, status=201)
+
+
+class ABTestWarehouseView(ABTestView):
+    """Point the test at a data source with its exposure and metric queries."""
+
+    serializer_class = WarehouseInputSerializer
+
+    @extend_schema(responses={200: ABTestSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        serializer = WarehouseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.abtest_warehouse_set,
+            abtest=abtest,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+
+class ABTestRefreshView(ABTestView):
+    """POST re-runs the test's warehouse queries (202); GET the latest refresh."""
+
+    serializer_class = RefreshSerializer
+
+    @extend_schema(request=None, responses={202: RefreshSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        refresh = _call(
+            services.abtest_refresh_request, abtest=self.get_abtest(pk), user=request.user
+        )
+        refresh.refresh_from_db()
+        return Response(RefreshSerializer(refresh).data, status=202)
+
+    def get(self, request: Request, pk: int) -> Response:
+        refresh = self.get_abtest(pk).refreshes.first()
+        if refresh is None:
+            raise exceptions.NotFound("This A/B test has not been refreshed yet.")
+        return Response(RefreshSerializer(refresh).data)
 
 
 class SampleSizeView(APIView):

@@ -98,7 +98,7 @@ def BINOMIAL(key: str, role: str = "primary") -> dict:  # noqa: N802
         ({"variants": [ARM("control", 0.5), ARM("b", 0.4)]}, "variants"),
         ({"variants": [ARM("a", 0.5), ARM("b", 0.5)], "control": "zzz"}, "control"),
         ({"variants": [{"key": "control", "allocation": 1.0}]}, "variants"),
-        ({"metrics": [{"key": "conversion", "type": "ratio", "role": "primary"}]}, "metrics"),
+        ({"metrics": [{"key": "conversion", "type": "median", "role": "primary"}]}, "metrics"),
         ({"metrics": [{"key": "conversion", "type": "binomial", "role": "boss"}]}, "metrics"),
         ({"metrics": [{"key": "conversion", "type": "binomial", "role": "secondary"}]}, "metrics"),
         ({"metrics": [BINOMIAL("a"), BINOMIAL("a", role="secondary")]}, "metrics"),
@@ -314,7 +314,12 @@ def test_analysis_options_are_used_and_stored(
         response = post(api, f"/api/v1/ab-tests/{running_abtest.pk}/analyze/", options)
     assert response.status_code == 202
     data = api.get(f"/api/v1/ab-tests/{running_abtest.pk}/analysis/").json()
-    assert data["options"] == {**options, "prior": {"mean": 0.0, "variance": 0.09}}
+    assert data["options"] == {
+        **options,
+        "prior": {"mean": 0.0, "variance": 0.09},
+        "sequential": False,
+        "sequential_tuning_parameter": 5000.0,
+    }
     expected = analyze(
         variants=VARIANTS_FOR_STATS,
         control="control",

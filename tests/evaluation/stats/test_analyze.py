@@ -56,7 +56,7 @@ def three_arm_experiment() -> dict:
 
 def test_the_result_has_exactly_the_documented_top_level_keys() -> None:
     result = analyze(**three_arm_experiment())
-    assert list(result) == ["srm_p_value", "srm_warning", "metrics", "warnings"]
+    assert list(result) == ["srm_p_value", "srm_warning", "metrics", "warnings", "mode"]
 
 
 def test_every_treatment_entry_has_exactly_the_contract_keys() -> None:

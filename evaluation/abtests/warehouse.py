@@ -1,0 +1,278 @@
+"""Per-variant aggregates of an experiment computed inside the team's own SQL warehouse.
+
+The team writes an exposure query (``user_id, variant, exposed_at``: every exposure, the
+first one per user counts) and, per metric, a query of events (``user_id, value, ts``;
+a ratio metric also a denominator query of the same shape). Here those queries become
+subqueries of one aggregate statement per metric that joins events to exposed users on
+``user_id`` within the conversion window after first exposure, sums per user and then
+per variant — users, Σ, Σ², and for ratios Σ of both parts and their cross product — so
+only a handful of numbers per variant ever leave the warehouse. Quantile metrics read
+the sample quantile and its rank-interval bounds with ``percentile_cont`` (linear
+interpolation, as ``numpy.quantile``), at the n* that the variant's count implies.
+
+Every statement runs in a read-only transaction (``SET TRANSACTION READ ONLY``) with a
+statement timeout, and the exposure query may produce at most ``row_cap`` rows; a
+refused query raises `WarehouseError` with a message for the person who wrote it.
+PostgreSQL first; the SQL is written for it (``percentile_cont``, ``interval``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import NullPool
+
+from evaluation.stats.quantile import BOUNDS_Z, N_STAR_GRID
+
+#: Defaults for a data source: a refresh never holds the warehouse longer than this.
+DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
+DEFAULT_ROW_CAP = 50_000_000
+
+
+class WarehouseError(Exception):
+    """A warehouse query was refused or failed; the message is for the query's author."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WarehouseMetric:
+    """One metric's SQL: ``sql`` returns ``user_id, value, ts``; a ratio's
+    ``denominator_sql`` the same for its denominator."""
+
+    key: str
+    type: str
+    sql: str
+    denominator_sql: str = ""
+    quantile_level: float | None = None
+
+
+@dataclass
+class QueryLog:
+    """What ran: the statement text and how long it took (seconds)."""
+
+    metric: str
+    sql: str
+    seconds: float
+
+
+@dataclass
+class WarehouseResult:
+    results: dict[str, dict[str, dict[str, Any]]]
+    queries: list[QueryLog] = field(default_factory=list)
+
+
+def _clean(sql: str, what: str) -> str:
+    text = (sql or "").strip().rstrip(";").strip()
+    if not text:
+        raise WarehouseError(f"The {what} is empty.")
+    if ";" in text:
+        raise WarehouseError(f"The {what} must be a single SELECT statement (it contains ';').")
+    return text
+
+
+def _exposure_cte(exposure_sql: str) -> str:
+    return f"""
+exposure_rows AS (
+    SELECT e.user_id, e.variant, e.exposed_at FROM ({exposure_sql}) AS e
+    WHERE e.exposed_at >= :start AND e.exposed_at < :end
+),
+exposure AS (
+    SELECT user_id, MIN(variant) AS variant, MIN(exposed_at) AS exposed_at
+    FROM exposure_rows GROUP BY user_id
+)"""
+
+
+def _per_user(name: str, sql: str) -> str:
+    # Events of exposed users inside the conversion window, summed per user (0 if none).
+    return f"""
+{name} AS (
+    SELECT x.user_id, COALESCE(SUM(m.value), 0)::float8 AS v, COUNT(m.user_id) AS events
+    FROM exposure x
+    LEFT JOIN ({sql}) AS m
+      ON m.user_id = x.user_id AND m.ts >= x.exposed_at
+     AND m.ts < x.exposed_at + :window * interval '1 hour'
+    GROUP BY x.user_id
+)"""
+
+
+def aggregate_sql(metric: WarehouseMetric, exposure_sql: str) -> str:
+    """The one statement that aggregates a (non-quantile) metric per variant."""
+    exposure_sql = _clean(exposure_sql, "exposure query")
+    sql = _clean(metric.sql, f"query of metric {metric.key!r}")
+    head = f"WITH {_exposure_cte(exposure_sql)},"
+    count = "(SELECT COUNT(*) FROM exposure_rows) AS exposure_rows"
+    if metric.type == "ratio":
+        denominator = _clean(metric.denominator_sql, f"denominator query of {metric.key!r}")
+        return f"""{head}{_per_user("num", sql)},{_per_user("den", denominator)}
+SELECT x.variant, COUNT(*) AS users,
+       SUM(n.v) AS numerator_sum, SUM(n.v * n.v) AS numerator_sum_squares,
+       SUM(d.v) AS denominator_sum, SUM(d.v * d.v) AS denominator_sum_squares,
+       SUM(n.v * d.v) AS sum_products, {count}
+FROM exposure x JOIN num n ON n.user_id = x.user_id JOIN den d ON d.user_id = x.user_id
+GROUP BY x.variant ORDER BY x.variant"""
+    if metric.type == "binomial":
+        value = "CASE WHEN p.v > 0 THEN 1 ELSE 0 END"
+        return f"""{head}{_per_user("p", sql)}
+SELECT x.variant, COUNT(*) AS users, SUM({value}) AS conversions, {count}
+FROM exposure x JOIN p ON p.user_id = x.user_id GROUP BY x.variant ORDER BY x.variant"""
+    return f"""{head}{_per_user("p", sql)}
+SELECT x.variant, COUNT(*) AS users, SUM(p.v) AS sum, SUM(p.v * p.v) AS sum_squares, {count}
+FROM exposure x JOIN p ON p.user_id = x.user_id GROUP BY x.variant ORDER BY x.variant"""
+
+
+def quantile_sql(metric: WarehouseMetric, exposure_sql: str) -> str:
+    """Per variant: the number of per-user values and the sample quantiles at the ranks
+    bound as :ranks_<variant> (a float array), read in one pass."""
+    exposure_sql = _clean(exposure_sql, "exposure query")
+    sql = _clean(metric.sql, f"query of metric {metric.key!r}")
+    return f"""WITH {_exposure_cte(exposure_sql)},{_per_user("p", sql)}
+SELECT x.variant, COUNT(*) AS users,
+       percentile_cont(CAST(:ranks AS float8[])) WITHIN GROUP (ORDER BY p.v) AS q,
+       (SELECT COUNT(*) FROM exposure_rows) AS exposure_rows
+FROM exposure x JOIN p ON p.user_id = x.user_id
+WHERE x.variant = :variant GROUP BY x.variant"""
+
+
+def _quantile_ranks(n: int, nu: float) -> tuple[int, list[float]]:
+    below = [g for g in N_STAR_GRID if g < n]
+    n_star = below[-1] if below else N_STAR_GRID[0]
+    spread = BOUNDS_Z * math.sqrt(nu * (1.0 - nu) / n_star)
+    clip = [min(max(r, 1e-8), 1.0 - 1e-8) for r in (nu - spread, nu, nu + spread)]
+    return n_star, clip
+
+
+def _explain(error: sa_exc.DBAPIError, timeout_ms: int) -> WarehouseError:
+    text = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    lowered = text.lower()
+    if "statement timeout" in lowered or "canceling statement" in lowered:
+        return WarehouseError(
+            f"The query ran longer than the data source's limit of {timeout_ms / 1000:g} s "
+            "and was cancelled; narrow it (dates, indexes) or raise the limit."
+        )
+    if "read-only transaction" in lowered:
+        return WarehouseError(
+            f"The query tried to change data ({text}); data-source queries are read-only."
+        )
+    return WarehouseError(f"The warehouse refused the query: {text}")
+
+
+def _execute(
+    connection: sa.Connection, sql: str, params: Mapping[str, Any], timeout_ms: int
+) -> list[sa.Row]:
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            return list(connection.execute(sa.text(sql), dict(params)))
+    except sa_exc.DBAPIError as error:
+        raise _explain(error, timeout_ms) from error
+
+
+def _check_cap(rows: Sequence[sa.Row], row_cap: int) -> None:
+    produced = max((int(r.exposure_rows) for r in rows), default=0)
+    if produced > row_cap:
+        raise WarehouseError(
+            f"The exposure query returned {produced:,} rows in the window, above the data "
+            f"source's cap of {row_cap:,}; narrow it or raise the cap."
+        )
+
+
+def warehouse_aggregates(
+    *,
+    url: str,
+    exposure_sql: str,
+    metrics: Sequence[WarehouseMetric],
+    variants: Sequence[str],
+    start: datetime,
+    end: datetime,
+    conversion_window_hours: float,
+    timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    row_cap: int = DEFAULT_ROW_CAP,
+) -> WarehouseResult:
+    """Run every metric's aggregate statement and return ``{metric: {variant: aggregates}}``
+    in the form `evaluation.stats.analyze` takes, with the statements and their timings.
+    Variants missing from the warehouse get ``users`` 0; unknown variant labels are refused."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+    base = {"start": start, "end": end, "window": float(conversion_window_hours)}
+    output = WarehouseResult(results={})
+    try:
+        with engine.connect() as connection:
+            for metric in metrics:
+                began = time.perf_counter()
+                if metric.type == "quantile":
+                    per_variant, sql = _quantiles(
+                        connection, metric, exposure_sql, variants, base, timeout_ms, row_cap
+                    )
+                else:
+                    sql = aggregate_sql(metric, exposure_sql)
+                    rows = _execute(connection, sql, base, timeout_ms)
+                    _check_cap(rows, row_cap)
+                    per_variant = {_variant(r, variants): _entry(r) for r in rows}
+                output.queries.append(QueryLog(metric.key, sql, time.perf_counter() - began))
+                output.results[metric.key] = {v: per_variant.get(v, {"users": 0}) for v in variants}
+    except sa_exc.OperationalError as error:
+        raise WarehouseError(f"Could not connect to the data source: {error.orig}") from error
+    finally:
+        engine.dispose()
+    return output
+
+
+def _variant(row: sa.Row, variants: Sequence[str]) -> str:
+    label = str(row.variant)
+    if label not in variants:
+        raise WarehouseError(
+            f"The exposure query returned variant {label!r}; this test's variants are "
+            f"{', '.join(map(repr, variants))}."
+        )
+    return label
+
+
+def _entry(row: sa.Row) -> dict[str, Any]:
+    data = {k: v for k, v in row._mapping.items() if k not in ("variant", "exposure_rows")}
+    data["users"] = int(data["users"])
+    if "conversions" in data:
+        data["conversions"] = int(data["conversions"])
+    return {k: (v if k in ("users", "conversions") else float(v)) for k, v in data.items()}
+
+
+def _quantiles(
+    connection: sa.Connection,
+    metric: WarehouseMetric,
+    exposure_sql: str,
+    variants: Sequence[str],
+    base: Mapping[str, Any],
+    timeout_ms: int,
+    row_cap: int,
+) -> tuple[dict[str, dict[str, Any]], str]:
+    nu = float(metric.quantile_level or 0.5)
+    # First the count per variant (n* depends on it), then the three quantiles.
+    counts_sql = aggregate_sql(WarehouseMetric(metric.key, "continuous", metric.sql), exposure_sql)
+    counts = _execute(connection, counts_sql, base, timeout_ms)
+    _check_cap(counts, row_cap)
+    sql = quantile_sql(metric, exposure_sql)
+    per_variant: dict[str, dict[str, Any]] = {}
+    for row in counts:
+        variant = _variant(row, variants)
+        n_star, ranks = _quantile_ranks(int(row.users), nu)
+        (found,) = _execute(
+            connection, sql, {**base, "ranks": ranks, "variant": variant}, timeout_ms
+        )
+        lower, quantile, upper = (float(q) for q in found.q)
+        per_variant[variant] = {
+            "users": int(found.users),
+            "n_star": n_star,
+            "quantile": quantile,
+            "lower": lower,
+            "upper": upper,
+        }
+    return per_variant, f"{counts_sql};\n{sql}"
