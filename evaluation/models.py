@@ -1,5 +1,5 @@
 """Every model of the app, for Django's app registry. The models live in their domain
-packages: runs, evaluations, abtests."""
+packages: runs, evaluations, abtests, monitoring."""
 
 from evaluation.abtests.models import (
     ABMetric,
@@ -22,6 +22,12 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
+from evaluation.monitoring.models import (
+    Deployment,
+    DriftReport,
+    DriftReportStatus,
+    MetricValue,
+)
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -43,6 +49,9 @@ __all__ = [
     "ABTestStatus",
     "ABVariant",
     "Dataset",
+    "Deployment",
+    "DriftReport",
+    "DriftReportStatus",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",
@@ -51,6 +60,7 @@ __all__ = [
     "JobStatus",
     "MetricRole",
     "MetricType",
+    "MetricValue",
     "Outcome",
     "ResultSource",
     "Run",

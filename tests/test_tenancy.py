@@ -83,6 +83,7 @@ def foreign_kwargs(
     other_invitation,
     outsider,
     other_evaluation,
+    other_drift_report,
     other_abtest,
     other_analysis,
     other_data_source,
@@ -146,6 +147,10 @@ def foreign_kwargs(
         "api-data-source-detail": {"pk": other_data_source.pk},
         "api-evaluation-list": {"pk": other_project.pk},
         "api-evaluation-detail": {"pk": other_evaluation.pk},
+        "api-drift-report-create": {"pk": other_project.pk},
+        "api-drift-report-detail": {"pk": other_drift_report.pk},
+        "api-deployment-list": {"pk": other_project.pk},
+        "api-metric-value-list": {"pk": other_project.pk},
     }
     return by_name, by_url
 

@@ -307,6 +307,14 @@ for _name in (
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
+# Monitoring: the largest file a drift report or a prediction upload accepts, and how long
+# one drift report may run before it is stopped and marked failed.
+MONITORING_MAX_UPLOAD_BYTES = env_int("MONITORING_MAX_UPLOAD_BYTES", 2 * 1024**3)
+MONITORING_TIME_LIMIT_SECONDS = env_int("MONITORING_TIME_LIMIT_SECONDS", 50 * 60)
+for _name in ("MONITORING_MAX_UPLOAD_BYTES", "MONITORING_TIME_LIMIT_SECONDS"):
+    if vars()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {

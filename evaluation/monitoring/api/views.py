@@ -1,0 +1,162 @@
+"""Monitoring over the API: drift reports (submit two files, 202; poll the report),
+deployments (list, record), and metric values measured in production (send, read)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.base import ListSchema, OrgScopedAPIView
+from evaluation.monitoring import selectors, services
+from evaluation.monitoring.api.serializers import (
+    DeploymentInputSerializer,
+    DeploymentListSerializer,
+    DeploymentSerializer,
+    DriftReportInputSerializer,
+    DriftReportSerializer,
+    MetricValueListSerializer,
+    MetricValueQuerySerializer,
+    MetricValuesInputSerializer,
+    MetricValuesRecordedSerializer,
+)
+from evaluation.monitoring.models import DriftReport
+from evaluation.uploads import UploadTooLarge, limit_upload_size
+from mlprojects.models import Project
+from mlprojects.site.limits import body_limit
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+    default_detail = "The file is too large."
+
+
+class ProjectScopedView(OrgScopedAPIView):
+    # The project in the URL (`pk`), looked up in the caller's organization only.
+    org_filter = "organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(Project.objects.all())
+
+    def get_project(self) -> Project:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+@body_limit("MONITORING_MAX_UPLOAD_BYTES")
+class DriftReportCreateView(ProjectScopedView):
+    """POST (multipart): `reference` and `current` files (CSV, gzip CSV or Parquet) and
+    optionally `columns` (a JSON list) → 202 with the queued report; a worker computes
+    the drift of every column with Evidently's default method for its type and size."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = DriftReportSerializer
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body, so an oversize file is refused while streaming.
+        limit_upload_size(request, settings.MONITORING_MAX_UPLOAD_BYTES)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # A session's CSRF check reads the body: an oversize file can surface here.
+        try:
+            super().initial(request, *args, **kwargs)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+
+    @extend_schema(request=DriftReportInputSerializer, responses={202: DriftReportSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        try:
+            serializer = DriftReportInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            values = serializer.validated_data
+            report = services.drift_report_create(
+                project=project,
+                user=request.user,
+                reference=values["reference"],
+                current=values["current"],
+                columns=values.get("columns"),
+            )
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        return Response(DriftReportSerializer(report).data, status=202)
+
+
+class DriftReportDetailView(OrgScopedAPIView):
+    """GET: the report's status (queued, running, succeeded, failed) and, once it
+    succeeded, the drift of each column and the share of drifted columns."""
+
+    serializer_class = DriftReportSerializer
+    org_filter = "project__organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(DriftReport.objects.all())
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class DeploymentListView(ProjectScopedView):
+    """GET: the project's deployments, newest first. POST: record one (what, environment,
+    since, traffic share) - a release pipeline calls it when it ships."""
+
+    serializer_class = DeploymentSerializer
+    schema = ListSchema()
+
+    @extend_schema(responses=DeploymentListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        deployments = selectors.deployment_list(project=self.get_project())
+        return Response({"results": DeploymentSerializer(deployments, many=True).data})
+
+    @extend_schema(request=DeploymentInputSerializer, responses={201: DeploymentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = DeploymentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deployment = services.deployment_create(
+            project=project, user=request.user, **serializer.validated_data
+        )
+        return Response(DeploymentSerializer(deployment).data, status=201)
+
+
+class MetricValueListView(ProjectScopedView):
+    """POST {"values": [{"metric", "timestamp", "value", "segment"?}]}: store values of the
+    project's metrics; a (metric, timestamp, segment) sent again replaces its value.
+    GET ?metric=&from=&to=&segment=: the values in time order."""
+
+    parser_classes = [JSONParser]
+    serializer_class = MetricValueListSerializer
+    schema = ListSchema()
+
+    @extend_schema(parameters=[MetricValueQuerySerializer], responses=MetricValueListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        query = MetricValueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        values = selectors.metric_value_list(
+            project=project,
+            metric=params.get("metric"),
+            start=params.get("from"),
+            end=params.get("to"),
+            segment=params.get("segment"),
+        )
+        return Response({"results": MetricValueListSerializer({"results": values}).data["results"]})
+
+    @extend_schema(
+        request=MetricValuesInputSerializer, responses={200: MetricValuesRecordedSerializer}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = MetricValuesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        counts = services.metric_values_record(
+            project=project, user=request.user, values=serializer.validated_data["values"]
+        )
+        return Response(counts)
