@@ -23,10 +23,14 @@ from evaluation.evaluations.models import (
     EvaluationTask,
 )
 from evaluation.monitoring.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
     Deployment,
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitorSettings,
 )
 from evaluation.runs.models import (
     Dataset,
@@ -41,6 +45,9 @@ from evaluation.runs.models import (
 
 __all__ = [
     "ABMetric",
+    "Alert",
+    "AlertKind",
+    "AlertStatus",
     "ABRawUpload",
     "ABResult",
     "ABTest",
@@ -61,6 +68,7 @@ __all__ = [
     "MetricRole",
     "MetricType",
     "MetricValue",
+    "MonitorSettings",
     "Outcome",
     "ResultSource",
     "Run",

@@ -169,6 +169,13 @@ def other_drift_report(other_project):
 
 
 @pytest.fixture
+def other_alert(other_project):
+    from evaluation.models import Alert
+
+    return Alert.objects.create(project=other_project, kind="drift", title="Their drift")
+
+
+@pytest.fixture
 def other_invitation(other_org):
     return InvitationFactory(organization=other_org)
 

@@ -84,6 +84,7 @@ def foreign_kwargs(
     outsider,
     other_evaluation,
     other_drift_report,
+    other_alert,
     other_abtest,
     other_analysis,
     other_data_source,
@@ -123,6 +124,7 @@ def foreign_kwargs(
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
+        "alert_id": other_alert.pk,
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
@@ -151,6 +153,9 @@ def foreign_kwargs(
         "api-drift-report-detail": {"pk": other_drift_report.pk},
         "api-deployment-list": {"pk": other_project.pk},
         "api-metric-value-list": {"pk": other_project.pk},
+        "api-alert-list": {"pk": other_project.pk},
+        "api-alert-acknowledge": {"pk": other_alert.pk},
+        "api-alert-resolve": {"pk": other_alert.pk},
     }
     return by_name, by_url
 

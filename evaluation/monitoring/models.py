@@ -156,3 +156,110 @@ class MetricValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M} {self.segment} = {self.value}"
+
+
+class MonitorSettings(TimeStampedModel):
+    """A project's alerting rules besides its watched metrics' thresholds (step 8): how many
+    consecutive breaching values make an alert, and whether drift raises one."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="monitor_settings"
+    )
+    consecutive_windows = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="An alert needs this many values in a row past the threshold, so that one "
+        "noisy window pages nobody.",
+    )
+    alert_on_drift = models.BooleanField(
+        default=True, help_text="A drift report with a drifted column raises an alert."
+    )
+
+    class Meta:
+        verbose_name_plural = "monitor settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(consecutive_windows__gte=1),
+                name="monitor_consecutive_windows_positive",
+                violation_error_message="At least one window.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Monitoring of {self.project}"
+
+
+class AlertKind(models.TextChoices):
+    METRIC = "metric", "Watched metric past its threshold"
+    DRIFT = "drift", "Data drift"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(TimeStampedModel):
+    """One breach of a rule: a watched metric past its threshold for enough consecutive
+    values (keyed by the first breaching value's time), or a drift report with drifted
+    columns. The key makes an alert fire exactly once per breach, however often the rules
+    are evaluated. It goes open → acknowledged → resolved, each step with who and when."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    title = models.CharField(max_length=300)
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    segment = models.CharField(max_length=200, blank=True, default="")
+    threshold = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True, help_text="The latest breaching value.")
+    breach_started_at = models.DateTimeField(null=True, blank=True)
+    drift_report = models.ForeignKey(
+        DriftReport, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"], name="alert_project_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AlertStatus.values), name="alert_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AlertKind.values), name="alert_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["metric", "segment", "breach_started_at"],
+                condition=models.Q(kind="metric"),
+                name="alert_once_per_metric_breach",
+                violation_error_message="This breach already has an alert.",
+            ),
+            models.UniqueConstraint(
+                fields=["drift_report"],
+                condition=models.Q(kind="drift"),
+                name="alert_once_per_drift_report",
+                violation_error_message="This drift report already has an alert.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            AlertStatus.OPEN: "badge-bad",
+            AlertStatus.ACKNOWLEDGED: "badge-warn",
+            AlertStatus.RESOLVED: "badge-ok",
+        }[self.status]

@@ -15,12 +15,20 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit
 from evaluation.metrics import EvaluationInputError, detect_format, read_header
-from evaluation.monitoring.models import Deployment, DriftReport, DriftReportStatus, MetricValue
-from evaluation.monitoring.tasks import run_drift_report_task
+from evaluation.monitoring.models import (
+    Alert,
+    AlertStatus,
+    Deployment,
+    DriftReport,
+    DriftReportStatus,
+    MetricValue,
+)
+from evaluation.monitoring.tasks import evaluate_alerts_task, run_drift_report_task
 from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Metric, Project
 
@@ -228,4 +236,49 @@ def metric_values_record(
         target=f"{len(keys)} metric values",
         data={"project": project.pk, "received": len(values), "stored": len(keys)},
     )
+    # Every arrival, late ones too, may complete a breach: the rules run after commit.
+    transaction.on_commit(lambda: evaluate_alerts_task.delay(project.pk))
     return {"received": len(values), "created": len(keys) - existing, "replaced": existing}
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+def _alert_move(alert: Alert, user: User | None, *, to: str, allowed: tuple[str, ...]) -> Alert:
+    alert = (
+        Alert.objects.select_for_update().select_related("project__organization").get(pk=alert.pk)
+    )
+    if alert.status == to:
+        return alert  # asked twice: nothing changes, nothing is written again
+    if alert.status not in allowed:
+        raise ValidationError(f"A {alert.get_status_display().lower()} alert cannot be {to}.")
+    now = timezone.now()
+    if to == AlertStatus.ACKNOWLEDGED or alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = user, now
+    if to == AlertStatus.RESOLVED:
+        alert.resolved_by, alert.resolved_at = user, now
+    alert.status = to
+    alert.save()
+    audit(
+        org=alert.project.organization,
+        actor=user,
+        action=f"monitoring.alert_{to}",
+        target=alert.title,
+        data={"alert": alert.pk, "project": alert.project_id},
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, user: User | None) -> Alert:
+    """Someone looks into it: open → acknowledged, with who and when."""
+    return _alert_move(alert, user, to=AlertStatus.ACKNOWLEDGED, allowed=(AlertStatus.OPEN,))
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, user: User | None) -> Alert:
+    """Dealt with: open or acknowledged → resolved. Resolving an open alert also counts as
+    acknowledging it."""
+    return _alert_move(
+        alert, user, to=AlertStatus.RESOLVED, allowed=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+    )

@@ -311,7 +311,13 @@ for _name in (
 # one drift report may run before it is stopped and marked failed.
 MONITORING_MAX_UPLOAD_BYTES = env_int("MONITORING_MAX_UPLOAD_BYTES", 2 * 1024**3)
 MONITORING_TIME_LIMIT_SECONDS = env_int("MONITORING_TIME_LIMIT_SECONDS", 50 * 60)
-for _name in ("MONITORING_MAX_UPLOAD_BYTES", "MONITORING_TIME_LIMIT_SECONDS"):
+# How often beat checks every monitored project's alert rules (values also trigger a check).
+MONITORING_ALERT_SWEEP_SECONDS = env_int("MONITORING_ALERT_SWEEP_SECONDS", 15 * 60)
+for _name in (
+    "MONITORING_MAX_UPLOAD_BYTES",
+    "MONITORING_TIME_LIMIT_SECONDS",
+    "MONITORING_ALERT_SWEEP_SECONDS",
+):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
@@ -322,6 +328,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.evaluations.tasks.fail_stuck_evaluations_task",
         "schedule": EVALUATION_STUCK_SWEEP_SECONDS,
         "options": {"expires": EVALUATION_STUCK_SWEEP_SECONDS},
+    },
+    "evaluate-monitoring-alerts": {
+        "task": "evaluation.monitoring.tasks.evaluate_all_alerts_task",
+        "schedule": MONITORING_ALERT_SWEEP_SECONDS,
+        "options": {"expires": MONITORING_ALERT_SWEEP_SECONDS},
     },
     # /status/workers reads the time this task stores to tell whether beat is alive.
     "beat-heartbeat": {

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from evaluation.monitoring.models import Deployment, DriftReport, MetricValue
+from evaluation.monitoring.models import Alert, AlertStatus, Deployment, DriftReport, MetricValue
 from evaluation.monitoring.services import MAX_METRIC_VALUES
 
 
@@ -201,3 +201,52 @@ class MetricValueQuerySerializer(serializers.Serializer):
             required=False, help_text="From this time (inclusive)."
         )
         return fields
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id", read_only=True)
+    metric = serializers.IntegerField(source="metric_id", read_only=True, allow_null=True)
+    drift_report = serializers.IntegerField(
+        source="drift_report_id", read_only=True, allow_null=True
+    )
+    acknowledged_by = serializers.SerializerMethodField()
+    resolved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "status",
+            "title",
+            "metric",
+            "segment",
+            "threshold",
+            "value",
+            "breach_started_at",
+            "drift_report",
+            "details",
+            "created_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+        ]
+
+    def get_acknowledged_by(self, alert: Alert) -> str | None:
+        return alert.acknowledged_by.email if alert.acknowledged_by else None
+
+    def get_resolved_by(self, alert: Alert) -> str | None:
+        return alert.resolved_by.email if alert.resolved_by else None
+
+
+class AlertListSerializer(serializers.Serializer):
+    results = AlertSerializer(many=True)
+
+
+class AlertQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)

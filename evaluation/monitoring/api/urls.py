@@ -23,4 +23,11 @@ urlpatterns = [
         views.MetricValueListView.as_view(),
         name="api-metric-value-list",
     ),
+    path("projects/<int:pk>/alerts/", views.AlertListView.as_view(), name="api-alert-list"),
+    path(
+        "alerts/<int:pk>/acknowledge/",
+        views.AlertAcknowledgeView.as_view(),
+        name="api-alert-acknowledge",
+    ),
+    path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="api-alert-resolve"),
 ]

@@ -13,6 +13,9 @@ from rest_framework.response import Response
 from accounts.api.base import ListSchema, OrgScopedAPIView
 from evaluation.monitoring import selectors, services
 from evaluation.monitoring.api.serializers import (
+    AlertListSerializer,
+    AlertQuerySerializer,
+    AlertSerializer,
     DeploymentInputSerializer,
     DeploymentListSerializer,
     DeploymentSerializer,
@@ -23,7 +26,7 @@ from evaluation.monitoring.api.serializers import (
     MetricValuesInputSerializer,
     MetricValuesRecordedSerializer,
 )
-from evaluation.monitoring.models import DriftReport
+from evaluation.monitoring.models import Alert, DriftReport
 from evaluation.uploads import UploadTooLarge, limit_upload_size
 from mlprojects.models import Project
 from mlprojects.site.limits import body_limit
@@ -160,3 +163,54 @@ class MetricValueListView(ProjectScopedView):
             project=project, user=request.user, values=serializer.validated_data["values"]
         )
         return Response(counts)
+
+
+class AlertListView(ProjectScopedView):
+    """GET ?status=open|acknowledged|resolved: the project's alerts, newest first."""
+
+    serializer_class = AlertSerializer
+    schema = ListSchema()
+
+    @extend_schema(parameters=[AlertQuerySerializer], responses=AlertListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        query = AlertQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        alerts = selectors.alert_list(project=project, status=query.validated_data.get("status"))
+        return Response({"results": AlertSerializer(alerts, many=True).data})
+
+
+class AlertActionView(OrgScopedAPIView):
+    # POST moves the alert on; asking twice changes nothing. A resolved alert cannot be
+    # acknowledged (400).
+    serializer_class = AlertSerializer
+    org_filter = "project__organization"
+    action = ""
+
+    def get_queryset(self):
+        return self.scope_queryset(Alert.objects.all())
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = self.get_object()
+        service = {
+            "acknowledge": services.alert_acknowledge,
+            "resolve": services.alert_resolve,
+        }[self.action]
+        try:
+            alert = service(alert=alert, user=request.user)
+        except ValidationError as exc:
+            raise exceptions.ValidationError({"status": exc.messages}) from None
+        return Response(AlertSerializer(alert).data)
+
+
+class AlertAcknowledgeView(AlertActionView):
+    """POST: someone looks into the alert (open → acknowledged; who and when recorded)."""
+
+    action = "acknowledge"
+
+
+class AlertResolveView(AlertActionView):
+    """POST: the alert is dealt with (open or acknowledged → resolved; who and when)."""
+
+    action = "resolve"
