@@ -34,7 +34,7 @@
       options: {
         showLine: true,
         maintainAspectRatio: false,
-        scales: { x: { type: "linear", ticks: { callback: day, maxTicksLimit: 6 } } },
+        scales: { x: { type: "linear", min: lo, max: hi, ticks: { callback: day, maxTicksLimit: 6 } } },
         plugins: {
           legend: { labels: { boxWidth: 12 } },
           tooltip: { callbacks: { label: (c) => `${day(c.parsed.x)}: ${c.parsed.y}` } },
