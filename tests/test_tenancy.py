@@ -154,6 +154,7 @@ def foreign_kwargs(
         "api-deployment-list": {"pk": other_project.pk},
         "api-metric-value-list": {"pk": other_project.pk},
         "api-alert-list": {"pk": other_project.pk},
+        "api-finding-list": {"pk": other_project.pk},
         "api-alert-acknowledge": {"pk": other_alert.pk},
         "api-alert-resolve": {"pk": other_alert.pk},
     }

@@ -30,7 +30,7 @@ from evaluation.monitoring.models import (
 )
 from evaluation.monitoring.tasks import evaluate_alerts_task, run_drift_report_task
 from evaluation.uploads import UploadTooLarge
-from mlprojects.models import Metric, Project
+from mlprojects.models import Finding, Metric, Project
 
 #: The most values one metric-values call may carry (one INSERT … ON CONFLICT per 1,000).
 MAX_METRIC_VALUES = 10_000
@@ -281,4 +281,49 @@ def alert_resolve(*, alert: Alert, user: User | None) -> Alert:
     acknowledging it."""
     return _alert_move(
         alert, user, to=AlertStatus.RESOLVED, allowed=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+    )
+
+
+# -- findings ---------------------------------------------------------------------------------
+
+
+def alert_evidence_url(alert: Alert) -> str:
+    from django.urls import reverse
+
+    project = alert.project
+    page = reverse(
+        "monitoring:page",
+        kwargs={"org_slug": project.organization.slug, "project_slug": project.slug},
+    )
+    return f"{page}#alert-{alert.pk}"
+
+
+@transaction.atomic
+def finding_record(
+    *,
+    project: Project,
+    user: User | None,
+    what: str = "",
+    evidence_url: str = "",
+    suspected_cause: str = "",
+    alert: Alert | None = None,
+) -> Finding:
+    """Record what monitoring uncovered as a step-9 finding of the current cycle. From an
+    alert, `what` defaults to its title and the evidence links back to it."""
+    from mlprojects.lifecycle.services import item_create
+
+    if alert is not None:
+        what = what.strip() or alert.title
+        evidence_url = evidence_url.strip() or alert_evidence_url(alert)
+    if not what.strip():
+        raise ValidationError({"what": "Say what was seen."})
+    return item_create(
+        project=project,
+        user=user,
+        model=Finding,
+        values={
+            "what": what.strip(),
+            "evidence_url": evidence_url.strip(),
+            "suspected_cause": suspected_cause.strip(),
+        },
     )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("deployments/new/", views.deployment_create, name="deployment_create"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("alerts/<int:alert_id>/finding/", views.alert_record_finding, name="alert_finding"),
 ]

@@ -87,3 +87,24 @@ def alert_resolve(
     request: HttpRequest, org_slug: str, project_slug: str, alert_id: int
 ) -> HttpResponse:
     return _move(request, project_slug, alert_id, services.alert_resolve)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def alert_record_finding(
+    request: HttpRequest, org_slug: str, project_slug: str, alert_id: int
+) -> HttpResponse:
+    """Record the alert as a step-9 finding (its evidence links back to the alert)."""
+    alert = _alert(request, project_slug, alert_id)
+    try:
+        services.finding_record(
+            project=alert.project,
+            user=request.user,
+            alert=alert,
+            suspected_cause=request.POST.get("suspected_cause", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Recorded as a finding of step 9.")
+    return redirect(_page_url(alert.project) + f"#alert-{alert.pk}")

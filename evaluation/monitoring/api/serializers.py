@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from evaluation.monitoring.models import Alert, AlertStatus, Deployment, DriftReport, MetricValue
 from evaluation.monitoring.services import MAX_METRIC_VALUES
+from mlprojects.models import Finding
 
 
 class DriftReportInputSerializer(serializers.Serializer):
@@ -250,3 +251,41 @@ class AlertListSerializer(serializers.Serializer):
 
 class AlertQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
+
+
+# -- findings ---------------------------------------------------------------------------------
+
+
+class FindingInputSerializer(serializers.Serializer):
+    what = serializers.CharField(
+        required=False, allow_blank=True, help_text="What was seen (default: the alert's title)."
+    )
+    evidence_url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="A link to the evidence."
+    )
+    suspected_cause = serializers.CharField(required=False, allow_blank=True)
+    alert = serializers.IntegerField(
+        required=False, help_text="An alert of the project this finding comes from."
+    )
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    cycle = serializers.IntegerField(source="cycle.number", read_only=True)
+    hypothesis = serializers.IntegerField(source="hypothesis_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "cycle",
+            "what",
+            "evidence_url",
+            "suspected_cause",
+            "status",
+            "hypothesis",
+            "created_at",
+        ]
+
+
+class FindingListSerializer(serializers.Serializer):
+    results = FindingSerializer(many=True)

@@ -29,5 +29,6 @@ urlpatterns = [
         views.AlertAcknowledgeView.as_view(),
         name="api-alert-acknowledge",
     ),
+    path("projects/<int:pk>/findings/", views.FindingListView.as_view(), name="api-finding-list"),
     path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="api-alert-resolve"),
 ]

@@ -21,6 +21,9 @@ from evaluation.monitoring.api.serializers import (
     DeploymentSerializer,
     DriftReportInputSerializer,
     DriftReportSerializer,
+    FindingInputSerializer,
+    FindingListSerializer,
+    FindingSerializer,
     MetricValueListSerializer,
     MetricValueQuerySerializer,
     MetricValuesInputSerializer,
@@ -28,7 +31,7 @@ from evaluation.monitoring.api.serializers import (
 )
 from evaluation.monitoring.models import Alert, DriftReport
 from evaluation.uploads import UploadTooLarge, limit_upload_size
-from mlprojects.models import Project
+from mlprojects.models import Finding, Project
 from mlprojects.site.limits import body_limit
 
 
@@ -214,3 +217,32 @@ class AlertResolveView(AlertActionView):
     """POST: the alert is dealt with (open or acknowledged → resolved; who and when)."""
 
     action = "resolve"
+
+
+class FindingListView(ProjectScopedView):
+    """GET: the step-9 findings of every cycle of the project. POST: record one - what was
+    seen, a link to the evidence, the suspected cause - optionally from an alert. Starting
+    the next cycle turns each open finding into a hypothesis of the new cycle."""
+
+    serializer_class = FindingSerializer
+    schema = ListSchema()
+
+    @extend_schema(responses=FindingListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        findings = Finding.objects.filter(cycle__project=project).select_related("cycle")
+        return Response({"results": FindingSerializer(findings, many=True).data})
+
+    @extend_schema(request=FindingInputSerializer, responses={201: FindingSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = FindingInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        alert = None
+        if "alert" in values:
+            alert = Alert.objects.filter(project=project, pk=values.pop("alert")).first()
+            if alert is None:
+                raise exceptions.ValidationError({"alert": ["Not an alert of this project."]})
+        finding = services.finding_record(project=project, user=request.user, alert=alert, **values)
+        return Response(FindingSerializer(finding).data, status=201)
