@@ -1,7 +1,8 @@
 """The demo's production data (loader registered by `EvaluationConfig`): the fraud model
 deployed for 60 days, a new merchant category in week 6 that a drift report flags and an
-alert raises (acknowledged), recall known only where the chargebacks (30 days late) have
-come in; the restaurant's daily revenue and second-visit rate against their targets.
+alert raises (acknowledged, recorded as a step-9 finding), recall known only where the
+chargebacks (30 days late) have come in; the restaurant's daily revenue and second-visit
+rate against their targets.
 
 Everything goes through the services and the worker's own functions, synchronously, and
 is generated with numpy in well under a second, so `make run` stays quick."""
@@ -111,6 +112,14 @@ def _fraud(project: Project, owner: User | None, start) -> None:
     alert = Alert.objects.filter(drift_report=report).first()
     if alert is not None:
         services.alert_acknowledge(alert=alert, user=owner)
+        services.finding_record(
+            project=project,
+            user=owner,
+            alert=alert,
+            suspected_cause="A merchant category the model never saw in training "
+            "(crypto exchanges) appeared in week 6; its recall is unknown until the "
+            "chargebacks arrive.",
+        )
 
 
 def _restaurant(project: Project, owner: User | None, start) -> None:

@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from evaluation.models import Alert, Deployment, DriftReport, MetricValue
 from evaluation.monitoring.demo import DAYS, LABEL_DELAY_DAYS
+from mlprojects.models import Finding
 
 
 @pytest.fixture
@@ -26,6 +27,8 @@ def test_the_fraud_model_is_deployed_and_its_new_merchant_category_drifts(demo):
     alert = Alert.objects.get(project__slug="fraud-detection")
     assert alert.kind == "drift" and alert.status == "acknowledged"
     assert alert.acknowledged_by.email == "owner@example.com"
+    finding = Finding.objects.get(cycle__project__slug="fraud-detection")
+    assert finding.evidence_url.endswith(f"#alert-{alert.pk}") and finding.status == "open"
 
 
 def test_recall_is_known_only_where_the_late_labels_arrived(demo):
