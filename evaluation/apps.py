@@ -13,9 +13,18 @@ class EvaluationConfig(AppConfig):
 
 
 def register_project_page_parts() -> None:
-    """The project page's buttons and "A/B tests" section; A/B tests in the activity feed."""
+    """The project page's buttons, "A/B tests" and step-8 monitoring sections; A/B tests
+    and monitoring in the activity feed; the monitoring alert notification."""
+    from accounts.notifications import register_notification_kind
     from evaluation.abtests import selectors as abtests
-    from mlprojects.lifecycle.panels import ACTIONS, STEP_EVALUATION, register_project_panel
+    from evaluation.monitoring import selectors as monitoring
+    from evaluation.monitoring.jobs import ALERT_NOTIFICATION_KIND
+    from mlprojects.lifecycle.panels import (
+        ACTIONS,
+        STEP_DEPLOYMENT,
+        STEP_EVALUATION,
+        register_project_panel,
+    )
     from mlprojects.review.activity import register_activity_source
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
@@ -33,15 +42,32 @@ def register_project_page_parts() -> None:
         project_events=abtests.project_audit_events,
         describe=abtests.audit_event_lines,
     )
+    register_project_panel(
+        key="monitoring-link", slot=ACTIONS, template="evaluation/monitoring/_project_link.html"
+    )
+    register_project_panel(
+        key="monitoring",
+        slot=STEP_DEPLOYMENT,
+        template="evaluation/monitoring/_project_section.html",
+        context=monitoring.project_section,
+    )
+    register_activity_source(
+        prefix="monitoring.",
+        project_events=monitoring.project_audit_events,
+        describe=monitoring.audit_event_lines,
+    )
+    register_notification_kind(ALERT_NOTIFICATION_KIND, "Monitoring alert")
 
 
 def register_demo_loaders() -> None:
     """After the projects' stories (order 10), before the business analysis (50)."""
     from evaluation.abtests.demo import load_abtest_demo
     from evaluation.evaluations.demo import load_evaluation_demo
+    from evaluation.monitoring.demo import load_monitoring_demo
     from evaluation.runs.demo import load_runs_demo
     from mlprojects.site.demo import register_demo_loader
 
     register_demo_loader("abtests", order=20, load=lambda orgs: load_abtest_demo(orgs.demo))
     register_demo_loader("runs", order=30, load=lambda orgs: load_runs_demo(orgs.demo))
     register_demo_loader("evaluations", order=40, load=lambda orgs: load_evaluation_demo(orgs.demo))
+    register_demo_loader("monitoring", order=45, load=lambda orgs: load_monitoring_demo(orgs.demo))

@@ -1,5 +1,5 @@
 """Every model of the app, for Django's app registry. The models live in their domain
-packages: runs, evaluations, abtests."""
+packages: runs, evaluations, abtests, monitoring."""
 
 from evaluation.abtests.models import (
     ABDataSource,
@@ -24,6 +24,16 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
+from evaluation.monitoring.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Deployment,
+    DriftReport,
+    DriftReportStatus,
+    MetricValue,
+    MonitorSettings,
+)
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -41,6 +51,9 @@ from evaluation.runs.models import (
 __all__ = [
     "ABDataSource",
     "ABMetric",
+    "Alert",
+    "AlertKind",
+    "AlertStatus",
     "ABRawUpload",
     "ABResult",
     "ABTest",
@@ -50,6 +63,9 @@ __all__ = [
     "ABVariant",
     "ABWarehouseRefresh",
     "Dataset",
+    "Deployment",
+    "DriftReport",
+    "DriftReportStatus",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",
@@ -58,6 +74,8 @@ __all__ = [
     "JobStatus",
     "MetricRole",
     "MetricType",
+    "MetricValue",
+    "MonitorSettings",
     "Outcome",
     "ResultSource",
     "Run",

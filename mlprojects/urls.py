@@ -20,6 +20,7 @@ urlpatterns = [
     path(project_prefix + "ab-tests/", include("evaluation.abtests.urls")),
     path(project_prefix + "evaluations/", include("evaluation.evaluations.urls")),
     path(project_prefix + "runs/", include("evaluation.runs.urls")),
+    path(project_prefix + "monitoring/", include("evaluation.monitoring.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("mlprojects.lifecycle.api.urls")),
     path("api/v1/", include("mlprojects.review.api.urls")),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("evaluation.abtests.api.urls")),
     path("api/v1/", include("evaluation.runs.api.urls")),
     path("api/v1/", include("evaluation.evaluations.api.urls")),
+    path("api/v1/", include("evaluation.monitoring.api.urls")),
     path("mlflow/", include("evaluation.runs.mlflow.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The "split" view serves Swagger UI's start-up script as a file, not inline, so the

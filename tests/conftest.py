@@ -156,6 +156,26 @@ def other_evaluation(other_project):
 
 
 @pytest.fixture
+def other_drift_report(other_project):
+    from evaluation.models import DriftReport
+
+    return DriftReport.objects.create(
+        project=other_project,
+        reference="drift-reports/secret-reference.csv",
+        reference_format="csv",
+        current="drift-reports/secret-current.csv",
+        current_format="csv",
+    )
+
+
+@pytest.fixture
+def other_alert(other_project):
+    from evaluation.models import Alert
+
+    return Alert.objects.create(project=other_project, kind="drift", title="Their drift")
+
+
+@pytest.fixture
 def other_invitation(other_org):
     return InvitationFactory(organization=other_org)
 

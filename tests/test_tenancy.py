@@ -88,6 +88,8 @@ def foreign_kwargs(
     other_invitation,
     outsider,
     other_evaluation,
+    other_drift_report,
+    other_alert,
     other_abtest,
     other_analysis,
     other_data_source,
@@ -128,6 +130,7 @@ def foreign_kwargs(
         "kind": "hypothesis",
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
+        "alert_id": other_alert.pk,
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
@@ -158,6 +161,16 @@ def foreign_kwargs(
         "api-evaluation-list": {"pk": other_project.pk},
         "api-evaluation-detail": {"pk": other_evaluation.pk},
         "api-evaluation-file": {"pk": other_evaluation.pk},
+
+
+        "api-drift-report-create": {"pk": other_project.pk},
+        "api-drift-report-detail": {"pk": other_drift_report.pk},
+        "api-deployment-list": {"pk": other_project.pk},
+        "api-metric-value-list": {"pk": other_project.pk},
+        "api-alert-list": {"pk": other_project.pk},
+        "api-finding-list": {"pk": other_project.pk},
+        "api-alert-acknowledge": {"pk": other_alert.pk},
+        "api-alert-resolve": {"pk": other_alert.pk},
     }
     return by_name, by_url
 

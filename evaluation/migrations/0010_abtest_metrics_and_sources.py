@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_notification_kinds_registered'),
-        ('evaluation', '0006_mlflow_lifecycle'),
+        ('evaluation', '0009_monitoring'),
         ('mlprojects', '0006_current_cycles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

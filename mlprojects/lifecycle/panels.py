@@ -19,7 +19,8 @@ from mlprojects.lifecycle.models import Project
 # The slots of the project page: the buttons of its head, and the sections of its steps.
 ACTIONS = "actions"
 STEP_EVALUATION = "step-evaluation"
-SLOTS = (ACTIONS, STEP_EVALUATION)
+STEP_DEPLOYMENT = "step-deployment"
+SLOTS = (ACTIONS, STEP_EVALUATION, STEP_DEPLOYMENT)
 
 
 @dataclass(frozen=True)

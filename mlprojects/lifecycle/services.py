@@ -21,6 +21,9 @@ from mlprojects.lifecycle.feasibility import CRITERIA, RED_FLAGS
 from mlprojects.models import (
     CYCLE_SECTIONS,
     Feasibility,
+    Finding,
+    FindingStatus,
+    Hypothesis,
     Metric,
     ProblemNode,
     Project,
@@ -318,6 +321,22 @@ def _clone(obj: models.Model, **changes) -> models.Model:
 
 
 @transaction.atomic
+def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
+    """Each open finding of step 9 becomes a hypothesis of the new cycle's phenomenon, its
+    evidence linked, and the finding is marked carried forward (pointing at it)."""
+    for finding in Finding.objects.filter(cycle=old, status=FindingStatus.OPEN):
+        statement = finding.what
+        if finding.suspected_cause:
+            statement += f" Suspected cause: {finding.suspected_cause}"
+        hypothesis = Hypothesis.objects.create(
+            cycle=new,
+            statement=statement,
+            evidence=f"Finding of cycle {old.number}: {finding.evidence_url}".strip(": "),
+        )
+        finding.status, finding.hypothesis = FindingStatus.CARRIED_FORWARD, hypothesis
+        finding.save(update_fields=["status", "hypothesis", "updated_at"])
+
+
 def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     """Start cycle N+1 carrying the project's definition forward: every section and list
     is copied (references remapped to the copies) except the prototype's feedback and the
@@ -374,6 +393,7 @@ def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     copy_list(old.references.all())
     copy_list(old.watched_metrics.all(), metric=metric_map)
     new.evaluation_plan.metrics.set([metric_map[pk] for pk in evaluated_ids])
+    _seed_from_findings(old, new)
 
     project.cycle = new.number
     project.save(update_fields=["cycle", "updated_at"])

@@ -376,6 +376,21 @@ MLFLOW_ARTIFACT_MAX_BYTES = env_int("MLFLOW_ARTIFACT_MAX_BYTES", 5 * 1024**3)
 if MLFLOW_ARTIFACT_MAX_BYTES <= 0:
     raise ImproperlyConfigured("MLFLOW_ARTIFACT_MAX_BYTES must be a positive number.")
 
+
+# Monitoring: the largest file a drift report or a prediction upload accepts, and how long
+# one drift report may run before it is stopped and marked failed.
+MONITORING_MAX_UPLOAD_BYTES = env_int("MONITORING_MAX_UPLOAD_BYTES", 2 * 1024**3)
+MONITORING_TIME_LIMIT_SECONDS = env_int("MONITORING_TIME_LIMIT_SECONDS", 50 * 60)
+# How often beat checks every monitored project's alert rules (values also trigger a check).
+MONITORING_ALERT_SWEEP_SECONDS = env_int("MONITORING_ALERT_SWEEP_SECONDS", 15 * 60)
+for _name in (
+    "MONITORING_MAX_UPLOAD_BYTES",
+    "MONITORING_TIME_LIMIT_SECONDS",
+    "MONITORING_ALERT_SWEEP_SECONDS",
+):
+    if vars()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
@@ -389,6 +404,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.abtests.tasks.refresh_running_abtests_task",
         "schedule": 24 * 60 * 60,
         "options": {"expires": 60 * 60},
+    },
+    "evaluate-monitoring-alerts": {
+        "task": "evaluation.monitoring.tasks.evaluate_all_alerts_task",
+        "schedule": MONITORING_ALERT_SWEEP_SECONDS,
+        "options": {"expires": MONITORING_ALERT_SWEEP_SECONDS},
     },
     # /status/workers reads the time this task stores to tell whether beat is alive.
     "beat-heartbeat": {

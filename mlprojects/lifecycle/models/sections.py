@@ -764,6 +764,43 @@ class FurtherAnalysis(CycleItem):
     next_questions = models.TextField("Questions for the next cycle", blank=True)
 
 
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CARRIED_FORWARD = "carried_forward", "Carried into the next cycle"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Finding(CycleItem):
+    """Step 9: one thing monitoring uncovered - what was seen, a link to the evidence (an
+    alert, a drift report, a slice), the suspected cause. Starting the next cycle turns
+    each open finding into a hypothesis of the new phenomenon (`hypothesis`)."""
+
+    EDITABLE_FIELDS = ("what", "evidence_url", "suspected_cause", "status")
+
+    step = Stage.FURTHER_ANALYSIS
+    cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="findings")
+    what = models.TextField("What was seen")
+    evidence_url = models.CharField("Evidence", max_length=500, blank=True)
+    suspected_cause = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN
+    )
+    hypothesis = models.ForeignKey(
+        Hypothesis,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The next cycle's hypothesis this finding became.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.what[:80]
+
+
 # ---------------------------------------------------------------- History
 
 

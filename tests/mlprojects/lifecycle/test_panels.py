@@ -27,9 +27,14 @@ def _abtest(project, user, name: str):
     )
 
 
-def test_evaluation_registers_its_buttons_and_its_ab_tests_section():
-    assert [p.key for p in project_panels("actions")] == ["runs", "evaluations"]
+def test_evaluation_registers_its_buttons_and_its_sections():
+    assert [p.key for p in project_panels("actions")] == [
+        "runs",
+        "evaluations",
+        "monitoring-link",
+    ]
     assert [p.key for p in project_panels("step-evaluation")] == ["abtests"]
+    assert [p.key for p in project_panels("step-deployment")] == ["monitoring"]
 
 
 def test_a_panel_needs_a_slot_the_page_has():

@@ -1,0 +1,291 @@
+"""Serializers of the monitoring API: inputs separate from outputs."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from evaluation.monitoring.models import Alert, AlertStatus, Deployment, DriftReport, MetricValue
+from evaluation.monitoring.services import MAX_METRIC_VALUES
+from mlprojects.models import Finding
+
+
+class DriftReportInputSerializer(serializers.Serializer):
+    reference = serializers.FileField(help_text="The reference data (CSV, gzip CSV or Parquet).")
+    current = serializers.FileField(help_text="The data compared with it, same format choices.")
+    columns = serializers.JSONField(
+        binary=True,
+        required=False,
+        help_text='A JSON list of the columns to compare, e.g. ["amount", "merchant"]; '
+        "default: every numeric or categorical column of the reference.",
+    )
+
+
+class DriftColumnSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    type = serializers.ChoiceField(choices=["numeric", "categorical"])
+    method = serializers.CharField(help_text="ks, wasserstein, psi, jensenshannon, chisquare, z")
+    statistic = serializers.FloatField(
+        allow_null=True, help_text="A p-value for ks/chisquare/z, a distance for the others."
+    )
+    threshold = serializers.FloatField()
+    drifted = serializers.BooleanField()
+    psi = serializers.FloatField(allow_null=True)
+    reference_rows = serializers.IntegerField(help_text="Non-missing values in the reference.")
+    current_rows = serializers.IntegerField(help_text="Non-missing values in the current data.")
+
+
+class DriftFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    format = serializers.CharField()
+
+
+class DriftFilesSerializer(serializers.Serializer):
+    reference = DriftFileSerializer()
+    current = DriftFileSerializer()
+
+
+class DriftReportSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id", read_only=True)
+    error = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+    columns = serializers.SerializerMethodField()
+    share_drifted = serializers.SerializerMethodField()
+    drifted_columns = serializers.SerializerMethodField()
+    dataset_drifted = serializers.SerializerMethodField()
+    drift_share = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DriftReport
+        fields = [
+            "id",
+            "project",
+            "status",
+            "error",
+            "files",
+            "columns",
+            "share_drifted",
+            "drifted_columns",
+            "dataset_drifted",
+            "drift_share",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def _result(self, report: DriftReport, key: str):
+        return (report.result or {}).get(key)
+
+    def get_error(self, report: DriftReport) -> str | None:
+        return report.error or None
+
+    @extend_schema_field(DriftFilesSerializer)
+    def get_files(self, report: DriftReport) -> dict:
+        return {
+            "reference": {"name": report.reference_filename, "format": report.reference_format},
+            "current": {"name": report.current_filename, "format": report.current_format},
+        }
+
+    @extend_schema_field(DriftColumnSerializer(many=True, allow_null=True))
+    def get_columns(self, report: DriftReport) -> list | None:
+        columns = self._result(report, "columns")
+        return DriftColumnSerializer(columns, many=True).data if columns is not None else None
+
+    def get_share_drifted(self, report: DriftReport) -> float | None:
+        return self._result(report, "share_drifted")
+
+    def get_drifted_columns(self, report: DriftReport) -> int | None:
+        return self._result(report, "drifted_columns")
+
+    def get_dataset_drifted(self, report: DriftReport) -> bool | None:
+        return self._result(report, "dataset_drifted")
+
+    def get_drift_share(self, report: DriftReport) -> float | None:
+        return self._result(report, "drift_share")
+
+
+# -- deployments ------------------------------------------------------------------------------
+
+
+class DeploymentInputSerializer(serializers.Serializer):
+    what = serializers.CharField(
+        max_length=200, help_text="What is deployed: a model name, a version, a release tag."
+    )
+    model_version = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='The registered model version, "name/version", when there is one.',
+    )
+    environment = serializers.CharField(max_length=100, required=False, default="production")
+    since = serializers.DateTimeField(help_text="When it started serving (ISO 8601).")
+    traffic_share = serializers.FloatField(
+        min_value=0, max_value=1, required=False, default=1.0, help_text="0–1; 1 = all traffic."
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id", read_only=True)
+    recorded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "project",
+            "what",
+            "model_version",
+            "environment",
+            "since",
+            "traffic_share",
+            "notes",
+            "recorded_by",
+            "created_at",
+        ]
+
+    def get_recorded_by(self, deployment: Deployment) -> str | None:
+        user = deployment.recorded_by
+        return user.email if user else None
+
+
+class DeploymentListSerializer(serializers.Serializer):
+    results = DeploymentSerializer(many=True)
+
+
+# -- metric values ----------------------------------------------------------------------------
+
+
+class MetricValueInputSerializer(serializers.Serializer):
+    metric = serializers.IntegerField(help_text="Id of a metric of the project (step 4).")
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+    segment = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True, default=""
+    )
+
+    def validate_segment(self, value: str | None) -> str:
+        return (value or "").strip()
+
+
+class MetricValuesInputSerializer(serializers.Serializer):
+    values = MetricValueInputSerializer(many=True, allow_empty=False, max_length=MAX_METRIC_VALUES)
+
+
+class MetricValuesRecordedSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    replaced = serializers.IntegerField()
+
+
+class MetricValueSerializer(serializers.ModelSerializer):
+    metric = serializers.IntegerField(source="metric_id", read_only=True)
+
+    class Meta:
+        model = MetricValue
+        fields = ["metric", "timestamp", "segment", "value", "updated_at"]
+
+
+class MetricValueListSerializer(serializers.Serializer):
+    results = MetricValueSerializer(many=True)
+
+
+class MetricValueQuerySerializer(serializers.Serializer):
+    metric = serializers.IntegerField(required=False, help_text="Only this metric's values.")
+    # "from" is a Python keyword: the field is named in `get_fields`.
+    to = serializers.DateTimeField(required=False, help_text="Up to this time (inclusive).")
+    segment = serializers.CharField(required=False, allow_blank=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(
+            required=False, help_text="From this time (inclusive)."
+        )
+        return fields
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id", read_only=True)
+    metric = serializers.IntegerField(source="metric_id", read_only=True, allow_null=True)
+    drift_report = serializers.IntegerField(
+        source="drift_report_id", read_only=True, allow_null=True
+    )
+    acknowledged_by = serializers.SerializerMethodField()
+    resolved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "status",
+            "title",
+            "metric",
+            "segment",
+            "threshold",
+            "value",
+            "breach_started_at",
+            "drift_report",
+            "details",
+            "created_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+        ]
+
+    def get_acknowledged_by(self, alert: Alert) -> str | None:
+        return alert.acknowledged_by.email if alert.acknowledged_by else None
+
+    def get_resolved_by(self, alert: Alert) -> str | None:
+        return alert.resolved_by.email if alert.resolved_by else None
+
+
+class AlertListSerializer(serializers.Serializer):
+    results = AlertSerializer(many=True)
+
+
+class AlertQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
+
+
+# -- findings ---------------------------------------------------------------------------------
+
+
+class FindingInputSerializer(serializers.Serializer):
+    what = serializers.CharField(
+        required=False, allow_blank=True, help_text="What was seen (default: the alert's title)."
+    )
+    evidence_url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="A link to the evidence."
+    )
+    suspected_cause = serializers.CharField(required=False, allow_blank=True)
+    alert = serializers.IntegerField(
+        required=False, help_text="An alert of the project this finding comes from."
+    )
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    cycle = serializers.IntegerField(source="cycle.number", read_only=True)
+    hypothesis = serializers.IntegerField(source="hypothesis_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "cycle",
+            "what",
+            "evidence_url",
+            "suspected_cause",
+            "status",
+            "hypothesis",
+            "created_at",
+        ]
+
+
+class FindingListSerializer(serializers.Serializer):
+    results = FindingSerializer(many=True)

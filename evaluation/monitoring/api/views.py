@@ -1,0 +1,248 @@
+"""Monitoring over the API: drift reports (submit two files, 202; poll the report),
+deployments (list, record), and metric values measured in production (send, read)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.base import ListSchema, OrgScopedAPIView
+from evaluation.monitoring import selectors, services
+from evaluation.monitoring.api.serializers import (
+    AlertListSerializer,
+    AlertQuerySerializer,
+    AlertSerializer,
+    DeploymentInputSerializer,
+    DeploymentListSerializer,
+    DeploymentSerializer,
+    DriftReportInputSerializer,
+    DriftReportSerializer,
+    FindingInputSerializer,
+    FindingListSerializer,
+    FindingSerializer,
+    MetricValueListSerializer,
+    MetricValueQuerySerializer,
+    MetricValuesInputSerializer,
+    MetricValuesRecordedSerializer,
+)
+from evaluation.monitoring.models import Alert, DriftReport
+from evaluation.uploads import UploadTooLarge, limit_upload_size
+from mlprojects.models import Finding, Project
+from mlprojects.site.limits import body_limit
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+    default_detail = "The file is too large."
+
+
+class ProjectScopedView(OrgScopedAPIView):
+    # The project in the URL (`pk`), looked up in the caller's organization only.
+    org_filter = "organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(Project.objects.all())
+
+    def get_project(self) -> Project:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+@body_limit("MONITORING_MAX_UPLOAD_BYTES")
+class DriftReportCreateView(ProjectScopedView):
+    """POST (multipart): `reference` and `current` files (CSV, gzip CSV or Parquet) and
+    optionally `columns` (a JSON list) → 202 with the queued report; a worker computes
+    the drift of every column with Evidently's default method for its type and size."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = DriftReportSerializer
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body, so an oversize file is refused while streaming.
+        limit_upload_size(request, settings.MONITORING_MAX_UPLOAD_BYTES)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # A session's CSRF check reads the body: an oversize file can surface here.
+        try:
+            super().initial(request, *args, **kwargs)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+
+    @extend_schema(request=DriftReportInputSerializer, responses={202: DriftReportSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        try:
+            serializer = DriftReportInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            values = serializer.validated_data
+            report = services.drift_report_create(
+                project=project,
+                user=request.user,
+                reference=values["reference"],
+                current=values["current"],
+                columns=values.get("columns"),
+            )
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        return Response(DriftReportSerializer(report).data, status=202)
+
+
+class DriftReportDetailView(OrgScopedAPIView):
+    """GET: the report's status (queued, running, succeeded, failed) and, once it
+    succeeded, the drift of each column and the share of drifted columns."""
+
+    serializer_class = DriftReportSerializer
+    org_filter = "project__organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(DriftReport.objects.all())
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class DeploymentListView(ProjectScopedView):
+    """GET: the project's deployments, newest first. POST: record one (what, environment,
+    since, traffic share) - a release pipeline calls it when it ships."""
+
+    serializer_class = DeploymentSerializer
+    schema = ListSchema()
+
+    @extend_schema(responses=DeploymentListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        deployments = selectors.deployment_list(project=self.get_project())
+        return Response({"results": DeploymentSerializer(deployments, many=True).data})
+
+    @extend_schema(request=DeploymentInputSerializer, responses={201: DeploymentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = DeploymentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deployment = services.deployment_create(
+            project=project, user=request.user, **serializer.validated_data
+        )
+        return Response(DeploymentSerializer(deployment).data, status=201)
+
+
+class MetricValueListView(ProjectScopedView):
+    """POST {"values": [{"metric", "timestamp", "value", "segment"?}]}: store values of the
+    project's metrics; a (metric, timestamp, segment) sent again replaces its value.
+    GET ?metric=&from=&to=&segment=: the values in time order."""
+
+    parser_classes = [JSONParser]
+    serializer_class = MetricValueListSerializer
+    schema = ListSchema()
+
+    @extend_schema(parameters=[MetricValueQuerySerializer], responses=MetricValueListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        query = MetricValueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        values = selectors.metric_value_list(
+            project=project,
+            metric=params.get("metric"),
+            start=params.get("from"),
+            end=params.get("to"),
+            segment=params.get("segment"),
+        )
+        return Response({"results": MetricValueListSerializer({"results": values}).data["results"]})
+
+    @extend_schema(
+        request=MetricValuesInputSerializer, responses={200: MetricValuesRecordedSerializer}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = MetricValuesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        counts = services.metric_values_record(
+            project=project, user=request.user, values=serializer.validated_data["values"]
+        )
+        return Response(counts)
+
+
+class AlertListView(ProjectScopedView):
+    """GET ?status=open|acknowledged|resolved: the project's alerts, newest first."""
+
+    serializer_class = AlertSerializer
+    schema = ListSchema()
+
+    @extend_schema(parameters=[AlertQuerySerializer], responses=AlertListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        query = AlertQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        alerts = selectors.alert_list(project=project, status=query.validated_data.get("status"))
+        return Response({"results": AlertSerializer(alerts, many=True).data})
+
+
+class AlertActionView(OrgScopedAPIView):
+    # POST moves the alert on; asking twice changes nothing. A resolved alert cannot be
+    # acknowledged (400).
+    serializer_class = AlertSerializer
+    org_filter = "project__organization"
+    action = ""
+
+    def get_queryset(self):
+        return self.scope_queryset(Alert.objects.all())
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = self.get_object()
+        service = {
+            "acknowledge": services.alert_acknowledge,
+            "resolve": services.alert_resolve,
+        }[self.action]
+        try:
+            alert = service(alert=alert, user=request.user)
+        except ValidationError as exc:
+            raise exceptions.ValidationError({"status": exc.messages}) from None
+        return Response(AlertSerializer(alert).data)
+
+
+class AlertAcknowledgeView(AlertActionView):
+    """POST: someone looks into the alert (open → acknowledged; who and when recorded)."""
+
+    action = "acknowledge"
+
+
+class AlertResolveView(AlertActionView):
+    """POST: the alert is dealt with (open or acknowledged → resolved; who and when)."""
+
+    action = "resolve"
+
+
+class FindingListView(ProjectScopedView):
+    """GET: the step-9 findings of every cycle of the project. POST: record one - what was
+    seen, a link to the evidence, the suspected cause - optionally from an alert. Starting
+    the next cycle turns each open finding into a hypothesis of the new cycle."""
+
+    serializer_class = FindingSerializer
+    schema = ListSchema()
+
+    @extend_schema(responses=FindingListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        findings = Finding.objects.filter(cycle__project=project).select_related("cycle")
+        return Response({"results": FindingSerializer(findings, many=True).data})
+
+    @extend_schema(request=FindingInputSerializer, responses={201: FindingSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        serializer = FindingInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        alert = None
+        if "alert" in values:
+            alert = Alert.objects.filter(project=project, pk=values.pop("alert")).first()
+            if alert is None:
+                raise exceptions.ValidationError({"alert": ["Not an alert of this project."]})
+        finding = services.finding_record(project=project, user=request.user, alert=alert, **values)
+        return Response(FindingSerializer(finding).data, status=201)

@@ -1,0 +1,34 @@
+"""Forms of the monitoring pages: record a deployment. They validate; services save."""
+
+from django import forms
+from django.utils import timezone
+
+
+class DeploymentForm(forms.Form):
+    what = forms.CharField(
+        max_length=200,
+        label="What is deployed",
+        help_text="A model name and version, a release tag, or the rule set that runs.",
+    )
+    model_version = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Registered model version",
+        help_text='When the model is registered here: "name/version".',
+    )
+    environment = forms.CharField(max_length=100, initial="production")
+    since = forms.DateTimeField(
+        label="Deployed since",
+        initial=timezone.now,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    traffic_share = forms.FloatField(
+        label="Share of traffic",
+        initial=1.0,
+        min_value=0,
+        max_value=1,
+        help_text="Between 0 and 1 (1 = all traffic; 0.1 for a 10 % canary).",
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,265 @@
+"""Monitoring after launch: drift reports between two files, deployment records, and the
+values of the project's metrics measured in production."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import TimeStampedModel
+from mlprojects.models import Metric, Project
+
+#: File extension of each format `evaluation.metrics.detect_format` recognises.
+FILE_EXTENSIONS = {"csv": "csv", "csv.gz": "csv.gz", "parquet": "parquet"}
+
+
+class DriftReportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+def _drift_file_name(instance: "DriftReport", side: str) -> str:
+    ext = FILE_EXTENSIONS.get(getattr(instance, f"{side}_format"), "bin")
+    return f"drift-reports/{instance.project.organization_id}/{uuid.uuid4().hex}-{side}.{ext}"
+
+
+def drift_reference_name(instance: "DriftReport", filename: str) -> str:
+    """Storage names are made by the server; the client's file name is never part of it."""
+    return _drift_file_name(instance, "reference")
+
+
+def drift_current_name(instance: "DriftReport", filename: str) -> str:
+    return _drift_file_name(instance, "current")
+
+
+class DriftReport(TimeStampedModel):
+    """Data drift of a `current` file against a `reference` file, per column, computed by
+    a worker with the drift engine (`evaluation.drift`, Evidently's default methods).
+
+    `columns` is what was asked for (empty: every column of the reference); `result` is
+    the engine's report and exists only once the report succeeded. `attempts` counts
+    worker starts, as for evaluations: only the current attempt may record an outcome."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drift_reports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=DriftReportStatus.choices, default=DriftReportStatus.QUEUED
+    )
+    reference = models.FileField(upload_to=drift_reference_name, max_length=255)
+    reference_filename = models.CharField(max_length=255, blank=True)
+    reference_format = models.CharField(max_length=10)
+    current = models.FileField(upload_to=drift_current_name, max_length=255)
+    current_filename = models.CharField(max_length=255, blank=True)
+    current_format = models.CharField(max_length=10)
+    columns = models.JSONField(default=list, blank=True)
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="drift_report_project_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=DriftReportStatus.values),
+                name="drift_report_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(result__isnull=True) | models.Q(status="succeeded"),
+                name="drift_report_result_only_when_succeeded",
+                violation_error_message="Only a succeeded drift report has a result.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(error="") | models.Q(status="failed"),
+                name="drift_report_error_only_when_failed",
+                violation_error_message="Only a failed drift report has an error.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Drift report {self.pk} of {self.project}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (DriftReportStatus.SUCCEEDED, DriftReportStatus.FAILED)
+
+
+class Deployment(TimeStampedModel):
+    """What runs in production for a project, where, since when and on which share of the
+    traffic, as a person or a release pipeline recorded it. `what` is a free label
+    (a model that lives elsewhere); `model_version` names a registered model version
+    ("name/version") when there is one."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deployments")
+    what = models.CharField("What is deployed", max_length=200)
+    model_version = models.CharField(
+        "Registered model version", max_length=200, blank=True, help_text='e.g. "fraud/3"'
+    )
+    environment = models.CharField(max_length=100, default="production")
+    since = models.DateTimeField("Deployed since")
+    traffic_share = models.FloatField(
+        "Share of traffic", default=1.0, help_text="Between 0 and 1 (1 = all traffic)."
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-since", "-id"]
+        indexes = [models.Index(fields=["project", "-since"], name="deployment_project_since")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(traffic_share__gte=0, traffic_share__lte=1),
+                name="deployment_traffic_share_range",
+                violation_error_message="The share of traffic is between 0 and 1.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.what} in {self.environment}"
+
+
+class MetricValue(models.Model):
+    """One value of a project metric (step 4, possibly watched in step 8) measured in
+    production at `timestamp`, for the whole traffic (`segment` "") or one segment.
+    At most one value per (metric, timestamp, segment): sending it again replaces it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="metric_values")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="production_values")
+    timestamp = models.DateTimeField()
+    segment = models.CharField(max_length=200, blank=True, default="")
+    value = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["metric", "timestamp", "segment"]
+        indexes = [
+            models.Index(fields=["project", "metric", "timestamp"], name="metric_value_series")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "timestamp", "segment"],
+                name="metric_value_unique",
+                violation_error_message="This metric already has a value at this time.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M} {self.segment} = {self.value}"
+
+
+class MonitorSettings(TimeStampedModel):
+    """A project's alerting rules besides its watched metrics' thresholds (step 8): how many
+    consecutive breaching values make an alert, and whether drift raises one."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="monitor_settings"
+    )
+    consecutive_windows = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="An alert needs this many values in a row past the threshold, so that one "
+        "noisy window pages nobody.",
+    )
+    alert_on_drift = models.BooleanField(
+        default=True, help_text="A drift report with a drifted column raises an alert."
+    )
+
+    class Meta:
+        verbose_name_plural = "monitor settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(consecutive_windows__gte=1),
+                name="monitor_consecutive_windows_positive",
+                violation_error_message="At least one window.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Monitoring of {self.project}"
+
+
+class AlertKind(models.TextChoices):
+    METRIC = "metric", "Watched metric past its threshold"
+    DRIFT = "drift", "Data drift"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(TimeStampedModel):
+    """One breach of a rule: a watched metric past its threshold for enough consecutive
+    values (keyed by the first breaching value's time), or a drift report with drifted
+    columns. The key makes an alert fire exactly once per breach, however often the rules
+    are evaluated. It goes open → acknowledged → resolved, each step with who and when."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    title = models.CharField(max_length=300)
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    segment = models.CharField(max_length=200, blank=True, default="")
+    threshold = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True, help_text="The latest breaching value.")
+    breach_started_at = models.DateTimeField(null=True, blank=True)
+    drift_report = models.ForeignKey(
+        DriftReport, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"], name="alert_project_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AlertStatus.values), name="alert_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AlertKind.values), name="alert_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["metric", "segment", "breach_started_at"],
+                condition=models.Q(kind="metric"),
+                name="alert_once_per_metric_breach",
+                violation_error_message="This breach already has an alert.",
+            ),
+            models.UniqueConstraint(
+                fields=["drift_report"],
+                condition=models.Q(kind="drift"),
+                name="alert_once_per_drift_report",
+                violation_error_message="This drift report already has an alert.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            AlertStatus.OPEN: "badge-bad",
+            AlertStatus.ACKNOWLEDGED: "badge-warn",
+            AlertStatus.RESOLVED: "badge-ok",
+        }[self.status]

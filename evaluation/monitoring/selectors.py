@@ -1,0 +1,173 @@
+"""Reads of monitoring: a project's drift reports, deployments and metric series."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+
+from accounts.models import AuditEvent, Organization
+from evaluation.monitoring.models import Alert, Deployment, DriftReport, MetricValue
+from mlprojects.models import Metric, Project, WatchedMetric
+
+
+def drift_report_list(*, project: Project) -> QuerySet[DriftReport]:
+    return DriftReport.objects.filter(project=project).defer("result")
+
+
+def deployment_list(*, project: Project) -> QuerySet[Deployment]:
+    """Newest first, with who recorded each."""
+    return Deployment.objects.filter(project=project).select_related("recorded_by")
+
+
+def metric_value_list(
+    *,
+    project: Project,
+    metric: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    segment: str | None = None,
+) -> QuerySet[MetricValue]:
+    """A project's metric values in time order, narrowed to one metric, a time range
+    (`start` ≤ timestamp ≤ `end`) and a segment when given."""
+    values = MetricValue.objects.filter(project=project)
+    if metric is not None:
+        values = values.filter(metric_id=metric)
+    if start is not None:
+        values = values.filter(timestamp__gte=start)
+    if end is not None:
+        values = values.filter(timestamp__lte=end)
+    if segment is not None:
+        values = values.filter(segment=segment)
+    return values.order_by("metric_id", "timestamp", "segment")
+
+
+def project_section(*, project: Project) -> dict:
+    """What the project page's step-8 panel shows: the deployment timeline and how many
+    alerts are open."""
+    return {
+        "deployments": list(deployment_list(project=project)[:10]),
+        "open_alerts": Alert.objects.filter(project=project, status="open").count(),
+    }
+
+
+def alert_list(*, project: Project, status: str | None = None) -> QuerySet[Alert]:
+    alerts = Alert.objects.filter(project=project).select_related(
+        "metric", "acknowledged_by", "resolved_by", "drift_report"
+    )
+    return alerts.filter(status=status) if status else alerts
+
+
+#: Values per series drawn on the monitoring page (the newest ones).
+CHART_POINTS = 400
+
+
+def metric_series(*, project: Project) -> list[dict[str, Any]]:
+    """One series per metric of the current cycle that has production values: its points
+    (newest CHART_POINTS, overall traffic), target, and watched threshold if any."""
+    metrics = Metric.objects.filter(cycle__project=project, cycle__number=project.cycle)
+    watched = {
+        w.metric_id: w
+        for w in WatchedMetric.objects.filter(cycle__project=project, cycle__number=project.cycle)
+    }
+    series = []
+    for metric in metrics.order_by("id"):
+        points = list(
+            MetricValue.objects.filter(metric=metric, segment="")
+            .order_by("-timestamp")
+            .values_list("timestamp", "value")[:CHART_POINTS]
+        )
+        if not points:
+            continue
+        rule = watched.get(metric.pk)
+        series.append(
+            {
+                "id": metric.pk,
+                "name": metric.name,
+                "unit": metric.unit,
+                "target": metric.target,
+                "threshold": rule.threshold if rule else None,
+                "alert_when": rule.alert_when if rule else None,
+                "points": [{"x": int(t.timestamp() * 1000), "y": v} for t, v in reversed(points)],
+            }
+        )
+    return series
+
+
+def drift_heatmap(*, project: Project, reports: int = 12) -> dict[str, Any]:
+    """Columns × the newest succeeded drift reports (oldest first): each cell the column's
+    statistic and whether it drifted."""
+    done = list(
+        DriftReport.objects.filter(project=project, status="succeeded").order_by("-created_at")[
+            :reports
+        ]
+    )[::-1]
+    columns: list[str] = []
+    for report in done:
+        for c in report.result["columns"]:
+            if c["column"] not in columns:
+                columns.append(c["column"])
+    rows = []
+    for name in columns:
+        cells = []
+        for report in done:
+            cell = next((c for c in report.result["columns"] if c["column"] == name), None)
+            cells.append(cell)
+        rows.append({"column": name, "cells": cells})
+    return {"reports": done, "rows": rows}
+
+
+def monitoring_overview(*, project: Project) -> dict[str, Any]:
+    """Everything the monitoring page shows."""
+    deployments = list(deployment_list(project=project)[:50])
+    series = metric_series(project=project)
+    chart = {
+        "series": series,
+        "deployments": [
+            {"x": int(d.since.timestamp() * 1000), "label": d.what} for d in deployments
+        ],
+    }
+    return {
+        "deployments": deployments,
+        "alerts": list(alert_list(project=project)[:50]),
+        "open_alerts": Alert.objects.filter(project=project, status="open").count(),
+        "series": series,
+        "chart": chart,
+        "heatmap": drift_heatmap(project=project),
+        "drift_reports": list(drift_report_list(project=project)[:20]),
+    }
+
+
+# -- the activity feed ------------------------------------------------------------------------
+
+ACTIVITY_TEXT = {
+    "monitoring.deployment_recorded": "recorded the deployment of “{target}”",
+    "monitoring.alert_opened": "alert: {target}",
+    "monitoring.alert_acknowledged": "acknowledged the alert “{target}”",
+    "monitoring.alert_resolved": "resolved the alert “{target}”",
+    "monitoring.drift_report_submitted": "submitted {target}",
+    "monitoring.drift_report_succeeded": "{target} is ready",
+    "monitoring.drift_report_failed": "{target} failed",
+    "monitoring.metric_values_recorded": "sent {target}",
+}
+
+
+def project_audit_events(*, project: Project) -> Q:
+    """The monitoring events of a project (each names its project)."""
+    return Q(action__startswith="monitoring.", data__project=project.pk)
+
+
+def audit_event_lines(*, org: Organization, events: list[AuditEvent]) -> dict[int, tuple]:
+    """Activity-feed lines of monitoring events: `{event id: (text, url)}`; the URL is the
+    project's monitoring page. One query for the whole batch."""
+    ids = {(e.data or {}).get("project") for e in events} - {None}
+    slugs = dict(Project.objects.filter(organization=org, pk__in=ids).values_list("pk", "slug"))
+    lines = {}
+    for event in events:
+        slug = slugs.get((event.data or {}).get("project"))
+        url = reverse("monitoring:page", args=[org.slug, slug]) if slug else ""
+        template = ACTIVITY_TEXT.get(event.action, "{target}")
+        lines[event.pk] = (template.format(target=event.target), url)
+    return lines

@@ -1,0 +1,329 @@
+"""State changes of monitoring that users and pipelines make: submit a drift report,
+record a deployment, send metric values. Computing a drift report is background work
+(`jobs.py`, enqueued here through `tasks.py`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import audit
+from evaluation.metrics import EvaluationInputError, detect_format, read_header
+from evaluation.monitoring.models import (
+    Alert,
+    AlertStatus,
+    Deployment,
+    DriftReport,
+    DriftReportStatus,
+    MetricValue,
+)
+from evaluation.monitoring.tasks import evaluate_alerts_task, run_drift_report_task
+from evaluation.uploads import UploadTooLarge
+from mlprojects.models import Finding, Metric, Project
+
+#: The most values one metric-values call may carry (one INSERT … ON CONFLICT per 1,000).
+MAX_METRIC_VALUES = 10_000
+METRIC_VALUE_BATCH = 1_000
+
+
+def clean_filename(name: str) -> str:
+    import posixpath
+
+    return posixpath.basename((name or "").replace("\\", "/")).strip()[:200] or "data"
+
+
+def _inspect(fh: IO[bytes], field: str) -> tuple[str, list[str]]:
+    """(format, header) of an uploaded CSV/Parquet file, or ValidationError on `field`."""
+    try:
+        file_format = detect_format(fh)
+        header = read_header(fh)
+    except EvaluationInputError as exc:
+        raise ValidationError({field: str(exc)}) from None
+    finally:
+        fh.seek(0)
+    return file_format, header
+
+
+def _clean_columns(columns: Any, reference: list[str], current: list[str]) -> list[str]:
+    """The columns to compare: those asked for (each in both files), else every column of
+    the reference (each must be in the current file too)."""
+    if columns in (None, "", []):
+        wanted, asked = list(reference), False
+    elif isinstance(columns, list) and all(isinstance(c, str) and c for c in columns):
+        wanted, asked = list(dict.fromkeys(columns)), True
+    else:
+        raise ValidationError({"columns": "Give the columns as a JSON list of column names."})
+    for side, header in (("reference", reference), ("current", current)):
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            field = "columns" if asked else "current"
+            raise ValidationError(
+                {
+                    field: f"Column(s) {', '.join(map(repr, missing))} not in the {side} file. "
+                    f"Its columns: {', '.join(header)}."
+                }
+            )
+    return wanted if asked else []
+
+
+@transaction.atomic
+def drift_report_create(
+    *,
+    project: Project,
+    user: User | None,
+    reference: UploadedFile,
+    current: UploadedFile,
+    columns: Sequence[str] | None = None,
+) -> DriftReport:
+    """Check both files and the columns, store the files, queue the computation. Nothing
+    is stored when a file or the columns are invalid."""
+    limit = settings.MONITORING_MAX_UPLOAD_BYTES
+    for upload in (reference, current):
+        if upload.size is not None and upload.size > limit:
+            raise UploadTooLarge(limit)
+    ref_format, ref_header = _inspect(reference, "reference")
+    cur_format, cur_header = _inspect(current, "current")
+    report = DriftReport(
+        project=project,
+        created_by=user,
+        status=DriftReportStatus.QUEUED,
+        reference_filename=clean_filename(reference.name),
+        reference_format=ref_format,
+        current_filename=clean_filename(current.name),
+        current_format=cur_format,
+        columns=_clean_columns(columns, ref_header, cur_header),
+    )
+    stored: list[str] = []
+    try:
+        report.reference.save("reference", reference, save=False)
+        stored.append(report.reference.name)
+        report.current.save("current", current, save=False)
+        stored.append(report.current.name)
+        report.save()
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.drift_report_submitted",
+        target=f"drift report {report.pk}",
+        data={"drift_report": report.pk, "project": project.pk},
+    )
+    transaction.on_commit(lambda: run_drift_report_task.delay(report.pk))
+    return report
+
+
+# -- deployments ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deployment_create(
+    *,
+    project: Project,
+    user: User | None,
+    what: str,
+    since: datetime,
+    environment: str = "production",
+    traffic_share: float = 1.0,
+    model_version: str = "",
+    notes: str = "",
+) -> Deployment:
+    """Record that `what` runs in `environment` since `since` on `traffic_share` of it."""
+    deployment = Deployment(
+        project=project,
+        recorded_by=user,
+        what=what.strip(),
+        model_version=model_version.strip(),
+        environment=environment.strip() or "production",
+        since=since,
+        traffic_share=traffic_share,
+        notes=notes,
+    )
+    deployment.full_clean()
+    deployment.save()
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.deployment_recorded",
+        target=deployment.what,
+        data={
+            "deployment": deployment.pk,
+            "project": project.pk,
+            "environment": deployment.environment,
+            "traffic_share": deployment.traffic_share,
+        },
+    )
+    return deployment
+
+
+# -- metric values ----------------------------------------------------------------------------
+
+
+def project_metrics(*, project: Project):
+    """The metrics values may be sent for: every step-4 metric of the project's cycles
+    (a watched metric of step 8 watches one of them)."""
+    return Metric.objects.filter(cycle__project=project)
+
+
+def _metric_ids(project: Project, values: Sequence[Mapping[str, Any]]) -> dict[int, Metric]:
+    ids = {v["metric"] for v in values}
+    found = {m.pk: m for m in project_metrics(project=project).filter(pk__in=ids)}
+    unknown = sorted(ids - set(found))
+    if unknown:
+        raise ValidationError(
+            {"values": f"Not a metric of this project: {', '.join(map(str, unknown))}."}
+        )
+    return found
+
+
+@transaction.atomic
+def metric_values_record(
+    *, project: Project, user: User | None, values: Sequence[Mapping[str, Any]]
+) -> dict[str, int]:
+    """Store metric values; a value for a (metric, timestamp, segment) that already has
+    one replaces it. Returns {"received", "created", "replaced"}. All or nothing: an
+    unknown metric or a non-finite value refuses the whole batch."""
+    if len(values) > MAX_METRIC_VALUES:
+        raise ValidationError({"values": f"At most {MAX_METRIC_VALUES:,} values a call."})
+    for i, v in enumerate(values):
+        if not math.isfinite(v["value"]):
+            raise ValidationError({"values": f"Value {i} is not a finite number."})
+    _metric_ids(project, values)
+    # The last of duplicates within one batch wins, as if they were sent one after another.
+    latest: dict[tuple[int, datetime, str], float] = {}
+    for v in values:
+        latest[(v["metric"], v["timestamp"], v.get("segment") or "")] = float(v["value"])
+    existing = 0
+    keys = list(latest)
+    for start in range(0, len(keys), METRIC_VALUE_BATCH):
+        chunk = keys[start : start + METRIC_VALUE_BATCH]
+        match = Q()
+        for metric, timestamp, segment in chunk:
+            match |= Q(metric_id=metric, timestamp=timestamp, segment=segment)
+        existing += MetricValue.objects.filter(match).count()
+        MetricValue.objects.bulk_create(
+            [
+                MetricValue(
+                    project=project,
+                    metric_id=metric,
+                    timestamp=timestamp,
+                    segment=segment,
+                    value=latest[(metric, timestamp, segment)],
+                )
+                for metric, timestamp, segment in chunk
+            ],
+            update_conflicts=True,
+            unique_fields=["metric", "timestamp", "segment"],
+            update_fields=["value", "updated_at"],
+        )
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.metric_values_recorded",
+        target=f"{len(keys)} metric values",
+        data={"project": project.pk, "received": len(values), "stored": len(keys)},
+    )
+    # Every arrival, late ones too, may complete a breach: the rules run after commit.
+    transaction.on_commit(lambda: evaluate_alerts_task.delay(project.pk))
+    return {"received": len(values), "created": len(keys) - existing, "replaced": existing}
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+def _alert_move(alert: Alert, user: User | None, *, to: str, allowed: tuple[str, ...]) -> Alert:
+    alert = (
+        Alert.objects.select_for_update().select_related("project__organization").get(pk=alert.pk)
+    )
+    if alert.status == to:
+        return alert  # asked twice: nothing changes, nothing is written again
+    if alert.status not in allowed:
+        raise ValidationError(f"A {alert.get_status_display().lower()} alert cannot be {to}.")
+    now = timezone.now()
+    if to == AlertStatus.ACKNOWLEDGED or alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = user, now
+    if to == AlertStatus.RESOLVED:
+        alert.resolved_by, alert.resolved_at = user, now
+    alert.status = to
+    alert.save()
+    audit(
+        org=alert.project.organization,
+        actor=user,
+        action=f"monitoring.alert_{to}",
+        target=alert.title,
+        data={"alert": alert.pk, "project": alert.project_id},
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, user: User | None) -> Alert:
+    """Someone looks into it: open → acknowledged, with who and when."""
+    return _alert_move(alert, user, to=AlertStatus.ACKNOWLEDGED, allowed=(AlertStatus.OPEN,))
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, user: User | None) -> Alert:
+    """Dealt with: open or acknowledged → resolved. Resolving an open alert also counts as
+    acknowledging it."""
+    return _alert_move(
+        alert, user, to=AlertStatus.RESOLVED, allowed=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+    )
+
+
+# -- findings ---------------------------------------------------------------------------------
+
+
+def alert_evidence_url(alert: Alert) -> str:
+    from django.urls import reverse
+
+    project = alert.project
+    page = reverse(
+        "monitoring:page",
+        kwargs={"org_slug": project.organization.slug, "project_slug": project.slug},
+    )
+    return f"{page}#alert-{alert.pk}"
+
+
+@transaction.atomic
+def finding_record(
+    *,
+    project: Project,
+    user: User | None,
+    what: str = "",
+    evidence_url: str = "",
+    suspected_cause: str = "",
+    alert: Alert | None = None,
+) -> Finding:
+    """Record what monitoring uncovered as a step-9 finding of the current cycle. From an
+    alert, `what` defaults to its title and the evidence links back to it."""
+    from mlprojects.lifecycle.services import item_create
+
+    if alert is not None:
+        what = what.strip() or alert.title
+        evidence_url = evidence_url.strip() or alert_evidence_url(alert)
+    if not what.strip():
+        raise ValidationError({"what": "Say what was seen."})
+    return item_create(
+        project=project,
+        user=user,
+        model=Finding,
+        values={
+            "what": what.strip(),
+            "evidence_url": evidence_url.strip(),
+            "suspected_cause": suspected_cause.strip(),
+        },
+    )

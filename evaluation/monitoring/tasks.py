@@ -1,0 +1,31 @@
+"""Celery tasks of monitoring: thin adapters that take ids and run the work in `jobs.py`."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from evaluation.monitoring import jobs
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.MONITORING_TIME_LIMIT_SECONDS,
+    time_limit=settings.MONITORING_TIME_LIMIT_SECONDS + 60,
+)
+def run_drift_report_task(report_id: int) -> None:
+    """Compute a drift report. Idempotent: a finished report is left alone, and a
+    redelivered one (its worker died) restarts as a new attempt."""
+    jobs.drift_report_run(report_id=report_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def evaluate_alerts_task(project_id: int) -> None:
+    """Check a project's alert rules after values arrived. Idempotent: a breach alerts once."""
+    jobs.alerts_evaluate(project_id=project_id)
+
+
+@shared_task
+def evaluate_all_alerts_task() -> None:
+    """Beat's sweep over every monitored project (MONITORING_ALERT_SWEEP_SECONDS)."""
+    jobs.alerts_evaluate_all()

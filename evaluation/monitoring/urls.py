@@ -1,0 +1,15 @@
+"""Monitoring pages, under /o/<org_slug>/projects/<project_slug>/monitoring/."""
+
+from django.urls import path
+
+from evaluation.monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("", views.monitoring_page, name="page"),
+    path("deployments/new/", views.deployment_create, name="deployment_create"),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("alerts/<int:alert_id>/finding/", views.alert_record_finding, name="alert_finding"),
+]
