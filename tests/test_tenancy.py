@@ -161,8 +161,6 @@ def foreign_kwargs(
         "api-evaluation-list": {"pk": other_project.pk},
         "api-evaluation-detail": {"pk": other_evaluation.pk},
         "api-evaluation-file": {"pk": other_evaluation.pk},
-
-
         "api-drift-report-create": {"pk": other_project.pk},
         "api-drift-report-detail": {"pk": other_drift_report.pk},
         "api-deployment-list": {"pk": other_project.pk},

@@ -167,7 +167,7 @@ class DecisionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class ABTestDecisionInputSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     rationale = serializers.CharField(
         help_text="Why, in terms of the business metric the test serves."

@@ -23,7 +23,7 @@ from evaluation.abtests.api.serializers import (
     ABTestCreateSerializer,
     ABTestSerializer,
     AnalysisOptionsSerializer,
-    DecisionInputSerializer,
+    ABTestDecisionInputSerializer,
     RefreshSerializer,
     ResultsInputSerializer,
     SampleSizeQuerySerializer,
@@ -149,12 +149,12 @@ class ABTestDecideView(ABTestView):
     """Decide on the latest successful analysis (the test must be analyzed), naming the
     business metric the decision is argued on; the test is then final."""
 
-    serializer_class = DecisionInputSerializer
+    serializer_class = ABTestDecisionInputSerializer
 
     @extend_schema(responses={201: ABTestSerializer})
     def post(self, request: Request, pk: int) -> Response:
         abtest = self.get_abtest(pk)
-        serializer = DecisionInputSerializer(data=request.data)
+        serializer = ABTestDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         _call(services.abtest_decide, abtest=abtest, user=request.user, **serializer.validated_data)
         return Response(ABTestSerializer(self.get_abtest(pk)).data, status=201)

@@ -10,7 +10,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import ListSchema, OrgScopedAPIView
+from accounts.api.base import OrgScopedAPIView
+from accounts.api.schema import ListSchema
 from evaluation.monitoring import selectors, services
 from evaluation.monitoring.api.serializers import (
     AlertListSerializer,
