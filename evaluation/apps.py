@@ -13,10 +13,18 @@ class EvaluationConfig(AppConfig):
 
 
 def register_project_page_parts() -> None:
-    """The project page's buttons and "A/B tests" section; A/B tests in the activity feed."""
+    """The project page's buttons, "A/B tests" and prototype sections; A/B tests in the
+    activity feed; prototype feedback in the proposal document."""
     from evaluation.abtests import selectors as abtests
-    from mlprojects.lifecycle.panels import ACTIONS, STEP_EVALUATION, register_project_panel
+    from evaluation.prototypes import selectors as prototypes
+    from mlprojects.lifecycle.panels import (
+        ACTIONS,
+        STEP_BASELINES,
+        STEP_EVALUATION,
+        register_project_panel,
+    )
     from mlprojects.review.activity import register_activity_source
+    from mlprojects.review.parts import register_proposal_part
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
     register_project_panel(
@@ -27,6 +35,18 @@ def register_project_page_parts() -> None:
         slot=STEP_EVALUATION,
         template="evaluation/abtests/_project_section.html",
         context=abtests.project_section,
+    )
+    register_project_panel(
+        key="prototype",
+        slot=STEP_BASELINES,
+        template="evaluation/prototypes/_project_section.html",
+        context=prototypes.project_section,
+    )
+    register_proposal_part(
+        key="prototype_feedback",
+        step="baselines",
+        title="Feedback on the prototype's answers",
+        collect=prototypes.feedback_for_proposal,
     )
     register_activity_source(
         prefix="abtest.",

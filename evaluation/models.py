@@ -1,5 +1,5 @@
 """Every model of the app, for Django's app registry. The models live in their domain
-packages: runs, evaluations, abtests."""
+packages: runs, evaluations, abtests, prototypes."""
 
 from evaluation.abtests.models import (
     ABMetric,
@@ -22,6 +22,14 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
+from evaluation.prototypes.models import (
+    AllowedHost,
+    PrototypeCall,
+    PrototypeEndpoint,
+    PrototypeExample,
+    PrototypeFeedback,
+    ShareLink,
+)
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -42,6 +50,7 @@ __all__ = [
     "ABTestDecision",
     "ABTestStatus",
     "ABVariant",
+    "AllowedHost",
     "Dataset",
     "Evaluation",
     "EvaluationMetric",
@@ -52,6 +61,10 @@ __all__ = [
     "MetricRole",
     "MetricType",
     "Outcome",
+    "PrototypeCall",
+    "PrototypeEndpoint",
+    "PrototypeExample",
+    "PrototypeFeedback",
     "ResultSource",
     "Run",
     "RunInput",
@@ -59,4 +72,5 @@ __all__ = [
     "RunQuerySet",
     "RunRole",
     "RunStatus",
+    "ShareLink",
 ]

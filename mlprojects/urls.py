@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from evaluation.prototypes import urls as prototype_urls
+
 # The lifecycle, the business analyses and review share the "mlprojects" namespace.
 organization_pages = [
     path("", include("mlprojects.lifecycle.urls")),
@@ -20,6 +22,9 @@ urlpatterns = [
     path(project_prefix + "ab-tests/", include("evaluation.abtests.urls")),
     path(project_prefix + "evaluations/", include("evaluation.evaluations.urls")),
     path(project_prefix + "runs/", include("evaluation.runs.urls")),
+    path(project_prefix + "prototype/", include("evaluation.prototypes.urls")),
+    path("o/<slug:org_slug>/prototype-hosts/", include(prototype_urls.host_urlpatterns)),
+    path("share/", include(prototype_urls.share_urlpatterns)),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("mlprojects.lifecycle.api.urls")),
     path("api/v1/", include("mlprojects.review.api.urls")),

@@ -18,8 +18,9 @@ from mlprojects.lifecycle.models import Project
 
 # The slots of the project page: the buttons of its head, and the sections of its steps.
 ACTIONS = "actions"
+STEP_BASELINES = "step-baselines"
 STEP_EVALUATION = "step-evaluation"
-SLOTS = (ACTIONS, STEP_EVALUATION)
+SLOTS = (ACTIONS, STEP_BASELINES, STEP_EVALUATION)
 
 
 @dataclass(frozen=True)
