@@ -59,9 +59,11 @@ def register_demo_loaders() -> None:
     """After the projects' stories (order 10), before the business analysis (50)."""
     from evaluation.abtests.demo import load_abtest_demo
     from evaluation.evaluations.demo import load_evaluation_demo
+    from evaluation.prototypes.demo import load_prototype_demo
     from evaluation.runs.demo import load_runs_demo
     from mlprojects.site.demo import register_demo_loader
 
     register_demo_loader("abtests", order=20, load=lambda orgs: load_abtest_demo(orgs.demo))
     register_demo_loader("runs", order=30, load=lambda orgs: load_runs_demo(orgs.demo))
     register_demo_loader("evaluations", order=40, load=lambda orgs: load_evaluation_demo(orgs.demo))
+    register_demo_loader("prototypes", order=45, load=lambda orgs: load_prototype_demo(orgs.demo))
