@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from evaluation.prototypes import services
 from evaluation.prototypes.models import PrototypeFeedback
-from tests.browser.conftest import log_in
 from mlprojects.lifecycle.selectors import cycle_get
 from mlprojects.models import Baseline
+from tests.browser.conftest import log_in
 from tests.evaluation.prototypes.conftest import FIELDS, WAITER_RULES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
