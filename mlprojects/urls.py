@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/v1/", include("evaluation.abtests.api.urls")),
     path("api/v1/", include("evaluation.runs.api.urls")),
     path("api/v1/", include("evaluation.evaluations.api.urls")),
+    path("api/v1/", include("evaluation.prototypes.api.urls")),
     path("mlflow/", include("evaluation.runs.mlflow.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The "split" view serves Swagger UI's start-up script as a file, not inline, so the

@@ -149,6 +149,8 @@ def foreign_kwargs(
         "api-data-source-detail": {"pk": other_data_source.pk},
         "api-evaluation-list": {"pk": other_project.pk},
         "api-evaluation-detail": {"pk": other_evaluation.pk},
+        "api-prototype-predict": {"pk": other_project.pk},
+        "api-prototype-feedback": {"pk": other_project.pk},
     }
     return by_name, by_url
 

@@ -384,6 +384,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "evaluation.models.RunStatus",
         "MetricTypeEnum": "evaluation.models.MetricType",
         "MetricRoleEnum": "evaluation.models.MetricRole",
+        "PrototypeVerdictEnum": "evaluation.prototypes.models.Verdict",
     },
 }
 
