@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
 from accounts.access import require_perm
@@ -41,6 +42,12 @@ SETTINGS = "evaluation/prototypes/settings.html"
 
 def _project(request: HttpRequest, project_slug: str) -> Project:
     return project_get(org=request.org, slug=project_slug)
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful POST: htmx reloads the page there (the button sits in the htmx
+    input form), a plain form follows a redirect."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _fragment(request: HttpRequest, name: str) -> str:
@@ -302,7 +309,7 @@ def example_save(request: HttpRequest, org_slug: str, project_slug: str) -> Http
     page = reverse("prototypes:page", args=[org_slug, project_slug])
     if endpoint is None:
         messages.error(request, "The prototype is not set up yet.")
-        return redirect(page)
+        return _go(request, page)
     form = ExampleForm(request.POST)
     values = input_form_class(endpoint.fields)(request.POST)
     if form.is_valid() and values.is_valid():
@@ -314,10 +321,10 @@ def example_save(request: HttpRequest, org_slug: str, project_slug: str) -> Http
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, f"Example “{example.name}” saved.")
-            return redirect(f"{page}?example={example.pk}")
+            return _go(request, f"{page}?example={example.pk}")
     else:
         messages.error(request, "Name the example to save it.")
-    return redirect(page)
+    return _go(request, page)
 
 
 @require_POST

@@ -278,3 +278,21 @@ def test_only_admins_keep_the_allow_list(org, admin, member, client_for):
     assert "A host name or an IP address only" in html
     client.post(f"/o/acme/prototype-hosts/{entry.pk}/delete/")
     assert not AllowedHost.objects.exists()
+
+
+def test_a_member_saves_the_current_input_as_an_example(echo_endpoint, member, client_for):
+    client = client_for(member)
+    response = client.post(BASE + "examples/", INPUT | {"name": "Spicy vegan"}, **HX)
+    example = echo_endpoint.examples.get()
+    assert response["HX-Redirect"] == f"{BASE}?example={example.pk}"
+    assert example.inputs == {"favourite_dishes": "bulgogi", "likes_spicy": True, "diet": "vegan"}
+    page = client.get(f"{BASE}?example={example.pk}").content.decode()
+    assert 'value="bulgogi"' in page and "Spicy vegan" in page
+    assert not PrototypeCall.objects.exists()  # saving asks no model
+    response = client.post(f"{BASE}examples/{example.pk}/delete/")
+    assert response.status_code == 302 and not echo_endpoint.examples.exists()
+
+
+def test_a_viewer_can_not_save_examples(echo_endpoint, viewer, client_for):
+    response = client_for(viewer).post(BASE + "examples/", INPUT | {"name": "x"})
+    assert response.status_code == 403
