@@ -53,13 +53,23 @@ def allowed_host_add(
         actor=user,
         action="prototype.host_allowed",
         target=host,
-        data={"allow_private": allow_private},
+        data={
+            "allow_private": allow_private,
+            "summary": f"allowed prototypes to call {host}"
+            + (" (private addresses too)" if allow_private else ""),
+        },
     )
     return entry
 
 
 def allowed_host_remove(*, entry: AllowedHost, user: User) -> None:
-    audit(org=entry.organization, actor=user, action="prototype.host_removed", target=entry.host)
+    audit(
+        org=entry.organization,
+        actor=user,
+        action="prototype.host_removed",
+        target=entry.host,
+        data={"summary": f"removed {entry.host} from the prototype hosts"},
+    )
     entry.delete()
 
 
@@ -96,7 +106,12 @@ def endpoint_save(
         actor=user,
         action="prototype.endpoint_saved",
         target=project.name,
-        data={"project": project.pk, "url": endpoint.url, "protocol": endpoint.protocol},
+        data={
+            "project": project.pk,
+            "endpoint_url": endpoint.url,
+            "protocol": endpoint.protocol,
+            "summary": f"set up the prototype of “{project.name}”",
+        },
     )
     return endpoint
 
@@ -335,7 +350,13 @@ def share_link_create(
         actor=user,
         action="prototype.share_link_created",
         target=project.name,
-        data={"project": project.pk, "link": link.pk, "expires_at": link.expires_at.isoformat()},
+        data={
+            "project": project.pk,
+            "link": link.pk,
+            "expires_at": link.expires_at.isoformat(),
+            "summary": f"shared the prototype of “{project.name}” with a link until "
+            f"{link.expires_at:%Y-%m-%d}",
+        },
     )
     return link, token
 
@@ -349,6 +370,10 @@ def share_link_revoke(*, link: ShareLink, user: User) -> ShareLink:
             actor=user,
             action="prototype.share_link_revoked",
             target=link.project.name,
-            data={"project": link.project_id, "link": link.pk},
+            data={
+                "project": link.project_id,
+                "link": link.pk,
+                "summary": f"revoked a share link of the prototype of “{link.project.name}”",
+            },
         )
     return link

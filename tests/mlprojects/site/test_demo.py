@@ -16,6 +16,7 @@ def test_every_apps_loaders_are_registered_in_the_storys_order():
         "abtests",
         "runs",
         "evaluations",
+        "prototypes",
         "uber-analysis",
         "other-company",
     ]
