@@ -39,6 +39,15 @@ $(REFS_VENV)/.installed: requirements-monitoring-reference.txt
 	$(REFS_VENV)/bin/python -m pip install --quiet -r requirements-monitoring-reference.txt
 	touch $@
 
+# Full mlflow for the prototype's test against a real scoring server (`mlflow models serve`).
+# Its pins (gunicorn<27, pyarrow<26) clash with the app's, so it gets a venv of its own,
+# outside the checkout and keyed by the pin file, like the drift references.
+MLFLOW_VENV ?= $(HOME)/.cache/mlprojects/mlflow-$(shell cat requirements-mlflow-serve.txt | $(PYTHON) -c 'import hashlib,sys; print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
+$(MLFLOW_VENV)/.installed: requirements-mlflow-serve.txt
+	test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet -r requirements-mlflow-serve.txt
+	touch $@
+
 setup: $(VENV)/.dev node_modules/.installed  ## install Python (runtime and dev) and npm dependencies only
 
 migrate: $(VENV)/.runtime node_modules/.installed
@@ -78,8 +87,8 @@ print(f"\n  mlprojects is ready in {time.time() - started:.0f} s: {url}\n", flus
 endef
 export WAIT_READY
 
-test: setup var/gbstats/.installed $(REFS_VENV)/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
-	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats MONITORING_REFERENCE_PYTHON=$(REFS_VENV)/bin/python $(PY) -m pytest
+test: setup var/gbstats/.installed $(REFS_VENV)/.installed $(MLFLOW_VENV)/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats MONITORING_REFERENCE_PYTHON=$(REFS_VENV)/bin/python MLFLOW_SERVE_PYTHON=$(MLFLOW_VENV)/bin/python $(PY) -m pytest
 
 lint: setup  ## style, migrations, API schema and import contracts (CI runs it before the tests)
 	$(VENV)/bin/ruff check .

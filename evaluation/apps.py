@@ -13,19 +13,23 @@ class EvaluationConfig(AppConfig):
 
 
 def register_project_page_parts() -> None:
-    """The project page's buttons, "A/B tests" and step-8 monitoring sections; A/B tests
-    and monitoring in the activity feed; the monitoring alert notification."""
+    """The project page's buttons, "A/B tests", prototype and step-8 monitoring sections;
+    A/B tests and monitoring in the activity feed; prototype feedback in the proposal
+    document; the monitoring alert notification."""
     from accounts.notifications import register_notification_kind
     from evaluation.abtests import selectors as abtests
     from evaluation.monitoring import selectors as monitoring
     from evaluation.monitoring.jobs import ALERT_NOTIFICATION_KIND
+    from evaluation.prototypes import selectors as prototypes
     from mlprojects.lifecycle.panels import (
         ACTIONS,
+        STEP_BASELINES,
         STEP_DEPLOYMENT,
         STEP_EVALUATION,
         register_project_panel,
     )
     from mlprojects.review.activity import register_activity_source
+    from mlprojects.review.parts import register_proposal_part
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
     register_project_panel(
@@ -36,6 +40,18 @@ def register_project_page_parts() -> None:
         slot=STEP_EVALUATION,
         template="evaluation/abtests/_project_section.html",
         context=abtests.project_section,
+    )
+    register_project_panel(
+        key="prototype",
+        slot=STEP_BASELINES,
+        template="evaluation/prototypes/_project_section.html",
+        context=prototypes.project_section,
+    )
+    register_proposal_part(
+        key="prototype_feedback",
+        step="baselines",
+        title="Feedback on the prototype's answers",
+        collect=prototypes.feedback_for_proposal,
     )
     register_activity_source(
         prefix="abtest.",
@@ -64,6 +80,7 @@ def register_demo_loaders() -> None:
     from evaluation.abtests.demo import load_abtest_demo
     from evaluation.evaluations.demo import load_evaluation_demo
     from evaluation.monitoring.demo import load_monitoring_demo
+    from evaluation.prototypes.demo import load_prototype_demo
     from evaluation.runs.demo import load_runs_demo
     from mlprojects.site.demo import register_demo_loader
 
@@ -71,3 +88,4 @@ def register_demo_loaders() -> None:
     register_demo_loader("runs", order=30, load=lambda orgs: load_runs_demo(orgs.demo))
     register_demo_loader("evaluations", order=40, load=lambda orgs: load_evaluation_demo(orgs.demo))
     register_demo_loader("monitoring", order=45, load=lambda orgs: load_monitoring_demo(orgs.demo))
+    register_demo_loader("prototypes", order=46, load=lambda orgs: load_prototype_demo(orgs.demo))

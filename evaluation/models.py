@@ -1,5 +1,5 @@
 """Every model of the app, for Django's app registry. The models live in their domain
-packages: runs, evaluations, abtests, monitoring."""
+packages: runs, evaluations, abtests, monitoring, prototypes."""
 
 from evaluation.abtests.models import (
     ABDataSource,
@@ -34,6 +34,14 @@ from evaluation.monitoring.models import (
     MetricValue,
     MonitorSettings,
 )
+from evaluation.prototypes.models import (
+    AllowedHost,
+    PrototypeCall,
+    PrototypeEndpoint,
+    PrototypeExample,
+    PrototypeFeedback,
+    ShareLink,
+)
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -62,6 +70,7 @@ __all__ = [
     "ABTestStatus",
     "ABVariant",
     "ABWarehouseRefresh",
+    "AllowedHost",
     "Dataset",
     "Deployment",
     "DriftReport",
@@ -77,6 +86,10 @@ __all__ = [
     "MetricValue",
     "MonitorSettings",
     "Outcome",
+    "PrototypeCall",
+    "PrototypeEndpoint",
+    "PrototypeExample",
+    "PrototypeFeedback",
     "ResultSource",
     "Run",
     "RunInput",
@@ -87,4 +100,5 @@ __all__ = [
     "RunStatus",
     "LoggedModel",
     "LoggedModelStatus",
+    "ShareLink",
 ]

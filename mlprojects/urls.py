@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from evaluation.prototypes import urls as prototype_urls
+
 # The lifecycle, the business analyses and review share the "mlprojects" namespace.
 organization_pages = [
     path("", include("mlprojects.lifecycle.urls")),
@@ -21,6 +23,9 @@ urlpatterns = [
     path(project_prefix + "evaluations/", include("evaluation.evaluations.urls")),
     path(project_prefix + "runs/", include("evaluation.runs.urls")),
     path(project_prefix + "monitoring/", include("evaluation.monitoring.urls")),
+    path(project_prefix + "prototype/", include("evaluation.prototypes.urls")),
+    path("o/<slug:org_slug>/prototype-hosts/", include(prototype_urls.host_urlpatterns)),
+    path("share/", include(prototype_urls.share_urlpatterns)),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("mlprojects.lifecycle.api.urls")),
     path("api/v1/", include("mlprojects.review.api.urls")),
@@ -29,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include("evaluation.runs.api.urls")),
     path("api/v1/", include("evaluation.evaluations.api.urls")),
     path("api/v1/", include("evaluation.monitoring.api.urls")),
+    path("api/v1/", include("evaluation.prototypes.api.urls")),
     path("mlflow/", include("evaluation.runs.mlflow.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The "split" view serves Swagger UI's start-up script as a file, not inline, so the

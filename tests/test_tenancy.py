@@ -43,6 +43,7 @@ PUBLIC = {
     "accounts:notifications": "the caller's own notifications (tested in tests/accounts)",
     "accounts:notification_count": "the caller's own unread count",
     "accounts:notification_settings": "the caller's own account",
+    "prototype_share:page": "secret token link, tested in tests/evaluation/prototypes",
 }
 # List endpoints whose answer is scoped to the caller's organization (tested for leaks
 # in tests/test_tenancy_lists.py rather than by a foreign id).
@@ -105,6 +106,7 @@ def foreign_kwargs(
     hypothesis = Hypothesis.objects.create(cycle=cycle, statement="Their secret hypothesis")
     other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
     other_run = RunFactory(project=other_project, name="secret run")
+    prototype = _foreign_prototype(other_org, other_project, outsider)
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
@@ -134,6 +136,7 @@ def foreign_kwargs(
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
+        **prototype,
     }
     by_url = {
         **{
@@ -169,8 +172,25 @@ def foreign_kwargs(
         "api-finding-list": {"pk": other_project.pk},
         "api-alert-acknowledge": {"pk": other_alert.pk},
         "api-alert-resolve": {"pk": other_alert.pk},
+        "api-prototype-predict": {"pk": other_project.pk},
+        "api-prototype-feedback": {"pk": other_project.pk},
     }
     return by_name, by_url
+
+
+def _foreign_prototype(other_org, other_project, outsider) -> dict:
+    """The other organization's prototype objects, by URL argument."""
+    from evaluation.prototypes import services as prototypes
+    from evaluation.prototypes.models import AllowedHost, PrototypeCall
+
+    host = AllowedHost.objects.create(organization=other_org, host="secret.example.com")
+    endpoint = prototypes.endpoint_save(
+        project=other_project, user=outsider, values={"url": "https://secret.example.com/"}
+    )
+    example = endpoint.examples.create(name="secret", inputs={"x": 1})
+    call = PrototypeCall.objects.create(project=other_project, user=outsider, inputs={"x": 1})
+    link, _ = prototypes.share_link_create(project=other_project, user=outsider, days=1)
+    return {"host_id": host.pk, "example_id": example.pk, "call_id": call.pk, "link_id": link.pk}
 
 
 def build_kwargs(name, kwarg_names, foreign):

@@ -18,9 +18,10 @@ from mlprojects.lifecycle.models import Project
 
 # The slots of the project page: the buttons of its head, and the sections of its steps.
 ACTIONS = "actions"
+STEP_BASELINES = "step-baselines"
 STEP_EVALUATION = "step-evaluation"
 STEP_DEPLOYMENT = "step-deployment"
-SLOTS = (ACTIONS, STEP_EVALUATION, STEP_DEPLOYMENT)
+SLOTS = (ACTIONS, STEP_BASELINES, STEP_EVALUATION, STEP_DEPLOYMENT)
 
 
 @dataclass(frozen=True)

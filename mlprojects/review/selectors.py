@@ -27,6 +27,7 @@ from mlprojects.models import (
     Stage,
 )
 from mlprojects.review.activity import activity_sources, describe_events
+from mlprojects.review.parts import snapshot_parts
 from mlprojects.review.richtext import mention_handle
 
 # ---------------------------------------------------------------- comments
@@ -426,9 +427,23 @@ def proposal_document(snapshot: dict) -> list[DocSection]:
     """A frozen snapshot as a document: one section per step, rows of label and text."""
     steps = _readable_steps(snapshot.get("steps", {}))
     return [
-        DocSection(key=key, number=n, title=label.split(". ", 1)[1], rows=_rows(steps.get(key)))
+        DocSection(
+            key=key,
+            number=n,
+            title=label.split(". ", 1)[1],
+            rows=_rows(steps.get(key)) + _part_rows(snapshot, key),
+        )
         for n, (key, label) in enumerate(Stage.choices, start=1)
     ]
+
+
+def _part_rows(snapshot: dict, step: str) -> list[DocRow]:
+    """Rows of the parts other apps added to the proposal (`mlprojects.review.parts`)."""
+    rows: list[DocRow] = []
+    for title, data in snapshot_parts(snapshot, step):
+        rows.append(DocRow(0, title, ""))
+        rows += _rows(data, 1)
+    return rows
 
 
 def proposal_markdown(proposal: Proposal) -> str:

@@ -393,6 +393,19 @@ for _name in (
 
 # Periodic tasks, sent by the one `celery beat` process (Procfile). A message that waited
 # longer than its interval is dropped: the next one does the same work.
+# The prototype page of step 6 (evaluation.prototypes): outbound calls to a team's model
+# server. Hosts must also be on the organization's allow-list.
+PROTOTYPE_TIMEOUT_SECONDS = env_int("PROTOTYPE_TIMEOUT_SECONDS", 10)
+PROTOTYPE_MAX_RESPONSE_BYTES = env_int("PROTOTYPE_MAX_RESPONSE_BYTES", 1024 * 1024)
+PROTOTYPE_RATE_PER_USER = env_rate("PROTOTYPE_RATE_PER_USER", "30/m")
+PROTOTYPE_SHARE_RATE = env_rate("PROTOTYPE_SHARE_RATE", "10/m")
+PROTOTYPE_SHARE_MAX_DAYS = env_int("PROTOTYPE_SHARE_MAX_DAYS", 30)
+PROTOTYPE_EXAMPLE_MAX_BYTES = env_int("PROTOTYPE_EXAMPLE_MAX_BYTES", 2 * 1024 * 1024)
+# Fernet keys for the endpoints' stored headers, newest first; empty: derived from SECRET_KEY.
+PROTOTYPE_HEADERS_KEYS = env.list("PROTOTYPE_HEADERS_KEYS", default=[])
+# `builtin://` demo models answer in process; only the local and demo settings turn them on.
+PROTOTYPE_BUILTIN_MODELS = env_bool("PROTOTYPE_BUILTIN_MODELS", False)
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-jobs": {
         "task": "accounts.tasks.sweep_jobs_task",
@@ -483,6 +496,7 @@ SPECTACULAR_SETTINGS = {
         "MetricDirectionEnum": "mlprojects.lifecycle.models.sections.Direction",
         # A/B tests' words for a metric's direction.
         "ChangeDirectionEnum": [("increase", "Increase is good"), ("decrease", "Decrease is good")],
+        "PrototypeVerdictEnum": "evaluation.prototypes.models.Verdict",
     },
 }
 

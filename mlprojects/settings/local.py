@@ -9,6 +9,8 @@ from .base import *  # noqa: F403
 from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL, VAR_DIR, env_bool
 
 DEBUG = env_bool("DEBUG", True)
+# The demo's prototype answers from a model built into the app (no model server needed).
+PROTOTYPE_BUILTIN_MODELS = env_bool("PROTOTYPE_BUILTIN_MODELS", True)
 
 VAR_DIR.mkdir(exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -27,3 +27,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_DEFAULT_QUEUE = env.str(  # noqa: F405
     "CELERY_TASK_DEFAULT_QUEUE", default=f"test-{uuid.uuid4().hex[:12]}"
 )
+
+# The demo's built-in prototype model answers in tests (it makes no network call).
+PROTOTYPE_BUILTIN_MODELS = True

@@ -16,6 +16,8 @@ def test_every_apps_loaders_are_registered_in_the_storys_order():
         "abtests",
         "runs",
         "evaluations",
+        "monitoring",
+        "prototypes",
         "uber-analysis",
         "other-company",
     ]

@@ -1,0 +1,37 @@
+"""The project's rule baseline answering the same inputs as the model, in process, with the
+evaluation engine's own rule interpreter (so the answer is the one an evaluation scores)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evaluation.metrics.errors import EvaluationInputError
+from evaluation.metrics.rules import apply_rules, parse_rules
+
+
+def rule_answers(rules: dict[str, Any], rows: list[dict[str, Any]]) -> list[Any]:
+    """The rules' prediction for each row. A feature the rules use but the rows lack
+    raises `EvaluationInputError` naming it."""
+    ruleset = parse_rules(rules)
+    columns: dict[str, np.ndarray] = {}
+    for rule in ruleset.rules:
+        for condition in rule.when:
+            name = condition.feature
+            if name in columns:
+                continue
+            if rows and name not in rows[0]:
+                raise EvaluationInputError(f"The rules use {name!r}, which is not an input field.")
+            values = [row.get(name) for row in rows]
+            present = [v for v in values if v is not None]
+            if present and all(isinstance(v, int | float) for v in present):
+                # Numbers (and booleans) as floats; a missing value is NaN, which no
+                # condition matches, as in an evaluation.
+                columns[name] = np.array(
+                    [np.nan if v is None else float(v) for v in values], dtype=np.float64
+                )
+            else:
+                columns[name] = np.array(values, dtype=object)
+    predictions, _ = apply_rules(ruleset, columns=columns, n_rows=len(rows))
+    return [p.item() if isinstance(p, np.generic) else p for p in predictions]
