@@ -13,10 +13,13 @@ class EvaluationConfig(AppConfig):
 
 
 def register_project_page_parts() -> None:
-    """The project page's buttons and "A/B tests" section; A/B tests in the activity feed."""
+    """The project page's buttons and "A/B tests" section; A/B tests in the activity feed;
+    evaluation results and A/B decisions as the evidence of a proposal."""
     from evaluation.abtests import selectors as abtests
+    from evaluation.evaluations import selectors as evaluations
     from mlprojects.lifecycle.panels import ACTIONS, STEP_EVALUATION, register_project_panel
     from mlprojects.review.activity import register_activity_source
+    from mlprojects.review.evidence import register_evidence_source
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
     register_project_panel(
@@ -27,6 +30,12 @@ def register_project_page_parts() -> None:
         slot=STEP_EVALUATION,
         template="evaluation/abtests/_project_section.html",
         context=abtests.project_section,
+    )
+    register_evidence_source(
+        key="evaluations", title="Evaluations", collect=evaluations.evaluation_evidence
+    )
+    register_evidence_source(
+        key="abtests", title="A/B test decisions", collect=abtests.abtest_evidence
     )
     register_activity_source(
         prefix="abtest.",
