@@ -229,6 +229,11 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are immutable.")
 
+    @property
+    def sentence(self) -> str:
+        """The action as words: `interview.created` → created the interview “…”."""
+        return audit_sentence(self.action, self.target)
+
 
 class TokenScope(models.TextChoices):
     READ = "read", "Read"
@@ -504,3 +509,12 @@ class OutgoingEmail(BackgroundJob, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+def audit_sentence(action: str, target: str) -> str:
+    """An audit action as a sentence: `interview.created` → created the interview “…”."""
+    noun, _, verb = action.partition(".")
+    noun, verb = noun.replace("_", " "), verb.replace("_", " ")
+    if not verb:
+        return f"{noun} “{target}”" if target else noun
+    return f"{verb} the {noun} “{target}”" if target else f"{verb} the {noun}"

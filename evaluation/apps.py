@@ -14,10 +14,11 @@ class EvaluationConfig(AppConfig):
 
 def register_project_page_parts() -> None:
     """The project page's buttons, "A/B tests", prototype and step-8 monitoring sections;
-    A/B tests and monitoring in the activity feed; prototype feedback in the proposal
-    document; the monitoring alert notification."""
+    A/B tests and monitoring in the activity feed; evaluation results, A/B decisions and
+    prototype feedback as the evidence of a proposal; the monitoring alert notification."""
     from accounts.notifications import register_notification_kind
     from evaluation.abtests import selectors as abtests
+    from evaluation.evaluations import selectors as evaluations
     from evaluation.monitoring import selectors as monitoring
     from evaluation.monitoring.jobs import ALERT_NOTIFICATION_KIND
     from evaluation.prototypes import selectors as prototypes
@@ -29,7 +30,7 @@ def register_project_page_parts() -> None:
         register_project_panel,
     )
     from mlprojects.review.activity import register_activity_source
-    from mlprojects.review.parts import register_proposal_part
+    from mlprojects.review.evidence import register_evidence_source
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
     register_project_panel(
@@ -47,11 +48,16 @@ def register_project_page_parts() -> None:
         template="evaluation/prototypes/_project_section.html",
         context=prototypes.project_section,
     )
-    register_proposal_part(
+    register_evidence_source(
+        key="evaluations", title="Evaluations", collect=evaluations.evaluation_evidence
+    )
+    register_evidence_source(
+        key="abtests", title="A/B test decisions", collect=abtests.abtest_evidence
+    )
+    register_evidence_source(
         key="prototype_feedback",
-        step="baselines",
         title="Feedback on the prototype's answers",
-        collect=prototypes.feedback_for_proposal,
+        collect=prototypes.feedback_evidence,
     )
     register_activity_source(
         prefix="abtest.",

@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent, Organization
 from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis, ABTestDecision
 from mlprojects.models import Metric, MetricKind, Objective, Project
+from mlprojects.templatetags.numbers import pvalue, signed_pct
 
 
 def _latest_decision_prefetch() -> Prefetch:
@@ -182,10 +183,46 @@ def abtest_decisions_for_project(*, project: Project) -> list[dict]:
                 "decided_at": decision.created_at,
                 "analysis_version": decision.analysis.version,
                 "primary_metric": primary.key if primary else None,
+                "primary_metric_label": (primary.description or primary.key) if primary else None,
                 "primary_results": {
                     variant: {k: r.get(k) for k in ("lift", "ci_low", "ci_high", "p_value")}
                     for variant, r in primary_results.items()
                 },
             }
         )
+    return entries
+
+
+def abtest_evidence(*, project: Project) -> list[dict]:
+    """Each decided A/B test of the project as proposal evidence: what it tested, what
+    it serves, the decision and its rationale, and the primary metric's lift."""
+    entries = []
+    for entry in abtest_decisions_for_project(project=project):
+        who = entry["decided_by"] or "a former member"
+        fields = [
+            {"label": "Hypothesis", "value": entry["hypothesis"]},
+            {"label": "Decision", "value": entry["outcome_label"]},
+            {"label": "Rationale", "value": entry["rationale"]},
+            {
+                "label": "Decided",
+                "value": f"{entry['decided_at']:%Y-%m-%d} by {who}"
+                f" (analysis v{entry['analysis_version']})",
+            },
+        ]
+        if entry["objective"]:
+            fields.append({"label": "Serves objective", "value": entry["objective"]["title"]})
+        if entry["business_metric"]:
+            fields.append({"label": "Business metric", "value": entry["business_metric"]["name"]})
+        for variant, r in entry["primary_results"].items():
+            if r.get("lift") is None:
+                continue
+            text = f"{signed_pct(r['lift'])}"
+            if r.get("ci_low") is not None and r.get("ci_high") is not None:
+                text += f" (95% CI {signed_pct(r['ci_low'])} to {signed_pct(r['ci_high'])})"
+            if r.get("p_value") is not None:
+                text += f", p = {pvalue(r['p_value'])}"
+            fields.append(
+                {"label": f"{entry['primary_metric_label']}: {variant} vs control", "value": text}
+            )
+        entries.append({"title": entry["name"], "fields": fields})
     return entries

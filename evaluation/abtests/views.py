@@ -380,7 +380,9 @@ def sample_size(request: HttpRequest, org_slug: str, project_slug: str) -> HttpR
         "calculator_form": form,
         "plan": plan,
         "plan_error": error,
-        "fill_design": bool(request.GET.get("fill_design")),
+        # "Use in this design" only where a design is being written: the calculator of
+        # the design page, which asks for its result in place.
+        "fill_design": bool(request.GET.get("fill_design")) and bool(request.htmx),
     }
     if request.htmx:
         return render(request, f"{TEMPLATES}/_calculator.html#calculator-result", context)

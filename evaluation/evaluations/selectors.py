@@ -3,12 +3,47 @@
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from evaluation.models import Evaluation, EvaluationMetric
+from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
 from mlprojects.models import Metric, MetricKind, Project
+from mlprojects.templatetags.numbers import metric as metric_text
 
 # The list shows status and headline metrics; the full result (curves, tables) is only
 # loaded for a single evaluation.
 _LIST_DEFERRED = ("result", "columns", "options", "rule_baselines")
+
+
+# The headline numbers of each task, in the order they are shown.
+HEADLINE_METRICS = {
+    "binary": ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy"),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss"),
+    "regression": ("rmse", "mae", "r2", "mape"),
+    "ranking": ("ndcg_at_k", "map_at_k", "precision_at_k", "recall_at_k", "hit_rate"),
+}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "specificity": "Specificity",
+    "roc_auc": "ROC-AUC",
+    "average_precision": "Average precision",
+    "log_loss": "Log loss",
+    "brier": "Brier score",
+    "balanced_accuracy": "Balanced accuracy",
+    "f1_macro": "F1 (macro)",
+    "f1_micro": "F1 (micro)",
+    "f1_weighted": "F1 (weighted)",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "r2": "R²",
+    "precision_at_k": "Precision@k",
+    "recall_at_k": "Recall@k",
+    "map_at_k": "MAP@k",
+    "ndcg_at_k": "NDCG@k",
+    "hit_rate": "Hit rate@k",
+    "coverage": "Catalogue coverage",
+}
 
 
 def evaluation_list(*, project: Project) -> QuerySet[Evaluation]:
@@ -40,3 +75,40 @@ def target_metric_choices(*, project: Project) -> list[Metric]:
             cycle__project=project, cycle__number=project.cycle, kind=MetricKind.MODEL
         )
     )
+
+
+def evaluation_evidence(*, project: Project) -> list[dict]:
+    """The project's finished evaluations as proposal evidence, newest first: task, file,
+    the lifecycle metric it measures, the model's headline metrics and each baseline's,
+    or why it failed."""
+    evaluations = (
+        Evaluation.objects.filter(
+            project=project, status__in=[EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED]
+        )
+        .select_related("target_metric")
+        .prefetch_related("metric_values")
+    )
+    entries = []
+    for evaluation in evaluations:
+        fields = [
+            {"label": "Task", "value": evaluation.get_task_display()},
+            {"label": "Status", "value": evaluation.get_status_display()},
+            {"label": "File", "value": evaluation.original_filename},
+            {"label": "Evaluated on", "value": f"{evaluation.created_at:%Y-%m-%d}"},
+        ]
+        if evaluation.target_metric:
+            fields.append({"label": "Measures", "value": evaluation.target_metric.name})
+        if evaluation.status == EvaluationStatus.FAILED:
+            fields.append({"label": "Error", "value": evaluation.error})
+        by_source: dict[str, dict[str, float | None]] = {}
+        for value in evaluation.metric_values.all():
+            by_source.setdefault(value.source, {})[value.name] = value.value
+        headline = HEADLINE_METRICS.get(evaluation.task, ())
+        for source in sorted(by_source, key=lambda s: (s != "model", s)):
+            values = by_source[source]
+            names = [n for n in headline if n in values] or sorted(values)
+            text = ", ".join(f"{METRIC_LABELS.get(n, n)} {metric_text(values[n])}" for n in names)
+            label = "Model" if source == "model" else f"Baseline “{source}”"
+            fields.append({"label": label, "value": text})
+        entries.append({"title": evaluation.name, "fields": fields})
+    return entries

@@ -526,3 +526,65 @@ def evaluation_create(
     )
     _enqueue(evaluation)
     return evaluation
+
+
+@transaction.atomic
+def evaluation_rename(*, evaluation: Evaluation, user: User | None, name: str) -> Evaluation:
+    name = name.strip()[:200]
+    if not name:
+        raise ValidationError({"name": "Give the evaluation a name."})
+    old, evaluation.name = evaluation.name, name
+    evaluation.save(update_fields=["name", "updated_at"])
+    audit(
+        org=evaluation.project.organization,
+        actor=user,
+        action="evaluation.renamed",
+        target=evaluation.name,
+        data={"evaluation": evaluation.pk, "from": old},
+    )
+    return evaluation
+
+
+@transaction.atomic
+def evaluation_delete(*, evaluation: Evaluation, user: User | None) -> None:
+    """Delete the evaluation (a draft that was never mapped, a failed or a finished one)
+    and, once that is committed, its stored file — through the storage API, so the S3
+    backend removes it too. A running evaluation is left to finish first."""
+    evaluation = (
+        Evaluation.objects.select_for_update().select_related("project").get(pk=evaluation.pk)
+    )
+    if evaluation.is_pending:
+        raise ValidationError("This evaluation is being computed; delete it when it is done.")
+    file_name = evaluation.file.name
+    audit(
+        org=evaluation.project.organization,
+        actor=user,
+        action="evaluation.deleted",
+        target=evaluation.name,
+        data={"evaluation": evaluation.pk, "file": evaluation.original_filename},
+    )
+    evaluation.delete()
+    if file_name:
+        transaction.on_commit(lambda: default_storage.delete(file_name))
+
+
+@transaction.atomic
+def evaluation_retry(*, evaluation: Evaluation, user: User | None) -> Evaluation:
+    """A failed evaluation back to its column mapping, with the file it already has: the
+    team fixes the mapping (or nothing) and submits again, without uploading again."""
+    evaluation = (
+        Evaluation.objects.select_for_update().select_related("project").get(pk=evaluation.pk)
+    )
+    if evaluation.status != EvaluationStatus.FAILED:
+        raise ValidationError("Only a failed evaluation can be retried.")
+    evaluation.status, evaluation.error = EvaluationStatus.DRAFT, ""
+    evaluation.progress, evaluation.started_at, evaluation.finished_at = 0.0, None, None
+    evaluation.save()
+    audit(
+        org=evaluation.project.organization,
+        actor=user,
+        action="evaluation.retried",
+        target=evaluation.name,
+        data={"evaluation": evaluation.pk},
+    )
+    return evaluation

@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:evaluation_id>/", views.evaluation_detail, name="detail"),
     path("<int:evaluation_id>/columns/", views.evaluation_configure, name="configure"),
     path("<int:evaluation_id>/file/", views.evaluation_download, name="download"),
+    path("<int:evaluation_id>/rename/", views.evaluation_rename, name="rename"),
+    path("<int:evaluation_id>/delete/", views.evaluation_delete, name="delete"),
+    path("<int:evaluation_id>/retry/", views.evaluation_retry, name="retry"),
 ]

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
@@ -16,44 +16,12 @@ from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.evaluations import selectors, services
 from evaluation.evaluations.forms import EvaluationColumnsForm, EvaluationUploadForm
+from evaluation.evaluations.selectors import HEADLINE_METRICS, METRIC_LABELS
 from evaluation.metrics import PRIMARY_METRIC, EvaluationInputError, compare
 from evaluation.models import Evaluation, EvaluationStatus
 from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 from mlprojects.site.storage import open_stored
-
-# The headline numbers of each task, in the order they are shown.
-HEADLINE_METRICS = {
-    "binary": ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy"),
-    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss"),
-    "regression": ("rmse", "mae", "r2", "mape"),
-    "ranking": ("ndcg_at_k", "map_at_k", "precision_at_k", "recall_at_k", "hit_rate"),
-}
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-    "specificity": "Specificity",
-    "roc_auc": "ROC-AUC",
-    "average_precision": "Average precision",
-    "log_loss": "Log loss",
-    "brier": "Brier score",
-    "balanced_accuracy": "Balanced accuracy",
-    "f1_macro": "F1 (macro)",
-    "f1_micro": "F1 (micro)",
-    "f1_weighted": "F1 (weighted)",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "mape": "MAPE",
-    "r2": "R²",
-    "precision_at_k": "Precision@k",
-    "recall_at_k": "Recall@k",
-    "map_at_k": "MAP@k",
-    "ndcg_at_k": "NDCG@k",
-    "hit_rate": "Hit rate@k",
-    "coverage": "Catalogue coverage",
-}
 
 
 def _project(request: HttpRequest, project_slug: str):
@@ -310,6 +278,61 @@ def evaluation_download(
     except FileNotFoundError:
         raise Http404("The file of this evaluation is no longer stored.") from None
     return FileResponse(fh, as_attachment=True, filename=evaluation.original_filename)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def evaluation_rename(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> HttpResponse:
+    project = _project(request, project_slug)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    try:
+        services.evaluation_rename(
+            evaluation=evaluation, user=request.user, name=request.POST.get("name", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Renamed.")
+    return redirect(_detail_url(evaluation))
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def evaluation_delete(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> HttpResponse:
+    project = _project(request, project_slug)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    try:
+        services.evaluation_delete(evaluation=evaluation, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_detail_url(evaluation))
+    messages.success(request, f"Deleted “{evaluation.name}” and its file.")
+    return redirect("evaluations:list", org_slug=request.org.slug, project_slug=project.slug)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def evaluation_retry(
+    request: HttpRequest, org_slug: str, project_slug: str, evaluation_id: int
+) -> HttpResponse:
+    project = _project(request, project_slug)
+    evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
+    try:
+        services.evaluation_retry(evaluation=evaluation, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_detail_url(evaluation))
+    messages.info(request, "Check the column mapping and submit again; the file is kept.")
+    return redirect(
+        "evaluations:configure",
+        org_slug=request.org.slug,
+        project_slug=project.slug,
+        evaluation_id=evaluation.pk,
+    )
 
 
 @require_GET

@@ -18,7 +18,8 @@ from evaluation.prototypes.models import (
     ShareLink,
 )
 from evaluation.prototypes.outbound import HostRule
-from mlprojects.models import Baseline, Project, ProjectCycle
+from mlprojects.lifecycle.selectors import cycle_get
+from mlprojects.models import Baseline, Project
 
 RULES = "rules"
 
@@ -106,24 +107,28 @@ def project_section(*, project: Project) -> dict[str, Any]:
     }
 
 
-def feedback_for_proposal(*, project: Project, cycle: ProjectCycle) -> dict[str, Any]:
-    """The feedback given during `cycle`, as plain data for the proposal document."""
-    since = cycle.created_at
+def feedback_evidence(*, project: Project) -> list[dict[str, Any]]:
+    """The feedback given on the prototype during the project's current cycle, as the
+    proposal's evidence entries (`mlprojects.review.evidence`)."""
+    since = cycle_get(project=project).created_at
     rows = (
         PrototypeFeedback.objects.filter(call__project=project, created_at__gte=since)
         .select_related("call", "user")
         .order_by("created_at", "id")
     )
-    return {
-        "feedback": [
-            {
-                "who": f.user.display_name if f.user else "a former member",
-                "when": f.created_at.strftime("%Y-%m-%d"),
-                "verdict": "good answer" if f.verdict == "up" else "bad answer",
-                "comment": f.comment,
-                "input": ", ".join(f"{k}={v}" for k, v in f.call.inputs.items()),
-                "answer": (f.call.answer or {}).get("text") or f.call.error,
-            }
-            for f in rows
+    entries = []
+    for f in rows:
+        who = f.user.display_name if f.user else "a former member"
+        fields = [
+            ("Comment", f.comment),
+            ("Input", ", ".join(f"{k}={v}" for k, v in f.call.inputs.items())),
+            ("Answer", (f.call.answer or {}).get("text") or f.call.error),
         ]
-    }
+        entries.append(
+            {
+                "title": f"{'Good answer' if f.verdict == 'up' else 'Bad answer'} — {who}, "
+                f"{f.created_at:%Y-%m-%d}",
+                "fields": [{"label": label, "value": value} for label, value in fields if value],
+            }
+        )
+    return entries

@@ -44,6 +44,14 @@ VERDICTS: dict[str, str] = {
     RULES_FIRST: "Rules first",
     ML_NOT_ADVISED: "ML not advised",
 }
+# Each criterion's short name, as reasons and documents name it.
+CRITERION_NAMES: dict[str, str] = {
+    "pattern": "Pattern",
+    "objective": "Objective function",
+    "complexity": "Complexity",
+    "data": "Data",
+    "repetition": "Repetition",
+}
 # The criteria whose "no" rules ML out (rule 2).
 CORE = ("pattern", "objective", "complexity")
 
@@ -74,13 +82,16 @@ def evaluate(criteria: dict[str, str | None], red_flags: dict[str, bool | None])
 
     raised = [key for key in RED_FLAGS if flags[key]]
     if raised:
-        reasons = [f"Red flag {key}: {RED_FLAGS[key].lower()}." for key in raised]
+        reasons = [f"Red flag: {RED_FLAGS[key].lower()}." for key in raised]
         reasons.append("Resolve or mitigate the red flags before considering ML.")
         return Verdict(ML_NOT_ADVISED, reasons)
 
     core_no = [key for key in CORE if answers[key] == NO]
     if core_no:
-        reasons = [f"{key} is 'no': {CRITERIA[key][:-1].lower()} — answered no." for key in core_no]
+        reasons = [
+            f"{CRITERION_NAMES[key]} answered no: {CRITERIA[key][:-1].lower()} — no."
+            for key in core_no
+        ]
         reasons.append("Without a learnable, complex pattern and an objective, ML cannot help.")
         return Verdict(ML_NOT_ADVISED, reasons)
 
@@ -88,7 +99,7 @@ def evaluate(criteria: dict[str, str | None], red_flags: dict[str, bool | None])
         return Verdict(
             RULES_FIRST,
             [
-                "data is 'no': no data exists yet to learn from.",
+                "Data answered no: no data exists yet to learn from.",
                 "Ship a rule-based solution now and plan how to collect the data.",
             ],
         )
@@ -97,14 +108,14 @@ def evaluate(criteria: dict[str, str | None], red_flags: dict[str, bool | None])
     if unknown:
         return Verdict(
             OPEN_QUESTIONS,
-            [f"{key} is 'unknown': {CRITERIA[key]}" for key in unknown]
+            [f"{CRITERION_NAMES[key]} is unknown: {CRITERIA[key]}" for key in unknown]
             + ["Answer the open questions before deciding."],
         )
 
-    summary = ", ".join(f"{key}={answers[key]}" for key in CRITERIA)
+    summary = ", ".join(f"{CRITERION_NAMES[key].lower()} {answers[key]}" for key in CRITERIA)
     reasons = [f"No red flag and no criterion answered no or unknown ({summary})."]
     reasons += [
-        f"{key} is only 'partly': confirm it with data early."
+        f"{CRITERION_NAMES[key]} is only partly there: confirm it with data early."
         for key in CRITERIA
         if answers[key] == PARTLY
     ]

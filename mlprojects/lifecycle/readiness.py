@@ -119,7 +119,7 @@ def evaluate(steps: dict) -> Readiness:
                 f"red_flag:{flag}",
                 "constraints",
                 flag in mitigated,
-                f"Red flag “{flag}” has no mitigation (add a risk that references it).",
+                f"Red flag “{RED_FLAGS[flag]}” has no mitigation (add a risk that references it).",
             )
 
     goals = steps["goals"]

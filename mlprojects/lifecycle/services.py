@@ -69,7 +69,9 @@ def project_update(*, project: Project, user: User | None, values: dict) -> Proj
     """Change the project's own fields (name, summary, owner)."""
     for name, value in values.items():
         setattr(project, name, value)
-    project.full_clean(exclude=["organization", "slug"])
+    # Validate what changes: a project whose creator left (created_by null) stays editable.
+    untouched = [f.name for f in Project._meta.concrete_fields if f.name not in values]
+    project.full_clean(exclude=untouched)
     project.save()
     audit(org=project.organization, actor=user, action="project.updated", target=project.name)
     return project

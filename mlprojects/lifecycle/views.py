@@ -75,6 +75,24 @@ def project_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "mlprojects/lifecycle/project_form.html", {"form": form})
 
 
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def project_edit(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """Rename the project or change its summary (the address stays the same)."""
+    project = selectors.project_get(org=request.org, slug=project_slug)
+    form = forms.ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        services.project_update(
+            project=project,
+            user=request.user,
+            values={"name": form.cleaned_data["name"], "summary": form.cleaned_data["summary"]},
+        )
+        messages.success(request, "Project saved.")
+        return redirect("mlprojects:project_detail", org_slug=org_slug, project_slug=project.slug)
+    context = {"form": form, "project": project}
+    return render(request, "mlprojects/lifecycle/project_form.html", context)
+
+
 # ---------------------------------------------------------------- the workspace
 
 

@@ -2,7 +2,6 @@
 stale, the reviewer's inbox, activity feeds, and a proposal as a readable document."""
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,7 +26,13 @@ from mlprojects.models import (
     Stage,
 )
 from mlprojects.review.activity import activity_sources, describe_events
-from mlprojects.review.parts import snapshot_parts
+from mlprojects.review.document import (
+    DocSection,
+    ProposalDocument,
+    build_document,
+    document_markdown,
+    document_sections,
+)
 from mlprojects.review.richtext import mention_handle
 
 # ---------------------------------------------------------------- comments
@@ -282,7 +287,7 @@ def _describe(event: AuditEvent, projects: dict, described: dict) -> tuple:
         return f"created the project “{project.name}”", url
     if event.action == "project.cycle_started":
         return f"started cycle {data.get('cycle')} of “{event.target}”", ""
-    return f"{event.action.replace('_', ' ').replace('.', ': ')} {event.target}".strip(), ""
+    return event.sentence, ""
 
 
 def activity(*, org: Organization, project: Project | None = None, limit: int = 100) -> list:
@@ -336,83 +341,19 @@ def proposal_audit(*, proposal: Proposal) -> QuerySet[AuditEvent]:
 # ---------------------------------------------------------------- the proposal document
 
 
-@dataclass
-class DocRow:
-    depth: int
-    label: str
-    value: str
+def proposal_document(snapshot: dict) -> list[DocSection]:
+    """A frozen snapshot as document sections: the nine steps, then the evidence."""
+    return document_sections(snapshot)
 
 
-@dataclass
-class DocSection:
-    key: str
-    number: int
-    title: str
-    rows: list[DocRow]
+def proposal_full_document(proposal: Proposal) -> ProposalDocument:
+    """The document every rendering of a proposal version is made from."""
+    return build_document(proposal)
 
 
-def _humanize(key: str) -> str:
-    return key.replace("_", " ").capitalize()
-
-
-def _item_title(item: dict) -> str:
-    for key in ("title", "name", "statement", "description", "who", "metric_name"):
-        if item.get(key):
-            return str(item[key])
-    return ""
-
-
-CODE = re.compile(r"^[a-z]+(_[a-z]+)+$")
-
-
-def _value_text(value) -> str:
-    """A stored value as a reader sees it: yes/no, and codes such as `open_questions` as
-    words."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    return text.replace("_", " ") if CODE.match(text) else text
-
-
-def _rows(data, depth: int = 0) -> list[DocRow]:
-    rows: list[DocRow] = []
-    if isinstance(data, dict):
-        title = _item_title(data)
-        for key, value in data.items():
-            if key in ("id", "parent", "cause", "objective", "metric") or value in ("", None):
-                continue
-            if isinstance(value, dict):
-                sub = _rows(value, depth + 1)
-                if sub:
-                    rows.append(DocRow(depth, _humanize(key), ""))
-                    rows += sub
-            elif isinstance(value, list):
-                if not value:
-                    continue
-                if all(not isinstance(v, dict | list) for v in value):
-                    rows.append(DocRow(depth, _humanize(key), ", ".join(map(_value_text, value))))
-                    continue
-                rows.append(DocRow(depth, _humanize(key), ""))
-                for item in value:
-                    label = _item_title(item) if isinstance(item, dict) else ""
-                    rows.append(DocRow(depth + 1, "•", label))
-                    rest = {k: v for k, v in item.items() if _value_text(v) != label}
-                    rows += _rows(rest, depth + 2)
-            elif not (title and _value_text(value) == title and depth > 0):
-                rows.append(DocRow(depth, _humanize(key), _value_text(value)))
-    return rows
-
-
-def _readable_steps(steps: dict) -> dict:
-    """Replace references by id with names where a reader needs them (the metrics the
-    evaluation plan is decided by)."""
-    names = {m["id"]: m["name"] for m in steps.get(Stage.GOALS, {}).get("metrics", [])}
-    plan = steps.get(Stage.EVALUATION)
-    if plan and plan.get("metrics"):
-        steps = {**steps, Stage.EVALUATION: {**plan, "metrics": [
-            names.get(pk, f"metric {pk}") for pk in plan["metrics"]
-        ]}}  # fmt: skip
-    return steps
+def proposal_markdown(proposal: Proposal) -> str:
+    """The proposal version as a Markdown document (for the export)."""
+    return document_markdown(build_document(proposal))
 
 
 def changed_steps(old: Proposal | None, new: Proposal) -> set[str]:
@@ -421,60 +362,6 @@ def changed_steps(old: Proposal | None, new: Proposal) -> set[str]:
         return set()
     a, b = old.snapshot.get("steps", {}), new.snapshot.get("steps", {})
     return {key for key in Stage.values if a.get(key) != b.get(key)}
-
-
-def proposal_document(snapshot: dict) -> list[DocSection]:
-    """A frozen snapshot as a document: one section per step, rows of label and text."""
-    steps = _readable_steps(snapshot.get("steps", {}))
-    return [
-        DocSection(
-            key=key,
-            number=n,
-            title=label.split(". ", 1)[1],
-            rows=_rows(steps.get(key)) + _part_rows(snapshot, key),
-        )
-        for n, (key, label) in enumerate(Stage.choices, start=1)
-    ]
-
-
-def _part_rows(snapshot: dict, step: str) -> list[DocRow]:
-    """Rows of the parts other apps added to the proposal (`mlprojects.review.parts`)."""
-    rows: list[DocRow] = []
-    for title, data in snapshot_parts(snapshot, step):
-        rows.append(DocRow(0, title, ""))
-        rows += _rows(data, 1)
-    return rows
-
-
-def proposal_markdown(proposal: Proposal) -> str:
-    """The proposal version as a Markdown document (for the export)."""
-    snap = proposal.snapshot
-    project = snap.get("project", {})
-    lines = [
-        f"# {project.get('name', '')} — proposal v{proposal.version}",
-        "",
-        f"- Status: {proposal.get_status_display()}",
-        f"- Submitted: {proposal.created_at:%Y-%m-%d %H:%M} UTC by "
-        f"{proposal.author.display_name if proposal.author else 'a former member'}",
-        f"- Cycle: {proposal.cycle}",
-    ]
-    if project.get("summary"):
-        lines += ["", project["summary"]]
-    if proposal.message:
-        lines += ["", "> " + proposal.message.replace("\n", "\n> ")]
-    for section in proposal_document(snap):
-        lines += ["", f"## {section.number}. {section.title}", ""]
-        if not section.rows:
-            lines.append("_Nothing written yet._")
-        for row in section.rows:
-            indent = "  " * row.depth
-            if row.label == "•":
-                lines.append(f"{indent}- **{row.value}**" if row.value else f"{indent}-")
-            elif row.value:
-                lines.append(f"{indent}- **{row.label}:** {row.value}")
-            else:
-                lines.append(f"{indent}- **{row.label}**")
-    return "\n".join(lines) + "\n"
 
 
 def proposal_diff(old: Proposal, new: Proposal) -> list[dict]:

@@ -28,8 +28,8 @@ from mlprojects.models import (
     Stage,
 )
 from mlprojects.review import selectors
+from mlprojects.review.evidence import collect_evidence
 from mlprojects.review.models import NotificationKind
-from mlprojects.review.parts import collect_proposal_parts
 from mlprojects.review.richtext import mention_handle, mentioned_handles
 
 COMMENT_MAX_LENGTH = 10_000
@@ -302,7 +302,8 @@ def proposal_submit(
         )
     cycle = cycle_get(project=project)
     snapshot = project_snapshot(project, cycle=cycle)
-    snapshot["parts"] = collect_proposal_parts(project=project, cycle=cycle)
+    # The results the team argues with, frozen beside the steps they support.
+    snapshot["evidence"] = collect_evidence(project=project)
     last = Proposal.objects.filter(project=project).order_by("-version").first()
     for open_one in Proposal.objects.filter(project=project, status__in=OPEN_STATUSES):
         _set_status(

@@ -240,7 +240,7 @@ def proposal_submit(request: HttpRequest, org_slug: str, project_slug: str) -> H
 
 
 def _detail_context(request, project, proposal, decision_form=None) -> dict:
-    document = selectors.proposal_document(proposal.snapshot)
+    document = selectors.proposal_full_document(proposal)
     counts = selectors.open_thread_counts(project=project)
     membership = request.membership
     return {
@@ -377,7 +377,7 @@ def proposal_export_html(
     context = {
         "project": project,
         "proposal": proposal,
-        "document": selectors.proposal_document(proposal.snapshot),
+        "document": selectors.proposal_full_document(proposal),
         "decisions": selectors.latest_decisions(proposal),
     }
     return render(request, "mlprojects/review/proposal_print.html", context)

@@ -40,3 +40,14 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   cancel.closest("form")?.remove();
 });
+
+// The top navigation is a <details> menu: collapsed on phones behind "Menu", always
+// open on wider screens (where CSS hides the toggle).
+const wideNav = window.matchMedia("(min-width: 900px)");
+function syncNavMenu() {
+  document.querySelectorAll("details[data-nav-menu]").forEach((menu) => {
+    menu.open = wideNav.matches;
+  });
+}
+wideNav.addEventListener("change", syncNavMenu);
+syncNavMenu();

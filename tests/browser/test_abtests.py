@@ -100,3 +100,20 @@ def test_design_size_enter_analyse_and_decide(page, screenshot, org, project, me
     page.goto(f"/o/{org.slug}/projects/{project.slug}/")
     expect(page.locator("#project-abtests")).to_contain_text("Ship")
     screenshot("project-with-abtests")
+
+
+def test_calculate_on_the_design_page_keeps_the_design(page, org, project, member):
+    login(page, member.email)
+    design_url = f"/o/{org.slug}/projects/{project.slug}/ab-tests/new/"
+    page.goto(design_url)
+    page.get_by_label("Name").fill("Calculated in place")
+    page.get_by_label("Baseline rate").fill("0.2")
+    page.get_by_role("button", name="Calculate").click()
+    page.wait_for_timeout(500)
+    # The answer arrives in place: the page (and what was typed) stays.
+    assert page.url.endswith(design_url)
+    assert page.get_by_label("Name").input_value() == "Calculated in place"
+    per_variant = page.locator("#plan-per-variant").inner_text()
+    page.get_by_role("button", name="Use in this design").click()
+    planned = page.get_by_label("Planned users per variant").input_value()
+    assert planned == per_variant.replace(",", "")

@@ -55,11 +55,13 @@ def test_a_proposal_carries_the_prototype_feedback(demo):
     stakeholder = User.objects.get(email="stakeholder@example.com")
     new = proposal_submit(project=project, user=member, reviewers=[stakeholder], message="")
     assert new.version == (proposal.version + 1 if proposal else 1)
-    baselines = next(s for s in proposal_document(new.snapshot) if s.key == "baselines")
-    labels = [r.label for r in baselines.rows]
-    assert "Feedback on the prototype's answers" in labels
+    feedback = next(
+        s for s in proposal_document(new.snapshot) if s.key == "evidence-prototype_feedback"
+    )
+    assert feedback.title == "Feedback on the prototype's answers"
+    assert any(r.value.startswith("Bad answer") for r in feedback.rows)
     text = proposal_markdown(new)
-    assert "safer answer" in text and "bad answer" in text
+    assert "safer answer" in text and "Bad answer" in text
 
 
 def test_the_recommender_respects_a_vegetarian_diet():

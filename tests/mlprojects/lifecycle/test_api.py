@@ -61,7 +61,7 @@ def test_feasibility_put_answers_the_verdict_and_reasons(api, proj):
     assert data["criteria"] == body["criteria"]
     assert data["red_flags"] == ALL_NO_FLAGS
     assert data["verdict"] == "rules_first"
-    assert data["reasons"][0].startswith("data is 'no'")
+    assert data["reasons"][0].startswith("Data answered no")
 
 
 def test_feasibility_accepts_answers_with_rationales(api, proj):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlprojects.lifecycle.feasibility import evaluate
+from mlprojects.lifecycle.feasibility import CRITERION_NAMES, RED_FLAGS, evaluate
 
 ALL_YES = {k: "yes" for k in ("pattern", "objective", "complexity", "data", "repetition")}
 NO_FLAGS = {
@@ -21,29 +21,29 @@ NO_FLAGS = {
 def test_all_yes_and_no_red_flag_fits_ml():
     result = evaluate(ALL_YES, NO_FLAGS)
     assert result.verdict == "ml_fits"
-    assert "pattern=yes" in result.reasons[0]
+    assert "pattern yes" in result.reasons[0]
 
 
 def test_a_partly_answer_still_fits_but_is_named():
     result = evaluate({**ALL_YES, "complexity": "partly"}, NO_FLAGS)
     assert result.verdict == "ml_fits"
-    assert any(r.startswith("complexity is only 'partly'") for r in result.reasons)
+    assert any(r.startswith("Complexity is only partly there") for r in result.reasons)
 
 
 @pytest.mark.parametrize("flag", list(NO_FLAGS))
 def test_any_red_flag_advises_against_ml(flag):
     result = evaluate(ALL_YES, {**NO_FLAGS, flag: True})
     assert result.verdict == "ml_not_advised"
-    assert result.reasons[0].startswith(f"Red flag {flag}:")
+    assert result.reasons[0] == f"Red flag: {RED_FLAGS[flag].lower()}."
 
 
 def test_red_flags_win_over_every_other_rule():
     criteria = {**ALL_YES, "data": "no", "pattern": "unknown"}
     result = evaluate(criteria, {**NO_FLAGS, "unethical": True, "poor_data": True})
     assert result.verdict == "ml_not_advised"
-    assert [r.split(":")[0] for r in result.reasons[:2]] == [
-        "Red flag unethical",
-        "Red flag poor_data",
+    assert result.reasons[:2] == [
+        "Red flag: the use is unethical.",
+        "Red flag: good data is hard to get.",
     ]
 
 
@@ -51,7 +51,7 @@ def test_red_flags_win_over_every_other_rule():
 def test_no_pattern_objective_or_complexity_advises_against_ml(criterion):
     result = evaluate({**ALL_YES, criterion: "no"}, NO_FLAGS)
     assert result.verdict == "ml_not_advised"
-    assert result.reasons[0].startswith(f"{criterion} is 'no'")
+    assert result.reasons[0].startswith(f"{CRITERION_NAMES[criterion]} answered no")
 
 
 def test_core_no_wins_over_missing_data():
@@ -62,7 +62,7 @@ def test_core_no_wins_over_missing_data():
 def test_no_data_means_rules_first_with_a_collection_plan():
     result = evaluate({**ALL_YES, "data": "no"}, NO_FLAGS)
     assert result.verdict == "rules_first"
-    assert result.reasons[0].startswith("data is 'no'")
+    assert result.reasons[0].startswith("Data answered no")
     assert "collect" in result.reasons[1]
 
 
@@ -74,8 +74,8 @@ def test_no_data_wins_over_unknown_answers():
 def test_unknown_criteria_are_open_questions_naming_each():
     result = evaluate({**ALL_YES, "pattern": "unknown", "repetition": "unknown"}, NO_FLAGS)
     assert result.verdict == "open_questions"
-    assert result.reasons[0].startswith("pattern is 'unknown'")
-    assert result.reasons[1].startswith("repetition is 'unknown'")
+    assert result.reasons[0].startswith("Pattern is unknown")
+    assert result.reasons[1].startswith("Repetition is unknown")
 
 
 def test_missing_answers_count_as_unknown():

@@ -70,7 +70,7 @@ def test_feasibility_update_recomputes_the_verdict_and_the_project_summary(proj,
     assert proj.verdict == "rules_first"
     f = selectors.cycle_get(project=proj).feasibility
     assert f.data_rationale == "No orders are logged yet"
-    assert f.reasons[0].startswith("data is 'no'")
+    assert f.reasons[0].startswith("Data answered no")
 
 
 def test_feasibility_refuses_an_unknown_criterion_and_saves_nothing(proj, member):

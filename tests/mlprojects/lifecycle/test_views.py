@@ -224,3 +224,31 @@ def test_the_dashboard_filters_by_verdict_and_readiness(org, member, client_for)
     assert "No project matches" in response.text
     response = client.get(f"/o/acme/?owner={member.id}&readiness=early")
     assert "Fraud detection" in response.text and "News feed" in response.text
+
+
+def test_a_member_renames_the_project_and_its_address_stays(project, member, client_for):
+    from accounts.models import AuditEvent
+
+    url = "/o/acme/projects/menu-recommender/edit/"
+    client = client_for(member)
+    assert "Rename the project" in client.get(url).content.decode()
+    response = client.post(url, {"name": "Menu guidance", "summary": "Guide first-time guests."})
+    assert response.status_code == 302
+    assert response["Location"] == "/o/acme/projects/menu-recommender/"
+    project.refresh_from_db()
+    assert (project.name, project.summary) == ("Menu guidance", "Guide first-time guests.")
+    assert AuditEvent.objects.filter(action="project.updated", target="Menu guidance").exists()
+
+
+def test_a_viewer_cannot_rename_the_project(project, viewer, client_for):
+    url = "/o/acme/projects/menu-recommender/edit/"
+    assert client_for(viewer).post(url, {"name": "x", "summary": ""}).status_code == 403
+    project.refresh_from_db()
+    assert project.name == "Menu recommender"
+
+
+def test_an_empty_name_is_an_inline_error(project, member, client_for):
+    url = "/o/acme/projects/menu-recommender/edit/"
+    response = client_for(member).post(url, {"name": "", "summary": ""})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()

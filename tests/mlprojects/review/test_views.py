@@ -110,7 +110,7 @@ def test_the_markdown_export(submitted, member, client_for):
     text = response.content.decode()
     assert text.startswith("# Menu recommender — proposal v1\n")
     assert "## 1. Phenomenon" in text
-    assert "- **What:** Revenue fell." in text
+    assert "- **What is happening:** Revenue fell." in text
 
 
 def test_the_print_export_is_a_standalone_page_with_print_css(submitted, member, client_for):
@@ -223,8 +223,8 @@ def test_the_document_names_the_metrics_of_the_evaluation_plan():
     }
     evaluation = next(s for s in proposal_document(snapshot) if s.key == "evaluation")
     assert [(r.label, r.value) for r in evaluation.rows] == [
-        ("Text", "A/B test"),
-        ("Metrics", "Second-visit rate"),
+        ("Plan", "A/B test"),
+        ("Decided by", "Second-visit rate"),
     ]
 
 
