@@ -254,4 +254,4 @@ def test_the_activity_page_reads_rows_that_name_a_project_by_slug(client_for, or
     audit(org=org, actor=owner, action="odd.row", target="x", data={"project": ["not", "a key"]})
     response = client_for(owner).get("/o/acme/activity/")
     assert response.status_code == 200
-    assert "use case: project created Churn" in response.content.decode()
+    assert "project created the use case “Churn”" in response.content.decode()

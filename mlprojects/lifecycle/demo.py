@@ -174,6 +174,14 @@ def _restaurant(project: Project, user: User) -> None:
         update_cadence="monthly",
         owner="Data team",
     )
+    add(
+        Metric,
+        name="Daily revenue",
+        kind="business",
+        unit="€",
+        target=9000,
+        description="Takings per day from the point-of-sale system.",
+    )
     revisit = add(
         Metric,
         name="Second-visit rate of first-time guests",
