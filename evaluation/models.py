@@ -30,7 +30,9 @@ from evaluation.monitoring.models import (
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitoringWindow,
     MonitorSettings,
+    WindowSize,
 )
 from evaluation.runs.models import (
     Dataset,
@@ -69,6 +71,8 @@ __all__ = [
     "MetricType",
     "MetricValue",
     "MonitorSettings",
+    "MonitoringWindow",
+    "WindowSize",
     "Outcome",
     "ResultSource",
     "Run",

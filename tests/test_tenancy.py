@@ -155,6 +155,9 @@ def foreign_kwargs(
         "api-metric-value-list": {"pk": other_project.pk},
         "api-alert-list": {"pk": other_project.pk},
         "api-finding-list": {"pk": other_project.pk},
+        "api-prediction-ingest": {"pk": other_project.pk},
+        "api-label-ingest": {"pk": other_project.pk},
+        "api-monitoring-window-list": {"pk": other_project.pk},
         "api-alert-acknowledge": {"pk": other_alert.pk},
         "api-alert-resolve": {"pk": other_alert.pk},
     }

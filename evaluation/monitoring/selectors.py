@@ -9,7 +9,15 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organization
-from evaluation.monitoring.models import Alert, Deployment, DriftReport, MetricValue
+from evaluation.monitoring.models import (
+    Alert,
+    Deployment,
+    DriftReport,
+    MetricValue,
+    MonitoringWindow,
+    MonitorSettings,
+    WindowSize,
+)
 from mlprojects.models import Metric, Project, WatchedMetric
 
 
@@ -171,3 +179,13 @@ def audit_event_lines(*, org: Organization, events: list[AuditEvent]) -> dict[in
         template = ACTIVITY_TEXT.get(event.action, "{target}")
         lines[event.pk] = (template.format(target=event.target), url)
     return lines
+
+
+def window_list(*, project: Project) -> QuerySet[MonitoringWindow]:
+    """The project's monitoring windows of its current size, in time order."""
+    return MonitoringWindow.objects.filter(project=project, size=window_size(project=project))
+
+
+def window_size(*, project: Project) -> str:
+    settings = MonitorSettings.objects.filter(project=project).first()
+    return settings.window if settings else WindowSize.DAY
