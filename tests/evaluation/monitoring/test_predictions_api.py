@@ -220,3 +220,26 @@ def test_too_many_rows_and_unreadable_files_are_refused(api, project):
     both = api.post(f"/api/v1/projects/{project.pk}/labels/", {"rows": "[]", "file": bad})
     assert both.status_code == 400
     assert not MonitoringWindow.objects.exists()
+
+
+def test_the_monitoring_page_shows_the_windows_and_worst_slices(
+    api, reader_for, member, project, two_days
+):
+    first, second = two_days
+    for frame in two_days:
+        post(api, project, "predictions", predictions(frame))
+    post(api, project, "labels", records(first, "prediction_id", "label"))
+    url = f"/o/{project.organization.slug}/projects/{project.slug}/monitoring/"
+    response = reader_for(member).get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="windows"' in html and "Worst slices" in html
+    for window in MonitoringWindow.objects.filter(project=project):
+        assert f'id="window-{window.pk}"' in html
+    drifted = next(
+        c
+        for c in MonitoringWindow.objects.get(start__day=2).result["drift"]["columns"]
+        if c["column"] == "amount"
+    )
+    assert drifted["drifted"]
+    assert "<script>" not in html  # no inline script: the CSP forbids it
