@@ -139,6 +139,12 @@ def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
             f"Row {int(np.flatnonzero(stamps.isna())[0])} has no valid timestamp (ISO 8601)."
         )
     frame["timestamp"] = stamps.astype("datetime64[us, UTC]")
+    for column in ("label", "received_at"):
+        if column in frame:
+            raise IngestError(
+                f"Prediction rows have no {column!r} column: send labels to the labels "
+                "endpoint, whenever they arrive."
+            )
     if "score" not in frame and "prediction" not in frame:
         raise IngestError("Rows need a score, a prediction, or both.")
     for column in ("score", "prediction"):

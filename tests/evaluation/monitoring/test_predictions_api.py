@@ -199,6 +199,7 @@ def test_hourly_windows_follow_the_project_setting(api, project, two_days):
         ([{"prediction_id": "a", "timestamp": "yesterday", "score": 0.1}], "rows"),
         ([{"prediction_id": "a", "timestamp": "2026-11-01T00:00:00Z"}], "rows"),
         ([{"prediction_id": "a", "timestamp": "2026-11-01", "score": "high"}], "rows"),
+        ([{"prediction_id": "a", "timestamp": "2026-11-01", "score": 0.2, "label": 1}], "rows"),
     ],
 )
 def test_bad_prediction_rows_are_a_400(api, project, rows, field):
@@ -243,3 +244,16 @@ def test_the_monitoring_page_shows_the_windows_and_worst_slices(
     )
     assert drifted["drifted"]
     assert "<script>" not in html  # no inline script: the CSP forbids it
+
+
+def test_oversize_files_and_json_bodies_are_a_413(api, project, settings, two_days):
+    first, _ = two_days
+    buffer = io.BytesIO()
+    first.drop(columns="label").to_csv(buffer, index=False)
+    settings.MONITORING_MAX_UPLOAD_BYTES = 1000
+    url = f"/api/v1/projects/{project.pk}/predictions/"
+    response = api.post(url, {"file": SimpleUploadedFile("p.csv", buffer.getvalue())})
+    assert response.status_code == 413
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert post(api, project, "predictions", predictions(first)).status_code == 413
+    assert not MonitoringWindow.objects.exists()
