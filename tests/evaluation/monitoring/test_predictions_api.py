@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evaluation.drift import cbpe_estimate, cbpe_fit, data_drift, infer_column_types
+from evaluation.drift import (
+    cbpe_estimate,
+    cbpe_fit,
+    data_drift,
+    infer_column_types,
+    worst_slices,
+)
 from evaluation.metrics import binary_metrics
 from evaluation.models import MonitoringWindow, MonitorSettings
 
@@ -113,7 +119,14 @@ def test_json_rows_become_daily_windows_equal_to_the_engines(api, project, two_d
     assert window["estimated_performance"]["recall"] == pytest.approx(estimate.recall)
     assert window["attribution"]["amount"] == pytest.approx(second["shap_amount"].abs().mean())
     assert window["score"]["mean"] == pytest.approx(second["score"].mean())
-    assert window["worst_slices"] and {"column", "rate", "ci_low"} <= set(window["worst_slices"][0])
+    errors = (second["score"] >= 0.5).astype(int) != second["label"]
+    slices = worst_slices(
+        {c: second[c].to_numpy() for c in ("amount", "merchant")}, errors=errors.to_numpy(), top=5
+    )
+    assert [(s["column"], s["value"], s["rows"]) for s in window["worst_slices"]] == [
+        (s.column, s.value, s.rows) for s in slices
+    ]
+    assert window["worst_slices"][0]["ci_low"] == pytest.approx(slices[0].ci_low)
     # Only aggregates are in the database.
     assert MonitoringWindow.objects.filter(project=project).count() == 2
 
