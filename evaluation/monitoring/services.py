@@ -32,6 +32,8 @@ from evaluation.monitoring.models import (
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitorSettings,
+    WindowSize,
 )
 from evaluation.monitoring.tasks import (
     compute_window_partition_task,
@@ -426,3 +428,23 @@ def labels_ingest(
     )
     days = _enqueue_windows(project, windows.days_with_predictions(project, stored["ids"]))
     return {"received": stored["rows"], "recomputing": days}
+
+
+def window_settings_update(
+    *, project: Project, user: User | None, window: str, reference_start: datetime | None
+) -> list[str]:
+    """Change the window size (hour/day) or the reference window and queue the
+    recomputation of every day partition (windows of the old size are then removed)."""
+    if window not in WindowSize.values:
+        raise ValidationError({"window": "The window is an hour or a day."})
+    settings_row = MonitorSettings.objects.get_or_create(project=project)[0]
+    settings_row.window, settings_row.reference_start = window, reference_start
+    settings_row.save(update_fields=["window", "reference_start", "updated_at"])
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.window_settings_updated",
+        target=f"windows of one {window}",
+        data={"project": project.pk, "window": window},
+    )
+    return _enqueue_windows(project, windows.partition_days(project))

@@ -270,3 +270,30 @@ def test_oversize_files_and_json_bodies_are_a_413(api, project, settings, two_da
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     assert post(api, project, "predictions", predictions(first)).status_code == 413
     assert not MonitoringWindow.objects.exists()
+
+
+def test_changing_the_window_size_or_reference_recomputes_every_window(
+    api, member, project, two_days, django_capture_on_commit_callbacks
+):
+    from datetime import UTC, datetime
+
+    from evaluation.monitoring import services
+
+    for frame in two_days:
+        post(api, project, "predictions", predictions(frame))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.window_settings_update(
+            project=project, user=member, window="hour", reference_start=None
+        )
+    found = windows(api, project)["results"]
+    assert {w["size"] for w in found} == {"hour"}
+    assert sum(w["rows"] for w in found) == 550
+    assert MonitoringWindow.objects.filter(project=project, size="day").count() == 0
+    second_day = datetime(2026, 11, 2, tzinfo=UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.window_settings_update(
+            project=project, user=member, window="day", reference_start=second_day
+        )
+    found = windows(api, project)["results"]
+    assert [w["is_reference"] for w in found] == [False, True]
+    assert found[0]["result"]["reference_start"] == second_day.isoformat()
