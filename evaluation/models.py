@@ -32,7 +32,9 @@ from evaluation.monitoring.models import (
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitoringWindow,
     MonitorSettings,
+    WindowSize,
 )
 from evaluation.prototypes.models import (
     AllowedHost,
@@ -85,6 +87,8 @@ __all__ = [
     "MetricType",
     "MetricValue",
     "MonitorSettings",
+    "MonitoringWindow",
+    "WindowSize",
     "Outcome",
     "PrototypeCall",
     "PrototypeEndpoint",

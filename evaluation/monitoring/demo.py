@@ -109,6 +109,7 @@ def _fraud(project: Project, owner: User | None, start) -> None:
         current=files["current"],
     )
     jobs.drift_report_run(report_id=report.pk)  # the worker's function, here and now
+    _predictions(project, start)
     alert = Alert.objects.filter(drift_report=report).first()
     if alert is not None:
         services.alert_acknowledge(alert=alert, user=owner)
@@ -120,6 +121,47 @@ def _fraud(project: Project, owner: User | None, start) -> None:
             "(crypto exchanges) appeared in week 6; its recall is unknown until the "
             "chargebacks arrive.",
         )
+
+
+#: Ingested prediction rows: PREDICTION_DAYS days of PREDICTION_ROWS payments from
+#: FIRST_PREDICTION_DAY on (across the new category's arrival), labelled up to 30 days ago.
+FIRST_PREDICTION_DAY = 28
+PREDICTION_DAYS = 14
+PREDICTION_ROWS = 300
+
+
+def _predictions(project: Project, start) -> None:
+    """Scored payments through the ingestion layer, windows computed here and now."""
+    import numpy as np
+    import pandas as pd
+
+    from evaluation.monitoring import windows
+
+    rng = np.random.default_rng(17)
+    frames = []
+    for d in range(FIRST_PREDICTION_DAY, FIRST_PREDICTION_DAY + PREDICTION_DAYS):
+        frame = _transactions(rng, PREDICTION_ROWS, new_category=d >= NEW_CATEGORY_DAY)
+        fraud = rng.random(PREDICTION_ROWS) < 0.05
+        unseen = (frame["merchant_category"] == "crypto exchange").to_numpy()
+        # The model ranks known fraud well and fraud at the unseen category poorly.
+        strong = rng.beta(5, 2, PREDICTION_ROWS)
+        weak = rng.beta(2, 4, PREDICTION_ROWS)
+        score = np.where(fraud, np.where(unseen, weak, strong), rng.beta(1, 9, PREDICTION_ROWS))
+        seconds = rng.integers(0, 86_400, PREDICTION_ROWS)
+        frame["prediction_id"] = [f"demo-{d}-{i}" for i in range(PREDICTION_ROWS)]
+        frame["timestamp"] = [_day(start, d) + timedelta(seconds=int(s)) for s in seconds]
+        frame["model_version"] = "fraud-gbm/1"
+        frame["score"] = np.round(score, 4)
+        frame["shap_amount"] = np.round(0.02 * np.log(frame["amount"]) * (score - 0.1), 4)
+        frame["label"] = fraud.astype(int)
+        frames.append((d, frame))
+    for _, frame in frames:
+        windows.store_predictions(project, frame.drop(columns=["label"]))
+    labelled = [f for d, f in frames if d < DAYS - LABEL_DELAY_DAYS]
+    if labelled:
+        windows.store_labels(project, pd.concat(labelled)[["prediction_id", "label"]])
+    for day in windows.partition_days(project):
+        windows.compute_partition(project, day)
 
 
 def _restaurant(project: Project, owner: User | None, start) -> None:

@@ -13,7 +13,7 @@ import csv
 import io
 import logging
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 import pandas as pd
@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from accounts.services import audit, notify
 from evaluation.drift import DriftInputError, data_drift, infer_column_types
+from evaluation.monitoring import windows
 from evaluation.monitoring.models import (
     Alert,
     AlertKind,
@@ -334,3 +335,12 @@ def drift_alert_raise(report: DriftReport) -> Alert | None:
             details={"columns": columns},
         )
     )
+
+
+def windows_compute(*, project_id: int, days: list[str]) -> int:
+    """Compute the windows of these day partitions (ISO dates); a missing project (deleted
+    since) is nothing to do. Returns the number of windows written."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    return sum(len(windows.compute_partition(project, date.fromisoformat(day))) for day in days)

@@ -158,6 +158,11 @@ class MetricValue(models.Model):
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M} {self.segment} = {self.value}"
 
 
+class WindowSize(models.TextChoices):
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
 class MonitorSettings(TimeStampedModel):
     """A project's alerting rules besides its watched metrics' thresholds (step 8): how many
     consecutive breaching values make an alert, and whether drift raises one."""
@@ -173,6 +178,19 @@ class MonitorSettings(TimeStampedModel):
     alert_on_drift = models.BooleanField(
         default=True, help_text="A drift report with a drifted column raises an alert."
     )
+    window = models.CharField(
+        "Window size",
+        max_length=4,
+        choices=WindowSize.choices,
+        default=WindowSize.DAY,
+        help_text="Predictions are aggregated per hour or per day (UTC).",
+    )
+    reference_start = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the window that drift and estimated performance compare "
+        "against; empty: the first window.",
+    )
 
     class Meta:
         verbose_name_plural = "monitor settings"
@@ -186,6 +204,36 @@ class MonitorSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Monitoring of {self.project}"
+
+
+class MonitoringWindow(models.Model):
+    """The aggregates of one window of ingested predictions (the raw rows stay in Parquet
+    files in storage): volume, score distribution, label coverage and delay, realized and
+    estimated performance, drift against the reference window, worst slices and mean
+    attributions, all in `result`. Recomputed whenever its rows or their labels change."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="monitoring_windows"
+    )
+    size = models.CharField(max_length=4, choices=WindowSize.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    labelled_rows = models.PositiveIntegerField(default=0)
+    is_reference = models.BooleanField(default=False)
+    result = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "size", "start"], name="monitoring_window_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.size} {self.start:%Y-%m-%d %H:%M}"
 
 
 class AlertKind(models.TextChoices):

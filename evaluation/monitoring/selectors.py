@@ -9,7 +9,15 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organization
-from evaluation.monitoring.models import Alert, Deployment, DriftReport, MetricValue
+from evaluation.monitoring.models import (
+    Alert,
+    Deployment,
+    DriftReport,
+    MetricValue,
+    MonitoringWindow,
+    MonitorSettings,
+    WindowSize,
+)
 from mlprojects.models import Metric, Project, WatchedMetric
 
 
@@ -137,6 +145,41 @@ def monitoring_overview(*, project: Project) -> dict[str, Any]:
         "chart": chart,
         "heatmap": drift_heatmap(project=project),
         "drift_reports": list(drift_report_list(project=project)[:20]),
+        "windows": window_rows(project=project),
+    }
+
+
+def _metric(block: dict | None, name: str, nested: bool) -> float | None:
+    if not block:
+        return None
+    return (block.get("metrics") or {}).get(name) if nested else block.get(name)
+
+
+def window_rows(*, project: Project, limit: int = 60) -> dict[str, Any]:
+    """The newest windows for the page: estimated against realized performance, drifted
+    columns, and the worst slices of the newest labelled window."""
+    found = list(window_list(project=project).order_by("-start")[:limit])[::-1]
+    rows = []
+    for w in found:
+        result = w.result or {}
+        drift = result.get("drift") or {}
+        rows.append(
+            {
+                "window": w,
+                "coverage": result.get("label_coverage"),
+                "realized_recall": _metric(result.get("performance"), "recall", True),
+                "realized_auc": _metric(result.get("performance"), "roc_auc", True),
+                "estimated_recall": _metric(result.get("estimated_performance"), "recall", False),
+                "estimated_auc": _metric(result.get("estimated_performance"), "roc_auc", False),
+                "drifted": [c["column"] for c in drift.get("columns", []) if c.get("drifted")],
+                "score_mean": (result.get("score") or {}).get("mean"),
+            }
+        )
+    labelled = [w for w in found if (w.result or {}).get("worst_slices")]
+    return {
+        "rows": rows,
+        "slices_window": labelled[-1] if labelled else None,
+        "slices": labelled[-1].result["worst_slices"] if labelled else [],
     }
 
 
@@ -171,3 +214,13 @@ def audit_event_lines(*, org: Organization, events: list[AuditEvent]) -> dict[in
         template = ACTIVITY_TEXT.get(event.action, "{target}")
         lines[event.pk] = (template.format(target=event.target), url)
     return lines
+
+
+def window_list(*, project: Project) -> QuerySet[MonitoringWindow]:
+    """The project's monitoring windows of its current size, in time order."""
+    return MonitoringWindow.objects.filter(project=project, size=window_size(project=project))
+
+
+def window_size(*, project: Project) -> str:
+    settings = MonitorSettings.objects.filter(project=project).first()
+    return settings.window if settings else WindowSize.DAY

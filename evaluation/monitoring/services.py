@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
+import pandas as pd
+import pyarrow as pa
+from celery import group
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -20,6 +23,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit
 from evaluation.metrics import EvaluationInputError, detect_format, read_header
+from evaluation.monitoring import windows
+from evaluation.monitoring.jobs import read_frame
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -27,8 +32,14 @@ from evaluation.monitoring.models import (
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitorSettings,
+    WindowSize,
 )
-from evaluation.monitoring.tasks import evaluate_alerts_task, run_drift_report_task
+from evaluation.monitoring.tasks import (
+    compute_window_partition_task,
+    evaluate_alerts_task,
+    run_drift_report_task,
+)
 from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Finding, Metric, Project
 
@@ -327,3 +338,113 @@ def finding_record(
             "suspected_cause": suspected_cause.strip(),
         },
     )
+
+
+# -- predictions and labels ------------------------------------------------------------------
+
+#: The most rows one JSON predictions or labels call may carry (a file may carry more).
+MAX_INGEST_ROWS = 10_000
+
+
+def _ingest_frame(rows: Sequence[Any] | None, upload: UploadedFile | None) -> pd.DataFrame:
+    if (rows is None) == (upload is None):
+        raise ValidationError({"rows": "Send either JSON rows or a file, not both."})
+    if rows is not None:
+        if len(rows) > MAX_INGEST_ROWS:
+            raise ValidationError({"rows": f"At most {MAX_INGEST_ROWS:,} rows a call."})
+        if not rows:
+            raise ValidationError({"rows": "No rows."})
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise ValidationError({"rows": f"Row {i} is not an object."})
+            for key, value in row.items():
+                if isinstance(value, dict | list):
+                    raise ValidationError({"rows": f"Row {i}: {key} is not a single value."})
+        return pd.DataFrame.from_records(list(rows))
+    try:
+        file_format = detect_format(upload)
+        upload.seek(0)
+        return read_frame(upload, file_format, None)
+    except UploadTooLarge:
+        raise
+    except (EvaluationInputError, ValueError, OSError, pa.ArrowException) as exc:
+        raise ValidationError({"file": f"Cannot read the file: {exc}"}) from None
+
+
+def _enqueue_windows(project: Project, days: Sequence[date]) -> list[str]:
+    stale = [d.isoformat() for d in windows.stale_days(project, days)]
+    if stale:
+        work = group(compute_window_partition_task.s(project.pk, day) for day in stale)
+        transaction.on_commit(work.apply_async)
+    return stale
+
+
+def predictions_ingest(
+    *,
+    project: Project,
+    user: User | None,
+    rows: Sequence[Any] | None = None,
+    upload: UploadedFile | None = None,
+) -> dict[str, Any]:
+    """Store prediction rows (JSON rows or a CSV/Parquet file) in their day partitions and
+    queue the computation of the windows they touch. A prediction_id sent again replaces
+    the earlier row when the windows are computed."""
+    frame = _ingest_frame(rows, upload)
+    try:
+        stored = windows.store_predictions(project, frame)
+    except windows.IngestError as exc:
+        raise ValidationError({"rows" if upload is None else "file": str(exc)}) from None
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.predictions_ingested",
+        target=f"{stored['rows']} predictions",
+        data={"project": project.pk, "rows": stored["rows"]},
+    )
+    days = _enqueue_windows(project, stored["days"])
+    return {"received": stored["rows"], "recomputing": days}
+
+
+def labels_ingest(
+    *,
+    project: Project,
+    user: User | None,
+    rows: Sequence[Any] | None = None,
+    upload: UploadedFile | None = None,
+) -> dict[str, Any]:
+    """Store labels ({prediction_id, label}) however late, and queue the recomputation of
+    the windows holding their predictions."""
+    frame = _ingest_frame(rows, upload)
+    try:
+        stored = windows.store_labels(project, frame)
+    except windows.IngestError as exc:
+        raise ValidationError({"rows" if upload is None else "file": str(exc)}) from None
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.labels_ingested",
+        target=f"{stored['rows']} labels",
+        data={"project": project.pk, "rows": stored["rows"]},
+    )
+    days = _enqueue_windows(project, windows.days_with_predictions(project, stored["ids"]))
+    return {"received": stored["rows"], "recomputing": days}
+
+
+def window_settings_update(
+    *, project: Project, user: User | None, window: str, reference_start: datetime | None
+) -> list[str]:
+    """Change the window size (hour/day) or the reference window and queue the
+    recomputation of every day partition (windows of the old size are then removed)."""
+    if window not in WindowSize.values:
+        raise ValidationError({"window": "The window is an hour or a day."})
+    settings_row = MonitorSettings.objects.get_or_create(project=project)[0]
+    settings_row.window, settings_row.reference_start = window, reference_start
+    settings_row.save(update_fields=["window", "reference_start", "updated_at"])
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.window_settings_updated",
+        target=f"windows of one {window}",
+        data={"project": project.pk, "window": window},
+    )
+    return _enqueue_windows(project, windows.partition_days(project))

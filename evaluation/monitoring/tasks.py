@@ -29,3 +29,10 @@ def evaluate_alerts_task(project_id: int) -> None:
 def evaluate_all_alerts_task() -> None:
     """Beat's sweep over every monitored project (MONITORING_ALERT_SWEEP_SECONDS)."""
     jobs.alerts_evaluate_all()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def compute_window_partition_task(project_id: int, day: str) -> None:
+    """(Re)compute the monitoring windows of one day partition. Idempotent: it reads the
+    stored rows and labels and overwrites the day's windows."""
+    jobs.windows_compute(project_id=project_id, days=[day])

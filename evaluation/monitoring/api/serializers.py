@@ -3,8 +3,16 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from evaluation.monitoring.models import Alert, AlertStatus, Deployment, DriftReport, MetricValue
-from evaluation.monitoring.services import MAX_METRIC_VALUES
+from evaluation.monitoring.models import (
+    Alert,
+    AlertStatus,
+    Deployment,
+    DriftReport,
+    MetricValue,
+    MonitoringWindow,
+    WindowSize,
+)
+from evaluation.monitoring.services import MAX_INGEST_ROWS, MAX_METRIC_VALUES
 from mlprojects.models import Finding
 
 
@@ -289,3 +297,79 @@ class FindingSerializer(serializers.ModelSerializer):
 
 class FindingListSerializer(serializers.Serializer):
     results = FindingSerializer(many=True)
+
+
+# -- predictions, labels and windows ------------------------------------------------------------
+
+
+class PredictionRowsInputSerializer(serializers.Serializer):
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_INGEST_ROWS,
+        help_text="Prediction rows: prediction_id, timestamp (ISO 8601), optional deployment "
+        "or model_version, feature values, score and/or prediction, optional attribution "
+        "columns shap_<feature>. At most 10,000 rows a call.",
+    )
+    file = serializers.FileField(
+        required=False, help_text="Instead of rows (multipart): a CSV, gzip CSV or Parquet file."
+    )
+
+
+class LabelRowsInputSerializer(serializers.Serializer):
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_INGEST_ROWS,
+        help_text="Label rows {prediction_id, label}; a label may come any time after its "
+        "prediction, and a label sent again replaces the earlier one.",
+    )
+    file = serializers.FileField(
+        required=False,
+        help_text="Instead of rows (multipart): a CSV, gzip CSV or Parquet file with "
+        "prediction_id and label columns.",
+    )
+
+
+class IngestedSerializer(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Rows stored.")
+    recomputing = serializers.ListField(
+        child=serializers.DateField(), help_text="Day partitions whose windows are recomputed."
+    )
+
+
+class WindowSerializer(serializers.ModelSerializer):
+    result = serializers.SerializerMethodField(
+        help_text="rows, labelled_rows, label_coverage, label_delay {median_seconds, "
+        "p90_seconds, max_seconds}, score {mean, p05..p95, histogram}, performance "
+        "{metrics, undefined} (realized on labelled rows), estimated_performance (CBPE: "
+        "roc_auc, precision, recall, f1, specificity, accuracy, tp/fp/fn/tn), drift "
+        "(per column vs the reference window, as drift reports), worst_slices [{column, "
+        "value, kind, rows, errors, rate, ci_low, ci_high}], attribution {feature: mean "
+        "|attribution|}, reference_start."
+    )
+
+    class Meta:
+        model = MonitoringWindow
+        fields = [
+            "id",
+            "size",
+            "start",
+            "end",
+            "rows",
+            "labelled_rows",
+            "is_reference",
+            "computed_at",
+            "result",
+        ]
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_result(self, window: MonitoringWindow) -> dict:
+        return window.result
+
+
+class WindowListSerializer(serializers.Serializer):
+    size = serializers.ChoiceField(choices=WindowSize.choices, help_text="The project's setting.")
+    results = WindowSerializer(many=True)

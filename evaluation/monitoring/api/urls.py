@@ -31,4 +31,15 @@ urlpatterns = [
     ),
     path("projects/<int:pk>/findings/", views.FindingListView.as_view(), name="api-finding-list"),
     path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="api-alert-resolve"),
+    path(
+        "projects/<int:pk>/predictions/",
+        views.PredictionIngestView.as_view(),
+        name="api-prediction-ingest",
+    ),
+    path("projects/<int:pk>/labels/", views.LabelIngestView.as_view(), name="api-label-ingest"),
+    path(
+        "projects/<int:pk>/monitoring/",
+        views.MonitoringWindowListView.as_view(),
+        name="api-monitoring-window-list",
+    ),
 ]

@@ -25,10 +25,15 @@ from evaluation.monitoring.api.serializers import (
     FindingInputSerializer,
     FindingListSerializer,
     FindingSerializer,
+    IngestedSerializer,
+    LabelRowsInputSerializer,
     MetricValueListSerializer,
     MetricValueQuerySerializer,
     MetricValuesInputSerializer,
     MetricValuesRecordedSerializer,
+    PredictionRowsInputSerializer,
+    WindowListSerializer,
+    WindowSerializer,
 )
 from evaluation.monitoring.models import Alert, DriftReport
 from evaluation.uploads import UploadTooLarge, limit_upload_size
@@ -247,3 +252,100 @@ class FindingListView(ProjectScopedView):
                 raise exceptions.ValidationError({"alert": ["Not an alert of this project."]})
         finding = services.finding_record(project=project, user=request.user, alert=alert, **values)
         return Response(FindingSerializer(finding).data, status=201)
+
+
+@body_limit("MONITORING_MAX_UPLOAD_BYTES")
+class RowsIngestView(ProjectScopedView):
+    # JSON {"rows": [...]} (at most 10,000 rows, a body of at most
+    # DATA_UPLOAD_MAX_MEMORY_SIZE) or a multipart `file` (streamed, at most
+    # MONITORING_MAX_UPLOAD_BYTES) → 202; the windows they touch are recomputed by a worker.
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    serializer_class = IngestedSerializer
+    service = staticmethod(services.predictions_ingest)
+
+    def initialize_request(self, request, *args, **kwargs):
+        limit_upload_size(request, settings.MONITORING_MAX_UPLOAD_BYTES)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        if not request.content_type.startswith("multipart/"):
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                raise PayloadTooLarge(
+                    "The JSON body is too large: send at most 10,000 rows a call, or a file."
+                )
+
+    def ingest(self, request: Request, input_serializer) -> Response:
+        project = self.get_project()
+        try:
+            serializer = input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            values = serializer.validated_data
+            if ("rows" in values) == ("file" in values):
+                raise exceptions.ValidationError(
+                    {"rows": ["Send either JSON rows or a multipart file."]}
+                )
+            counts = self.service(
+                project=project,
+                user=request.user,
+                rows=values.get("rows"),
+                upload=values.get("file"),
+            )
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        return Response(IngestedSerializer(counts).data, status=202)
+
+
+class PredictionIngestView(RowsIngestView):
+    """POST production predictions: JSON {"rows": [...]} or a multipart CSV/Parquet `file`.
+    Rows are stored by day; a prediction_id sent again replaces the earlier row."""
+
+    @extend_schema(
+        request={
+            "application/json": PredictionRowsInputSerializer,
+            "multipart/form-data": PredictionRowsInputSerializer,
+        },
+        responses={202: IngestedSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self.ingest(request, PredictionRowsInputSerializer)
+
+
+class LabelIngestView(RowsIngestView):
+    """POST labels of earlier predictions, however late: JSON {"rows": [{prediction_id,
+    label}]} or a multipart `file`. The windows of the labelled predictions are recomputed."""
+
+    service = staticmethod(services.labels_ingest)
+
+    @extend_schema(
+        request={
+            "application/json": LabelRowsInputSerializer,
+            "multipart/form-data": LabelRowsInputSerializer,
+        },
+        responses={202: IngestedSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self.ingest(request, LabelRowsInputSerializer)
+
+
+class MonitoringWindowListView(ProjectScopedView):
+    """GET: the project's monitoring windows in time order with their computed results."""
+
+    serializer_class = WindowListSerializer
+
+    @extend_schema(responses=WindowListSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        project = self.get_project()
+        found = selectors.window_list(project=project)
+        return Response(
+            {
+                "size": selectors.window_size(project=project),
+                "results": WindowSerializer(found, many=True).data,
+            }
+        )

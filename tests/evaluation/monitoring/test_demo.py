@@ -13,7 +13,8 @@ from mlprojects.models import Finding
 
 
 @pytest.fixture
-def demo(db):
+def demo(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
     call_command("load_demo", stdout=io.StringIO())
 
 
@@ -70,3 +71,18 @@ def test_the_fraud_monitoring_page_shows_the_alert(demo, client):
     )
     html = client.get("/o/demo/projects/fraud-detection/monitoring/").content.decode()
     assert "Drift in" in html and "merchant_category" in html and "Acknowledged" in html
+
+
+def test_the_fraud_demo_has_prediction_windows_estimated_and_realized(demo):
+    from evaluation.models import MonitoringWindow
+    from evaluation.monitoring.demo import PREDICTION_DAYS, PREDICTION_ROWS
+
+    found = list(MonitoringWindow.objects.filter(project__slug="fraud-detection"))
+    assert len(found) == PREDICTION_DAYS
+    assert all(w.rows == PREDICTION_ROWS for w in found)
+    assert found[0].is_reference and found[0].labelled_rows == PREDICTION_ROWS
+    labelled = [w for w in found if w.result["performance"]]
+    assert 0 < len(labelled) < len(found)
+    assert all(w.result["estimated_performance"] for w in found)
+    late = found[-1].result["drift"]["columns"]
+    assert any(c["column"] == "merchant_category" and c["drifted"] for c in late)

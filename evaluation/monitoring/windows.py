@@ -1,0 +1,444 @@
+"""Production predictions and their labels: raw rows kept as Parquet files in storage,
+aggregated per window (an hour or a day, UTC) into `MonitoringWindow` rows.
+
+Storage layout (through `default_storage`, so S3 works unchanged)::
+
+    monitoring/<org>/<project>/predictions/<YYYY-MM-DD>/<ns>-<uuid>.parquet  (by row day)
+    monitoring/<org>/<project>/labels/<ns>-<uuid>.parquet                   (by arrival)
+
+A file name starts with its arrival time in nanoseconds, so reading a partition's files in
+name order and keeping the last row of each `prediction_id` makes a re-sent prediction
+replace the earlier one (and a re-sent label likewise): re-ingesting never double-counts.
+
+A window lies inside one day partition, so each partition is computed on its own (the
+partial aggregates of a window are those of its partition); `compute_partition` writes
+the windows of one day and removes the ones that no longer have rows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from evaluation.drift import (
+    DriftInputError,
+    cbpe_estimate,
+    cbpe_fit,
+    data_drift,
+    infer_column_types,
+    worst_slices,
+)
+from evaluation.metrics.binary import binary_metrics
+from evaluation.monitoring.models import MonitoringWindow, MonitorSettings, WindowSize
+from mlprojects.models import Project
+
+#: Columns with a meaning of their own; every other column is a feature (or an attribution).
+RESERVED = ("prediction_id", "timestamp", "deployment", "model_version", "score", "prediction")
+ATTRIBUTION_PREFIX = "shap_"
+#: The threshold turning scores into predicted labels when rows carry no `prediction`.
+THRESHOLD = 0.5
+WORST_SLICES = 5
+SCORE_BINS = 10
+
+
+class IngestError(ValueError):
+    """Rows that cannot be stored; the message says which and why."""
+
+
+# -- storage -------------------------------------------------------------------------------
+
+
+def _root(project: Project) -> str:
+    return f"monitoring/{project.organization_id}/{project.pk}"
+
+
+def _file_name() -> str:
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def _write(name: str, frame: pd.DataFrame) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+    default_storage.save(name, ContentFile(buffer.getvalue()))
+
+
+def _listdir(path: str) -> tuple[list[str], list[str]]:
+    try:
+        return default_storage.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+
+
+def _read(path: str, files: Iterable[str], columns: list[str] | None = None) -> pd.DataFrame:
+    frames = []
+    for name in sorted(files):
+        with default_storage.open(f"{path}/{name}", "rb") as fh:
+            frames.append(pq.read_table(fh, columns=columns).to_pandas())
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def partition_days(project: Project) -> list[date]:
+    dirs, _ = _listdir(f"{_root(project)}/predictions")
+    return sorted(date.fromisoformat(d) for d in dirs)
+
+
+def read_partition(project: Project, day: date) -> pd.DataFrame:
+    """The day's prediction rows, the latest of each prediction_id."""
+    path = f"{_root(project)}/predictions/{day.isoformat()}"
+    frame = _read(path, _listdir(path)[1])
+    if frame.empty:
+        return frame
+    return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
+
+
+def read_labels(project: Project) -> pd.DataFrame:
+    """Every label of the project, the latest of each prediction_id."""
+    path = f"{_root(project)}/labels"
+    frame = _read(path, _listdir(path)[1])
+    if frame.empty:
+        return pd.DataFrame({"prediction_id": [], "label": [], "received_at": []})
+    return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
+
+
+def _clean_ids(frame: pd.DataFrame, what: str) -> pd.Series:
+    if "prediction_id" not in frame:
+        raise IngestError(f"Every {what} needs a prediction_id.")
+    ids = frame["prediction_id"]
+    missing = ids.isna() | (ids.astype(str).str.strip() == "")
+    if missing.any():
+        raise IngestError(f"Row {int(np.flatnonzero(missing)[0])} has no prediction_id.")
+    return ids.astype(str)
+
+
+def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
+    """Validate prediction rows and store them in their day partitions. Returns the row
+    count and the days written."""
+    if frame.empty:
+        raise IngestError("No rows.")
+    frame = frame.copy()
+    frame["prediction_id"] = _clean_ids(frame, "prediction")
+    if "timestamp" not in frame:
+        raise IngestError("Every prediction needs a timestamp.")
+    stamps = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="mixed")
+    if stamps.isna().any():
+        raise IngestError(
+            f"Row {int(np.flatnonzero(stamps.isna())[0])} has no valid timestamp (ISO 8601)."
+        )
+    frame["timestamp"] = stamps.astype("datetime64[us, UTC]")
+    for column in ("label", "received_at"):
+        if column in frame:
+            raise IngestError(
+                f"Prediction rows have no {column!r} column: send labels to the labels "
+                "endpoint, whenever they arrive."
+            )
+    if "score" not in frame and "prediction" not in frame:
+        raise IngestError("Rows need a score, a prediction, or both.")
+    for column in ("score", "prediction"):
+        if column in frame:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad = values.isna() & frame[column].notna()
+            if bad.any():
+                raise IngestError(f"Row {int(np.flatnonzero(bad)[0])}: {column} is not a number.")
+            frame[column] = values.astype("float64")
+    for column in frame.columns:
+        if frame[column].dtype == object and column != "prediction_id":
+            # Mixed objects (numbers and text) are kept as text so that Parquet can type them.
+            if not frame[column].map(lambda v: v is None or isinstance(v, str)).all():
+                numbers = pd.to_numeric(frame[column], errors="coerce")
+                if (numbers.notna() | frame[column].isna()).all():
+                    frame[column] = numbers
+                else:
+                    frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    days = frame["timestamp"].dt.date
+    written = []
+    for day, part in frame.groupby(days, sort=True):
+        name = f"{_root(project)}/predictions/{day.isoformat()}/{_file_name()}"
+        _write(name, part.reset_index(drop=True))
+        written.append(day)
+    return {"rows": len(frame), "days": written}
+
+
+def store_labels(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
+    """Validate label rows and store them with their arrival time."""
+    if frame.empty:
+        raise IngestError("No rows.")
+    ids = _clean_ids(frame, "label")
+    if "label" not in frame:
+        raise IngestError("Every row needs a label.")
+    labels = pd.to_numeric(frame["label"], errors="coerce")
+    if labels.isna().any():
+        raise IngestError(f"Row {int(np.flatnonzero(labels.isna())[0])}: label is not a number.")
+    stored = pd.DataFrame(
+        {
+            "prediction_id": ids.to_numpy(),
+            "label": labels.astype("float64").to_numpy(),
+            "received_at": pd.Timestamp(timezone.now()).tz_convert("UTC"),
+        }
+    )
+    stored["received_at"] = stored["received_at"].astype("datetime64[us, UTC]")
+    _write(f"{_root(project)}/labels/{_file_name()}", stored)
+    return {"rows": len(stored), "ids": set(stored["prediction_id"])}
+
+
+def days_with_predictions(project: Project, ids: set[str]) -> list[date]:
+    """The day partitions holding any of these prediction ids (reads only that column)."""
+    found = []
+    for day in partition_days(project):
+        path = f"{_root(project)}/predictions/{day.isoformat()}"
+        frame = _read(path, _listdir(path)[1], columns=["prediction_id"])
+        if not frame.empty and frame["prediction_id"].isin(ids).any():
+            found.append(day)
+    return found
+
+
+# -- aggregates ------------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if c not in RESERVED
+        and c not in ("label", "received_at")
+        and not c.startswith(ATTRIBUTION_PREFIX)
+    ]
+
+
+def window_starts(stamps: pd.Series, size: str) -> pd.Series:
+    return stamps.dt.floor("h" if size == WindowSize.HOUR else "D")
+
+
+def _scores(frame: pd.DataFrame) -> np.ndarray:
+    column = "score" if "score" in frame else "prediction"
+    return frame[column].to_numpy(dtype=np.float64)
+
+
+def _predicted(frame: pd.DataFrame) -> np.ndarray:
+    if "prediction" in frame and frame["prediction"].notna().all():
+        return frame["prediction"].to_numpy(dtype=np.float64)
+    return (_scores(frame) >= THRESHOLD).astype(np.float64)
+
+
+def score_summary(scores: np.ndarray) -> dict[str, Any]:
+    scores = scores[~np.isnan(scores)]
+    if scores.size == 0:
+        return {"rows": 0}
+    quantiles = np.quantile(scores, [0.05, 0.25, 0.5, 0.75, 0.95])
+    edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
+    if scores.min() < 0 or scores.max() > 1:
+        edges = np.linspace(scores.min(), scores.max(), SCORE_BINS + 1)
+    counts, _ = np.histogram(scores, bins=edges)
+    return {
+        "rows": int(scores.size),
+        "mean": float(scores.mean()),
+        "p05": float(quantiles[0]),
+        "p25": float(quantiles[1]),
+        "median": float(quantiles[2]),
+        "p75": float(quantiles[3]),
+        "p95": float(quantiles[4]),
+        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+    }
+
+
+def _is_binary(labels: np.ndarray) -> bool:
+    return labels.size > 0 and bool(np.isin(labels, (0.0, 1.0)).all())
+
+
+def realized_performance(labelled: pd.DataFrame) -> dict[str, Any] | None:
+    """The metrics engine's binary metrics on the labelled rows (None without any)."""
+    labels = labelled["label"].to_numpy(dtype=np.float64)
+    if not _is_binary(labels):
+        return None
+    scores = _scores(labelled)
+    keep = ~np.isnan(scores)
+    if not keep.any():
+        return None
+    result = binary_metrics(
+        y_true=labels[keep].astype(int), y_score=scores[keep], threshold=THRESHOLD
+    )
+    return {"metrics": result["metrics"], "undefined": result["undefined"]}
+
+
+def label_delay(labelled: pd.DataFrame) -> dict[str, Any] | None:
+    if labelled.empty:
+        return None
+    delays = (labelled["received_at"] - labelled["timestamp"]).dt.total_seconds().to_numpy()
+    delays = np.maximum(delays, 0.0)
+    return {
+        "median_seconds": float(np.median(delays)),
+        "p90_seconds": float(np.quantile(delays, 0.9)),
+        "max_seconds": float(delays.max()),
+    }
+
+
+def window_result(
+    rows: pd.DataFrame, reference: pd.DataFrame | None, cbpe_model: Any
+) -> dict[str, Any]:
+    """Every aggregate of one window's rows (labels already joined: NaN when missing)."""
+    labelled = rows[rows["label"].notna()]
+    result: dict[str, Any] = {
+        "rows": len(rows),
+        "labelled_rows": len(labelled),
+        "label_coverage": len(labelled) / len(rows) if len(rows) else 0.0,
+        "label_delay": label_delay(labelled),
+        "score": score_summary(_scores(rows)),
+        "performance": realized_performance(labelled) if len(labelled) else None,
+        "estimated_performance": None,
+        "drift": None,
+        "worst_slices": [],
+        "attribution": {},
+    }
+    if cbpe_model is not None:
+        scores = _scores(rows)
+        if (~np.isnan(scores)).any():
+            result["estimated_performance"] = cbpe_estimate(cbpe_model, scores=scores).as_dict()
+    features = feature_columns(rows)
+    if reference is not None and len(reference):
+        score_column = "score" if "score" in rows else "prediction"
+        columns = [c for c in features if c in reference] + [score_column]
+        try:
+            types = infer_column_types(reference, columns)
+            if types:
+                result["drift"] = data_drift(reference, rows, column_types=types).as_dict()
+        except DriftInputError as exc:
+            result["drift"] = {"error": str(exc)}
+    if len(labelled) and _is_binary(labelled["label"].to_numpy(dtype=np.float64)) and features:
+        errors = _predicted(labelled) != labelled["label"].to_numpy(dtype=np.float64)
+        try:
+            found = worst_slices(
+                {c: labelled[c].to_numpy() for c in features}, errors=errors, top=WORST_SLICES
+            )
+            result["worst_slices"] = [s.as_dict() for s in found]
+        except DriftInputError:
+            result["worst_slices"] = []
+    for column in rows.columns:
+        if column.startswith(ATTRIBUTION_PREFIX):
+            values = pd.to_numeric(rows[column], errors="coerce").abs()
+            if values.notna().any():
+                result["attribution"][column[len(ATTRIBUTION_PREFIX) :]] = float(values.mean())
+    return _finite(result)
+
+
+# -- computing windows -------------------------------------------------------------------------
+
+
+def monitor_settings(project: Project) -> MonitorSettings:
+    return MonitorSettings.objects.get_or_create(project=project)[0]
+
+
+def _joined(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame.merge(labels, on="prediction_id", how="left", suffixes=("", "_label"))
+
+
+def reference_rows(project: Project, size: str, labels: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+    """(start, rows) of the reference window: the chosen one, else the first one."""
+    chosen = monitor_settings(project).reference_start
+    days = partition_days(project)
+    if not days:
+        return None, pd.DataFrame()
+    day = chosen.astimezone(UTC).date() if chosen else days[0]
+    frame = _joined(read_partition(project, day), labels)
+    if frame.empty:
+        return None, frame
+    starts = window_starts(frame["timestamp"], size)
+    start = pd.Timestamp(chosen).tz_convert("UTC") if chosen else starts.min()
+    return start.to_pydatetime(), frame[starts == start].reset_index(drop=True)
+
+
+def _fit_cbpe(reference: pd.DataFrame) -> Any:
+    labelled = reference[reference["label"].notna()] if "label" in reference else reference[:0]
+    if labelled.empty or "score" not in labelled:
+        return None
+    labels = labelled["label"].to_numpy(dtype=np.float64)
+    scores = labelled["score"].to_numpy(dtype=np.float64)
+    keep = ~np.isnan(scores)
+    if not _is_binary(labels) or len(set(labels[keep])) < 2:
+        return None
+    try:
+        return cbpe_fit(scores=scores[keep], targets=labels[keep].astype(int), threshold=THRESHOLD)
+    except DriftInputError:
+        return None
+
+
+def compute_partition(project: Project, day: date) -> list[MonitoringWindow]:
+    """(Re)compute the windows of one day partition and drop those left without rows."""
+    size = monitor_settings(project).window
+    labels = read_labels(project)
+    ref_start, reference = reference_rows(project, size, labels)
+    cbpe_model = _fit_cbpe(reference) if len(reference) else None
+    frame = _joined(read_partition(project, day), labels)
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    step = timedelta(hours=1) if size == WindowSize.HOUR else timedelta(days=1)
+    now = timezone.now()
+    kept = []
+    with transaction.atomic():
+        if not frame.empty:
+            if "label" not in frame:
+                frame["label"] = np.nan
+                frame["received_at"] = pd.NaT
+            starts = window_starts(frame["timestamp"], size)
+            for start, rows in frame.groupby(starts, sort=True):
+                start = start.to_pydatetime()
+                result = window_result(rows.reset_index(drop=True), reference, cbpe_model)
+                result["reference_start"] = ref_start.isoformat() if ref_start else None
+                window, _ = MonitoringWindow.objects.update_or_create(
+                    project=project,
+                    size=size,
+                    start=start,
+                    defaults={
+                        "end": start + step,
+                        "rows": result["rows"],
+                        "labelled_rows": result["labelled_rows"],
+                        "is_reference": ref_start is not None and start == ref_start,
+                        "result": result,
+                        "computed_at": now,
+                    },
+                )
+                kept.append(window)
+        MonitoringWindow.objects.filter(
+            project=project, start__gte=day_start, start__lt=day_start + timedelta(days=1)
+        ).exclude(pk__in=[w.pk for w in kept]).delete()
+        # Windows of another size are stale once the project's setting changed.
+        MonitoringWindow.objects.filter(project=project).exclude(size=size).delete()
+    return kept
+
+
+def stale_days(project: Project, days: Iterable[date]) -> list[date]:
+    """The days to compute after rows of `days` arrived: those days, and every day when
+    the reference window may have changed (rows before or in the reference day)."""
+    days = sorted(set(days))
+    all_days = partition_days(project)
+    first = monitor_settings(project).reference_start
+    reference_day = first.astimezone(UTC).date() if first else (all_days[0] if all_days else None)
+    if reference_day is None or any(d <= reference_day for d in days):
+        return all_days
+    return days
