@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluation', '0009_monitoring'),
+        ('evaluation', '0012_prototypes'),
         ('mlprojects', '0007_findings'),
     ]
 
