@@ -22,6 +22,7 @@ from evaluation.evaluations.models import (
     EvaluationStatus,
     EvaluationTask,
 )
+from evaluation.registry.models import ModelVersion, RegisteredModel, Stage
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -46,6 +47,9 @@ __all__ = [
     "ABTestStatus",
     "ABVariant",
     "Dataset",
+    "ModelVersion",
+    "RegisteredModel",
+    "Stage",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",
