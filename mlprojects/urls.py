@@ -20,6 +20,7 @@ urlpatterns = [
     path(project_prefix + "ab-tests/", include("evaluation.abtests.urls")),
     path(project_prefix + "evaluations/", include("evaluation.evaluations.urls")),
     path(project_prefix + "runs/", include("evaluation.runs.urls")),
+    path(project_prefix + "models/", include("evaluation.registry.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("mlprojects.lifecycle.api.urls")),
     path("api/v1/", include("mlprojects.review.api.urls")),
