@@ -161,3 +161,46 @@ def test_sources_in_another_organization_do_not_exist(tracking, project, other_p
         "INVALID_PARAMETER_VALUE"
     )
     assert not ModelVersion.objects.exists()
+
+
+def test_bad_input_and_read_only_tokens_are_refused_in_mlflows_shape(token_for, member):
+    from django.test import Client
+
+    base = "/mlflow/api/2.0/mlflow"
+    write = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(member, 'write', name='w')}")
+    created = write.post(
+        f"{base}/registered-models/create", {"name": "ranker"}, content_type="application/json"
+    )
+    assert created.status_code == 200
+    for version in ("abc", "0", "-1", "1.5"):
+        answer = write.get(f"{base}/model-versions/get", {"name": "ranker", "version": version})
+        assert (answer.status_code, answer.json()["error_code"]) == (
+            400,
+            "INVALID_PARAMETER_VALUE",
+        ), version
+    for name in ("a/b", "a@b", ""):
+        answer = write.post(
+            f"{base}/registered-models/create", {"name": name}, content_type="application/json"
+        )
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", name
+    answer = write.post(
+        f"{base}/model-versions/create",
+        {"name": "ranker", "source": "models:/not-a-model"},
+        content_type="application/json",
+    )
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+    read = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(member, 'read', name='r')}")
+    assert read.get(f"{base}/registered-models/get", {"name": "ranker"}).status_code == 200
+    denied = read.post(
+        f"{base}/registered-models/create", {"name": "other"}, content_type="application/json"
+    )
+    assert (denied.status_code, denied.json()["error_code"]) == (403, "PERMISSION_DENIED")
+    denied = read.generic(
+        "DELETE",
+        f"{base}/registered-models/delete",
+        '{"name": "ranker"}',
+        content_type="application/json",
+    )
+    assert denied.status_code == 403
+    assert RegisteredModel.objects.filter(name="ranker").exists()
