@@ -34,6 +34,9 @@ def register_project_page_parts() -> None:
 
     register_project_panel(key="runs", slot=ACTIONS, template="evaluation/runs/_project_link.html")
     register_project_panel(
+        key="models", slot=ACTIONS, template="evaluation/registry/_project_link.html"
+    )
+    register_project_panel(
         key="evaluations", slot=ACTIONS, template="evaluation/evaluations/_project_link.html"
     )
     register_project_panel(

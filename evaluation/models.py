@@ -44,6 +44,7 @@ from evaluation.prototypes.models import (
     PrototypeFeedback,
     ShareLink,
 )
+from evaluation.registry.models import ModelVersion, RegisteredModel, Stage
 from evaluation.runs.models import (
     Dataset,
     Experiment,
@@ -77,6 +78,9 @@ __all__ = [
     "Deployment",
     "DriftReport",
     "DriftReportStatus",
+    "ModelVersion",
+    "RegisteredModel",
+    "Stage",
     "Evaluation",
     "EvaluationMetric",
     "EvaluationStatus",

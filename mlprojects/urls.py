@@ -26,6 +26,7 @@ urlpatterns = [
     path(project_prefix + "prototype/", include("evaluation.prototypes.urls")),
     path("o/<slug:org_slug>/prototype-hosts/", include(prototype_urls.host_urlpatterns)),
     path("share/", include(prototype_urls.share_urlpatterns)),
+    path(project_prefix + "models/", include("evaluation.registry.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("mlprojects.lifecycle.api.urls")),
     path("api/v1/", include("mlprojects.review.api.urls")),

@@ -13,6 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from accounts.models import Membership
 from accounts.services import api_token_create
 from evaluation.models import Experiment, Run
+from evaluation.registry import services as registry_services
+from evaluation.registry.mlflow import RegistryEndpoint
 from evaluation.runs import services as run_services
 from evaluation.runs.mlflow.views import MlflowEndpoint
 from mlprojects.lifecycle.selectors import cycle_get
@@ -287,6 +289,11 @@ MLFLOW_IDS = {
     "experiment_name",
     "path",
 }
+# Registry endpoints name their registered model, version and alias by `name`, `version`,
+# `alias`, and a version's `source`: the sweep sends the other organization's.
+REGISTRY_IDS = {"name", "version", "alias", "source"}
+# Creates by name make the caller's own registered model (names are per organization).
+MLFLOW_OWN_CREATES = {"mlflow:registered-models-create"}
 # Arguments in the URL (logged models, artifact paths), by name: what the sweep puts there.
 MLFLOW_URL_IDS = {"model_id": "model_id", "path": "artifact_path", "tag_key": None}
 SAMPLES = {"string": "x", "int64": 1, "int32": 1, "double": 1.0, "bool": False}
@@ -317,8 +324,11 @@ def _sample(spec):
 
 def _mlflow_body(view_class, foreign: dict) -> dict:
     body = {}
+    registry = issubclass(view_class, RegistryEndpoint)
     for field, spec in view_class.fields.items():
-        if field in MLFLOW_IDS:
+        if registry and field in REGISTRY_IDS:
+            body[field] = foreign[f"registered_{field}"]
+        elif field in MLFLOW_IDS:
             body[field] = foreign["artifact_path" if field == "path" else field]
         elif spec.required:
             body[field] = [_sample(spec)] if spec.repeated else _sample(spec)
@@ -343,7 +353,21 @@ def foreign_mlflow(other_org, other_project, outsider, settings, tmp_path):
         org_id=other_org.pk, project_id=other_project.pk, run_id=other_run.pk
     )
     default_storage.save(artifacts.storage_name([*prefix, "f.txt"]), ContentFile(b"secret"))
+    registered = registry_services.registered_model_create(
+        org=other_org, user=outsider, name="secret-registered"
+    )
+    source = registry_services.resolve_source(org=other_org, source=f"models:/{model.pk}")
+    registry_services.version_create(
+        model=registered, user=outsider, source=source, source_text=f"models:/{model.pk}"
+    )
+    registry_services.alias_set(
+        model=registered, alias="champion", version=registered.versions.get()
+    )
     return {
+        "registered_name": registered.name,
+        "registered_version": "1",
+        "registered_alias": "champion",
+        "registered_source": f"models:/{model.pk}",
         "run_id": str(other_run.pk),
         "run_uuid": str(other_run.pk),
         "experiment_id": str(other_project.pk),
@@ -357,17 +381,21 @@ def foreign_mlflow(other_org, other_project, outsider, settings, tmp_path):
 def _foreign_state(other_org) -> list:
     from django.core.files.storage import default_storage
 
-    from evaluation.models import LoggedModel
+    from evaluation.models import LoggedModel, ModelVersion, RegisteredModel
     from evaluation.runs import artifacts
 
     runs = Run.objects.filter(project__organization=other_org).order_by("pk")
     experiments = Experiment.objects.filter(organization=other_org).order_by("pk")
     models = LoggedModel.objects.filter(project__organization=other_org).order_by("pk")
+    registered = RegisteredModel.objects.filter(organization=other_org).order_by("pk")
+    versions = ModelVersion.objects.filter(registered_model__organization=other_org)
     stored = artifacts.artifact_walk(segments=[str(other_org.pk)], limit=100)
     return [
         list(runs.values_list("name", "params", "tags", "latest_metrics", "deleted_at")),
         list(experiments.values_list("name", "tags", "deleted_at")),
         list(models.values_list("name", "params", "tags", "status", "metrics", "deleted_at")),
+        list(registered.values_list("name", "description", "tags", "aliases", "updated_at")),
+        list(versions.order_by("pk").values_list("version", "description", "tags", "stage")),
         [(path, entry.size) for path, entry in stored],
         default_storage.exists(artifacts.ROOT),
     ]
@@ -416,7 +444,14 @@ def test_mlflow_sweep_another_orgs_ids_do_not_exist(
     names_an_object = (MLFLOW_IDS & set(body) - {"experiment_ids"}) or (
         {"model_id", "path"} & set(kwargs)
     )
-    if names_an_object:
+    if issubclass(view_class, RegistryEndpoint):
+        names_an_object = bool(REGISTRY_IDS & set(body))
+    if name in MLFLOW_OWN_CREATES:  # the same name, made in the caller's organization
+        assert response.status_code == 200, f"{name} → {response.status_code} {answer}"
+        assert registry_services.RegisteredModel.objects.filter(
+            organization=org, name=body["name"]
+        ).exists()
+    elif names_an_object:
         assert (response.status_code, answer.get("error_code")) == (
             404,
             "RESOURCE_DOES_NOT_EXIST",

@@ -2,6 +2,7 @@
 
 from django.urls import path, re_path
 
+from evaluation.registry import mlflow as registry
 from evaluation.runs.mlflow import artifacts, logged_models, views
 
 app_name = "mlflow"
@@ -35,6 +36,8 @@ ENDPOINTS = {
     "logged-models/search": logged_models.LoggedModelSearch,
     "runs/outputs": logged_models.RunLogOutputs,
     "runs/log-model": logged_models.RunLogModel,
+    # The model registry.
+    **registry.ENDPOINTS,
 }
 # Logged-model endpoints with the model id in the path.
 MODEL_ENDPOINTS = {

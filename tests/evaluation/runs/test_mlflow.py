@@ -175,7 +175,7 @@ def mlflow_http(api):
 
 
 def test_an_unsupported_endpoint_answers_in_mlflows_error_shape(mlflow_http):
-    response = mlflow_http.get("/mlflow/api/2.0/mlflow/registered-models/search")
+    response = mlflow_http.get("/mlflow/api/2.0/mlflow/webhooks/list")
     assert response.status_code == 404
     assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
 
