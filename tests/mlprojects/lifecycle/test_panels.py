@@ -30,9 +30,11 @@ def _abtest(project, user, name: str):
 def test_evaluation_registers_its_buttons_and_its_sections():
     assert [p.key for p in project_panels("actions")] == [
         "runs",
+        "models",
         "evaluations",
         "monitoring-link",
     ]
+    assert [p.key for p in project_panels("step-baselines")] == ["prototype"]
     assert [p.key for p in project_panels("step-evaluation")] == ["abtests"]
     assert [p.key for p in project_panels("step-deployment")] == ["monitoring"]
 
