@@ -148,6 +148,18 @@ def test_a_number_or_list_where_a_string_is_expected_is_a_field_error(api, db, p
     assert error_of(body)["fields"]["name"] == ["Not a valid string."]
 
 
+def test_a_form_body_with_too_many_fields_answers_in_the_api_error_shape(api, project):
+    body = "&".join(["metrics=key"] * 1200)
+    response = api.post(
+        f"/api/v1/projects/{project.pk}/runs/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in error_of(response.json())["message"]
+
+
 def test_an_id_beyond_int64_in_a_path_is_a_404(api, db):
     response = api.get(f"/api/v1/projects/{2**70}/")
     assert response.status_code == 404
