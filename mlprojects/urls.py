@@ -48,6 +48,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "mlprojects.site.errors.bad_request"
 handler404 = "mlprojects.site.errors.not_found"
 handler403 = "mlprojects.site.errors.forbidden"
 handler500 = "mlprojects.site.errors.server_error"

@@ -133,6 +133,33 @@ def test_a_5000_character_run_name_is_a_field_error(api, project):
     assert "name" in error_of(body)["fields"]
 
 
+# -- types ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/analyses/", {"name": 0}),  # a declared input field
+        ("/api/v1/projects/", {"name": 12.5}),  # a field built from the model's column
+        ("/api/v1/projects/", {"name": ["a"]}),
+    ],
+)
+def test_a_number_or_list_where_a_string_is_expected_is_a_field_error(api, db, path, body):
+    status, body = post_json(api, path, body)
+    assert status == 400
+    assert error_of(body)["fields"]["name"] == ["Not a valid string."]
+
+
+def test_a_form_body_with_too_many_fields_answers_in_the_api_error_shape(api, project):
+    body = "&".join(["metrics=key"] * 1200)
+    response = api.post(
+        f"/api/v1/projects/{project.pk}/runs/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in error_of(response.json())["message"]
+
+
 def test_an_id_beyond_int64_in_a_path_is_a_404(api, db):
     response = api.get(f"/api/v1/projects/{2**70}/")
     assert response.status_code == 404

@@ -2,10 +2,11 @@
 
 from rest_framework import serializers
 
+from accounts.api.fields import StrictModelSerializer
 from accounts.models import Membership
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(StrictModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 

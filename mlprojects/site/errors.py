@@ -1,8 +1,10 @@
 """Error pages: JSON in the API's one error shape under /api/, MLflow's error shape under
 /mlflow/ (so the mlflow client raises its usual exceptions), HTML elsewhere."""
 
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from accounts.api.base import json_error
 
@@ -24,6 +26,19 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if is_api(request):
         return json_error(404, "not_found", "Not found.")
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """A request Django refuses before any view (a form body with more fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, a malformed header…)."""
+    # Only the limits' messages are shown: other refusals may echo request data.
+    known = isinstance(exception, TooManyFieldsSent | TooManyFilesSent)
+    message = str(exception) if known else "Bad request."
+    if request.path.startswith(MLFLOW_PREFIX):
+        return mlflow_error(400, "BAD_REQUEST", message)
+    if is_api(request):
+        return json_error(400, "invalid", message)
+    return defaults.bad_request(request, exception)
 
 
 def forbidden(request: HttpRequest, exception=None) -> HttpResponse:

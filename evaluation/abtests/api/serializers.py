@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from evaluation.abtests import services
 from evaluation.abtests.models import STATS_DIRECTION
 from evaluation.models import (
@@ -38,17 +39,17 @@ class DirectionField(serializers.ChoiceField):
 
 
 class VariantInputSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=60)
+    key = StrictCharField(max_length=60)
     allocation = serializers.FloatField()
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 class MetricInputSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=60)
+    key = StrictCharField(max_length=60)
     type = serializers.ChoiceField(choices=MetricType.choices)
     role = serializers.ChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = DirectionField(default=Direction.HIGHER)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
     quantile_level = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -57,11 +58,11 @@ class MetricInputSerializer(serializers.Serializer):
 
 
 class ABTestCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    hypothesis = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200)
+    hypothesis = StrictCharField(required=False, allow_blank=True, default="")
     variants = VariantInputSerializer(many=True)
     metrics = MetricInputSerializer(many=True)
-    control = serializers.CharField(max_length=60, required=False)
+    control = StrictCharField(max_length=60, required=False)
     planned_users_per_variant = serializers.IntegerField(min_value=1, required=False)
     planned_days = serializers.IntegerField(min_value=1, required=False)
     objective = serializers.IntegerField(
@@ -83,7 +84,7 @@ class ABTestCreateSerializer(serializers.Serializer):
 
 
 class ResultsInputSerializer(serializers.Serializer):
-    metric = serializers.CharField(max_length=60)
+    metric = StrictCharField(max_length=60)
     variants = serializers.DictField(
         child=serializers.DictField(),
         help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
@@ -140,28 +141,28 @@ class SampleSizeQuerySerializer(serializers.Serializer):
 
 
 class VariantSerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = StrictCharField()
     allocation = serializers.FloatField()
-    description = serializers.CharField()
+    description = StrictCharField()
 
 
 class MetricSerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = StrictCharField()
     type = serializers.ChoiceField(choices=MetricType.choices)
     role = serializers.ChoiceField(choices=MetricRole.choices)
     direction = DirectionField()
-    description = serializers.CharField()
+    description = StrictCharField()
     quantile_level = serializers.FloatField(allow_null=True)
 
 
 class BusinessMetricSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = StrictCharField()
 
 
 class DecisionSerializer(serializers.Serializer):
-    outcome = serializers.CharField()
-    rationale = serializers.CharField()
+    outcome = StrictCharField()
+    rationale = StrictCharField()
     analysis_version = serializers.IntegerField(source="analysis.version")
     business_metric = BusinessMetricSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -169,9 +170,7 @@ class DecisionSerializer(serializers.Serializer):
 
 class ABTestDecisionInputSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    rationale = serializers.CharField(
-        help_text="Why, in terms of the business metric the test serves."
-    )
+    rationale = StrictCharField(help_text="Why, in terms of the business metric the test serves.")
     business_metric = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -180,7 +179,7 @@ class ABTestDecisionInputSerializer(serializers.Serializer):
     )
 
 
-class ABTestSerializer(serializers.ModelSerializer):
+class ABTestSerializer(StrictModelSerializer):
     """A test with its design, its results and its latest decision (the variants,
     metrics, results and decisions prefetched)."""
 
@@ -237,7 +236,7 @@ class ABTestSerializer(serializers.ModelSerializer):
         return None if decision is None else DecisionSerializer(decision).data
 
 
-class ABTestAnalysisSerializer(serializers.ModelSerializer):
+class ABTestAnalysisSerializer(StrictModelSerializer):
     """One analysis version; its result's parts at the top level (null until it ran)."""
 
     abtest = serializers.IntegerField(source="abtest_id")
@@ -281,8 +280,8 @@ class ABTestAnalysisSerializer(serializers.ModelSerializer):
 
 
 class ABDataSourceInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    url = serializers.CharField(
+    name = StrictCharField(max_length=100)
+    url = StrictCharField(
         help_text="SQLAlchemy URL of a read-only user, e.g. "
         "postgresql+psycopg://reader:pw@host/db; stored encrypted, never returned."
     )
@@ -292,37 +291,37 @@ class ABDataSourceInputSerializer(serializers.Serializer):
 
 class ABDataSourceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    display_url = serializers.CharField(help_text="The URL with its password masked.")
+    name = StrictCharField()
+    display_url = StrictCharField(help_text="The URL with its password masked.")
     statement_timeout_ms = serializers.IntegerField()
     row_cap = serializers.IntegerField()
     created_at = serializers.DateTimeField()
 
 
 class MetricSQLSerializer(serializers.Serializer):
-    sql = serializers.CharField(help_text="SELECT user_id, value, ts …")
-    denominator_sql = serializers.CharField(
+    sql = StrictCharField(help_text="SELECT user_id, value, ts …")
+    denominator_sql = StrictCharField(
         required=False, allow_blank=True, help_text="Ratio metrics: the denominator's events."
     )
 
 
 class WarehouseInputSerializer(serializers.Serializer):
     data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
-    exposure_sql = serializers.CharField(help_text="SELECT user_id, variant, exposed_at …")
+    exposure_sql = StrictCharField(help_text="SELECT user_id, variant, exposed_at …")
     conversion_window_hours = serializers.FloatField(default=72.0)
     metric_sql = serializers.DictField(child=MetricSQLSerializer())
 
 
 class QueryLogSerializer(serializers.Serializer):
-    metric = serializers.CharField()
-    sql = serializers.CharField()
+    metric = StrictCharField()
+    sql = StrictCharField()
     seconds = serializers.FloatField()
 
 
 class RefreshSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
-    error = serializers.CharField()
+    status = StrictCharField()
+    error = StrictCharField()
     queries = QueryLogSerializer(many=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

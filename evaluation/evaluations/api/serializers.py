@@ -3,6 +3,7 @@ summary (lists) or in detail with its results."""
 
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from evaluation.models import Evaluation, EvaluationTask
 
 RESULT_KEYS = (
@@ -29,14 +30,14 @@ class EvaluationInputSerializer(serializers.Serializer):
     task = serializers.ChoiceField(choices=EvaluationTask.choices)
     columns = serializers.JSONField(binary=True)
     options = serializers.JSONField(binary=True, required=False)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = StrictCharField(max_length=200, required=False, allow_blank=True)
     target_metric = serializers.IntegerField(
         required=False,
         allow_null=True,
         help_text="Id of a model metric of the project's current cycle; on success its "
         "current value is set from `target_metric_key`.",
     )
-    target_metric_key = serializers.CharField(
+    target_metric_key = StrictCharField(
         max_length=60,
         required=False,
         allow_blank=True,
@@ -50,13 +51,13 @@ class EvaluationInputSerializer(serializers.Serializer):
     )
 
 
-class EvaluationSummarySerializer(serializers.ModelSerializer):
+class EvaluationSummarySerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     target_metric = serializers.IntegerField(
         source="target_metric_id", read_only=True, allow_null=True
     )
     file = serializers.SerializerMethodField()
-    error = serializers.CharField(read_only=True, allow_null=True, help_text="null unless failed")
+    error = StrictCharField(read_only=True, allow_null=True, help_text="null unless failed")
 
     class Meta:
         model = Evaluation

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -28,9 +29,9 @@ class DriftReportInputSerializer(serializers.Serializer):
 
 
 class DriftColumnSerializer(serializers.Serializer):
-    column = serializers.CharField()
+    column = StrictCharField()
     type = serializers.ChoiceField(choices=["numeric", "categorical"])
-    method = serializers.CharField(help_text="ks, wasserstein, psi, jensenshannon, chisquare, z")
+    method = StrictCharField(help_text="ks, wasserstein, psi, jensenshannon, chisquare, z")
     statistic = serializers.FloatField(
         allow_null=True, help_text="A p-value for ks/chisquare/z, a distance for the others."
     )
@@ -42,8 +43,8 @@ class DriftColumnSerializer(serializers.Serializer):
 
 
 class DriftFileSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    format = serializers.CharField()
+    name = StrictCharField()
+    format = StrictCharField()
 
 
 class DriftFilesSerializer(serializers.Serializer):
@@ -51,7 +52,7 @@ class DriftFilesSerializer(serializers.Serializer):
     current = DriftFileSerializer()
 
 
-class DriftReportSerializer(serializers.ModelSerializer):
+class DriftReportSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     error = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
@@ -115,25 +116,25 @@ class DriftReportSerializer(serializers.ModelSerializer):
 
 
 class DeploymentInputSerializer(serializers.Serializer):
-    what = serializers.CharField(
+    what = StrictCharField(
         max_length=200, help_text="What is deployed: a model name, a version, a release tag."
     )
-    model_version = serializers.CharField(
+    model_version = StrictCharField(
         max_length=200,
         required=False,
         allow_blank=True,
         default="",
         help_text='The registered model version, "name/version", when there is one.',
     )
-    environment = serializers.CharField(max_length=100, required=False, default="production")
+    environment = StrictCharField(max_length=100, required=False, default="production")
     since = serializers.DateTimeField(help_text="When it started serving (ISO 8601).")
     traffic_share = serializers.FloatField(
         min_value=0, max_value=1, required=False, default=1.0, help_text="0–1; 1 = all traffic."
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = StrictCharField(required=False, allow_blank=True, default="")
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     recorded_by = serializers.SerializerMethodField()
 
@@ -168,7 +169,7 @@ class MetricValueInputSerializer(serializers.Serializer):
     metric = serializers.IntegerField(help_text="Id of a metric of the project (step 4).")
     timestamp = serializers.DateTimeField()
     value = serializers.FloatField()
-    segment = serializers.CharField(
+    segment = StrictCharField(
         max_length=200, required=False, allow_blank=True, allow_null=True, default=""
     )
 
@@ -186,7 +187,7 @@ class MetricValuesRecordedSerializer(serializers.Serializer):
     replaced = serializers.IntegerField()
 
 
-class MetricValueSerializer(serializers.ModelSerializer):
+class MetricValueSerializer(StrictModelSerializer):
     metric = serializers.IntegerField(source="metric_id", read_only=True)
 
     class Meta:
@@ -202,7 +203,7 @@ class MetricValueQuerySerializer(serializers.Serializer):
     metric = serializers.IntegerField(required=False, help_text="Only this metric's values.")
     # "from" is a Python keyword: the field is named in `get_fields`.
     to = serializers.DateTimeField(required=False, help_text="Up to this time (inclusive).")
-    segment = serializers.CharField(required=False, allow_blank=True)
+    segment = StrictCharField(required=False, allow_blank=True)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -215,7 +216,7 @@ class MetricValueQuerySerializer(serializers.Serializer):
 # -- alerts -----------------------------------------------------------------------------------
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     metric = serializers.IntegerField(source="metric_id", read_only=True, allow_null=True)
     drift_report = serializers.IntegerField(
@@ -265,19 +266,19 @@ class AlertQuerySerializer(serializers.Serializer):
 
 
 class FindingInputSerializer(serializers.Serializer):
-    what = serializers.CharField(
+    what = StrictCharField(
         required=False, allow_blank=True, help_text="What was seen (default: the alert's title)."
     )
-    evidence_url = serializers.CharField(
+    evidence_url = StrictCharField(
         max_length=500, required=False, allow_blank=True, help_text="A link to the evidence."
     )
-    suspected_cause = serializers.CharField(required=False, allow_blank=True)
+    suspected_cause = StrictCharField(required=False, allow_blank=True)
     alert = serializers.IntegerField(
         required=False, help_text="An alert of the project this finding comes from."
     )
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(StrictModelSerializer):
     cycle = serializers.IntegerField(source="cycle.number", read_only=True)
     hypothesis = serializers.IntegerField(source="hypothesis_id", read_only=True, allow_null=True)
 
@@ -340,7 +341,7 @@ class IngestedSerializer(serializers.Serializer):
     )
 
 
-class WindowSerializer(serializers.ModelSerializer):
+class WindowSerializer(StrictModelSerializer):
     result = serializers.SerializerMethodField(
         help_text="rows, labelled_rows, label_coverage, label_delay {median_seconds, "
         "p90_seconds, max_seconds}, score {mean, p05..p95, histogram}, performance "

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from evaluation.prototypes.models import PrototypeCall, PrototypeFeedback, Verdict
 
 
@@ -9,7 +10,7 @@ class PredictInputSerializer(serializers.Serializer):
     )
 
 
-class CallSerializer(serializers.ModelSerializer):
+class CallSerializer(StrictModelSerializer):
     answer = serializers.JSONField(
         allow_null=True,
         help_text="The model's answer as shown: kind (class, ranking, regression), text, "
@@ -27,10 +28,10 @@ class CallSerializer(serializers.ModelSerializer):
 class PrototypeFeedbackInputSerializer(serializers.Serializer):
     call = serializers.IntegerField(help_text="The id of a call you made (from predict).")
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
+class FeedbackSerializer(StrictModelSerializer):
     who = serializers.SerializerMethodField()
     call = CallSerializer(read_only=True)
 

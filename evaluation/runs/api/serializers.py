@@ -5,6 +5,7 @@ import math
 
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from evaluation.models import Run, RunStatus
 from evaluation.runs.models import from_json_number
 from evaluation.runs.services import (
@@ -48,7 +49,7 @@ def _objective_field() -> serializers.IntegerField:
 
 
 class RunCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=250, required=False, allow_blank=True, default="")
     params = _key_values(MAX_PARAM_VALUE_LENGTH)
     tags = _key_values(MAX_TAG_VALUE_LENGTH)
     objective = _objective_field()
@@ -56,12 +57,12 @@ class RunCreateSerializer(serializers.Serializer):
 
 class RunUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
-    name = serializers.CharField(max_length=250, required=False)
+    name = StrictCharField(max_length=250, required=False)
     objective = _objective_field()
 
 
 class MetricInSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=MAX_KEY_LENGTH)
+    key = StrictCharField(max_length=MAX_KEY_LENGTH)
     value = serializers.FloatField()
     step = serializers.IntegerField(required=False, default=0)
     timestamp = serializers.IntegerField(
@@ -133,7 +134,7 @@ def _metric(item) -> tuple[dict | None, dict]:
 
 
 class KeyValueSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=MAX_KEY_LENGTH)
+    key = StrictCharField(max_length=MAX_KEY_LENGTH)
     value = ScalarStringField(allow_blank=True, trim_whitespace=False, max_length=8000)
 
 
@@ -162,7 +163,7 @@ class LatestMetricSerializer(serializers.Serializer):
     timestamp = serializers.IntegerField()
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     objective = serializers.IntegerField(source="objective_id", read_only=True, allow_null=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
@@ -172,8 +173,8 @@ class RunSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The latest value of each metric (highest step, then latest timestamp).",
     )
-    params = serializers.DictField(child=serializers.CharField(), read_only=True)
-    tags = serializers.DictField(child=serializers.CharField(), read_only=True)
+    params = serializers.DictField(child=StrictCharField(), read_only=True)
+    tags = serializers.DictField(child=StrictCharField(), read_only=True)
 
     class Meta:
         model = Run
@@ -208,5 +209,5 @@ class MetricPointSerializer(serializers.Serializer):
 
 
 class MetricHistorySerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = StrictCharField()
     history = MetricPointSerializer(many=True)

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import OrgScopedAPIView
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from mlprojects.analyses import selectors, services
 from mlprojects.lifecycle.api.serializers import ProjectSerializer
 from mlprojects.models import BusinessAnalysis, DataSource, Interview, Offering, OutputUse, UseCase
@@ -25,7 +26,7 @@ from mlprojects.models import BusinessAnalysis, DataSource, Interview, Offering,
 # Output
 
 
-class OfferingSerializer(serializers.ModelSerializer):
+class OfferingSerializer(StrictModelSerializer):
     class Meta:
         model = Offering
         fields = ["id", "name", "value", "created_at", "updated_at"]
@@ -35,7 +36,7 @@ def _rating_output() -> serializers.IntegerField:
     return serializers.IntegerField(read_only=True, allow_null=True, min_value=1, max_value=5)
 
 
-class DataSourceSerializer(serializers.ModelSerializer):
+class DataSourceSerializer(StrictModelSerializer):
     trustworthiness = _rating_output()
     consistency = _rating_output()
     label_quality = _rating_output()
@@ -67,7 +68,7 @@ class DataSourceSerializer(serializers.ModelSerializer):
         return {"rating": weakest[0], "value": weakest[1]} if weakest else None
 
 
-class UseCaseSerializer(serializers.ModelSerializer):
+class UseCaseSerializer(StrictModelSerializer):
     data_sources = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     customer_facing = serializers.BooleanField(source="is_customer_facing", read_only=True)
 
@@ -89,13 +90,13 @@ class UseCaseSerializer(serializers.ModelSerializer):
         ]
 
 
-class InterviewSerializer(serializers.ModelSerializer):
+class InterviewSerializer(StrictModelSerializer):
     class Meta:
         model = Interview
         fields = ["id", "interviewee", "team", "held_on", "learned", "created_at", "updated_at"]
 
 
-class AnalysisSerializer(serializers.ModelSerializer):
+class AnalysisSerializer(StrictModelSerializer):
     offerings = OfferingSerializer(many=True, read_only=True)
     data_sources = DataSourceSerializer(many=True, read_only=True)
     use_cases = UseCaseSerializer(many=True, read_only=True)
@@ -134,14 +135,14 @@ class OrgRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class AnalysisInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    how_it_earns = serializers.CharField(required=False, allow_blank=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=200)
+    how_it_earns = StrictCharField(required=False, allow_blank=True)
+    notes = StrictCharField(required=False, allow_blank=True)
 
 
 class OfferingInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    value = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=200)
+    value = StrictCharField(required=False, allow_blank=True)
 
 
 def _rating() -> serializers.IntegerField:
@@ -149,31 +150,31 @@ def _rating() -> serializers.IntegerField:
 
 
 class DataSourceInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     analysis = OrgRelatedField(BusinessAnalysis, required=False, allow_null=True)
-    owning_team = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    owning_team = StrictCharField(max_length=200, required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
     trustworthiness = _rating()
     consistency = _rating()
     label_quality = _rating()
     continuity = _rating()
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = StrictCharField(required=False, allow_blank=True)
 
 
 class UseCaseInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     data_sources = OrgRelatedField(DataSource, many=True, required=False)
-    prediction = serializers.CharField()
+    prediction = StrictCharField()
     output_use = serializers.ChoiceField(choices=OutputUse.choices)
-    output_detail = serializers.CharField(required=False, allow_blank=True)
-    expected_impact = serializers.CharField(required=False, allow_blank=True)
+    output_detail = StrictCharField(required=False, allow_blank=True)
+    expected_impact = StrictCharField(required=False, allow_blank=True)
 
 
 class InterviewInputSerializer(serializers.Serializer):
-    interviewee = serializers.CharField(max_length=200)
-    team = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    interviewee = StrictCharField(max_length=200)
+    team = StrictCharField(max_length=200, required=False, allow_blank=True)
     held_on = serializers.DateField()
-    learned = serializers.CharField()
+    learned = StrictCharField()
 
 
 # Views

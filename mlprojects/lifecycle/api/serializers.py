@@ -6,6 +6,7 @@ validate only; references to other items are narrowed to the project's current c
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField, StrictModelSerializer
 from mlprojects.lifecycle import feasibility
 from mlprojects.models import (
     Baseline,
@@ -32,7 +33,7 @@ from mlprojects.models import (
 )
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(StrictModelSerializer):
     owner = serializers.EmailField(source="owner.email", read_only=True, default=None)
     # "" until the feasibility section has a verdict.
     verdict = serializers.ChoiceField(
@@ -110,7 +111,7 @@ class IdOrObjectField(serializers.Field):
 # ---------------------------------------------------------------- items
 
 
-class HypothesisInput(serializers.ModelSerializer):
+class HypothesisInput(StrictModelSerializer):
     id = serializers.IntegerField(required=False)
 
     class Meta:
@@ -118,7 +119,7 @@ class HypothesisInput(serializers.ModelSerializer):
         fields = ["id", *Hypothesis.EDITABLE_FIELDS]
 
 
-class ProblemNodeInput(CycleScoped, serializers.ModelSerializer):
+class ProblemNodeInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"parent": ProblemNode}
     parent = serializers.PrimaryKeyRelatedField(
         queryset=ProblemNode.objects.none(), allow_null=True, required=False
@@ -129,7 +130,7 @@ class ProblemNodeInput(CycleScoped, serializers.ModelSerializer):
         fields = [*ProblemNode.EDITABLE_FIELDS, "parent"]
 
 
-class SolutionInput(CycleScoped, serializers.ModelSerializer):
+class SolutionInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"cause": ProblemNode}
     cause = serializers.PrimaryKeyRelatedField(queryset=ProblemNode.objects.none())
 
@@ -138,14 +139,14 @@ class SolutionInput(CycleScoped, serializers.ModelSerializer):
         fields = ["cause", *Solution.EDITABLE_FIELDS]
 
 
-class ObjectiveInput(serializers.ModelSerializer):
+class ObjectiveInput(StrictModelSerializer):
     class Meta:
         model = Objective
         fields = list(Objective.EDITABLE_FIELDS)
 
 
 @extend_schema_serializer(component_name="ProjectMetricInput")
-class MetricInput(CycleScoped, serializers.ModelSerializer):
+class MetricInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"objective": Objective, "parent": Metric}
     objective = serializers.PrimaryKeyRelatedField(
         queryset=Objective.objects.none(), allow_null=True, required=False
@@ -157,13 +158,13 @@ class MetricInput(CycleScoped, serializers.ModelSerializer):
         fields = [*Metric.EDITABLE_FIELDS, "objective", "parent"]
 
 
-class ConstraintInput(serializers.ModelSerializer):
+class ConstraintInput(StrictModelSerializer):
     class Meta:
         model = ProjectConstraint
         fields = list(ProjectConstraint.EDITABLE_FIELDS)
 
 
-class BaselineInput(serializers.ModelSerializer):
+class BaselineInput(StrictModelSerializer):
     rules = serializers.JSONField(required=False, allow_null=True)
 
     class Meta:
@@ -171,13 +172,13 @@ class BaselineInput(serializers.ModelSerializer):
         fields = list(Baseline.EDITABLE_FIELDS)
 
 
-class ReferenceInput(serializers.ModelSerializer):
+class ReferenceInput(StrictModelSerializer):
     class Meta:
         model = Reference
         fields = list(Reference.EDITABLE_FIELDS)
 
 
-class FeedbackInput(serializers.ModelSerializer):
+class FeedbackInput(StrictModelSerializer):
     id = serializers.IntegerField(required=False)
 
     class Meta:
@@ -185,7 +186,7 @@ class FeedbackInput(serializers.ModelSerializer):
         fields = ["id", *Feedback.EDITABLE_FIELDS]
 
 
-class WatchedMetricInput(CycleScoped, serializers.ModelSerializer):
+class WatchedMetricInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"metric": Metric}
     id = serializers.IntegerField(required=False)
     metric = _related()
@@ -198,7 +199,7 @@ class WatchedMetricInput(CycleScoped, serializers.ModelSerializer):
 # ---------------------------------------------------------------- single-row sections
 
 
-class PhenomenonInput(serializers.ModelSerializer):
+class PhenomenonInput(StrictModelSerializer):
     hypotheses = HypothesisInput(many=True, required=False)
     data_sources = serializers.ListField(child=IdOrObjectField(), required=False)
 
@@ -215,7 +216,7 @@ class PhenomenonInput(serializers.ModelSerializer):
         return [found[i] for i in ids]
 
 
-class ProblemInput(serializers.ModelSerializer):
+class ProblemInput(StrictModelSerializer):
     class Meta:
         model = ProblemDefinition
         fields = list(ProblemDefinition.EDITABLE_FIELDS)
@@ -225,10 +226,10 @@ class MultiObjectiveInput(serializers.Serializer):
     strategy = serializers.ChoiceField(
         choices=MultiObjectiveStrategy.choices, allow_blank=True, required=False
     )
-    rationale = serializers.CharField(required=False, allow_blank=True)
+    rationale = StrictCharField(required=False, allow_blank=True)
 
 
-class GoalInput(serializers.ModelSerializer):
+class GoalInput(StrictModelSerializer):
     """`multi_objective.weights` and `formula` are answered, not accepted: each weight is
     set on its objective (`/objectives/{id}/`)."""
 
@@ -239,13 +240,13 @@ class GoalInput(serializers.ModelSerializer):
         fields = [*Goal.EDITABLE_FIELDS, "multi_objective"]
 
 
-class PerformanceInput(serializers.ModelSerializer):
+class PerformanceInput(StrictModelSerializer):
     class Meta:
         model = PerformanceRequirements
         fields = list(PerformanceRequirements.EDITABLE_FIELDS)
 
 
-class PrototypeInput(serializers.ModelSerializer):
+class PrototypeInput(StrictModelSerializer):
     feedback = FeedbackInput(many=True, required=False)
 
     class Meta:
@@ -253,7 +254,7 @@ class PrototypeInput(serializers.ModelSerializer):
         fields = [*Prototype.EDITABLE_FIELDS, "feedback"]
 
 
-class EvaluationPlanInput(CycleScoped, serializers.ModelSerializer):
+class EvaluationPlanInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"metrics": Metric}
     metrics = serializers.PrimaryKeyRelatedField(
         queryset=Metric.objects.none(), many=True, required=False
@@ -264,7 +265,7 @@ class EvaluationPlanInput(CycleScoped, serializers.ModelSerializer):
         fields = [*EvaluationPlan.EDITABLE_FIELDS, "metrics"]
 
 
-class DeploymentPlanInput(serializers.ModelSerializer):
+class DeploymentPlanInput(StrictModelSerializer):
     watched_metrics = serializers.ListField(child=serializers.DictField(), required=False)
 
     class Meta:
@@ -284,7 +285,7 @@ class DeploymentPlanInput(serializers.ModelSerializer):
         return out
 
 
-class FurtherAnalysisInput(serializers.ModelSerializer):
+class FurtherAnalysisInput(StrictModelSerializer):
     class Meta:
         model = FurtherAnalysis
         fields = list(FurtherAnalysis.EDITABLE_FIELDS)
@@ -303,9 +304,7 @@ class FeasibilityInput(serializers.Serializer):
 
     criteria = serializers.DictField(required=False)
     red_flags = serializers.DictField(required=False)
-    rationales = serializers.DictField(
-        child=serializers.CharField(allow_blank=True), required=False
-    )
+    rationales = serializers.DictField(child=StrictCharField(allow_blank=True), required=False)
 
     def validate(self, data: dict) -> dict:
         criteria, red_flags, rationales, errors = {}, {}, {}, {}

@@ -8,6 +8,7 @@ read an earlier (read-only) cycle; writes always change the current cycle.
 """
 
 from django.db import transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -61,6 +62,8 @@ class ProjectListView(mixins.ListModelMixin, OrgScopedAPIView):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
+    # 201 with the new project's fields and more (its sections, as the detail's GET).
+    @extend_schema(responses={201: serializers.ProjectSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

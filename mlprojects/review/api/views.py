@@ -14,6 +14,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.fields import StrictCharField
 from accounts.api.schema import ListSchema
 from accounts.models import User
 from accounts.permissions import Perm
@@ -34,16 +35,16 @@ class SubmitInput(serializers.Serializer):
         required=False,
         help_text="Emails; default: everyone who may approve.",
     )
-    message = serializers.CharField(required=False, allow_blank=True, default="")
+    message = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class DecisionInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class CommentInput(serializers.Serializer):
-    body = serializers.CharField(max_length=services.COMMENT_MAX_LENGTH)
+    body = StrictCharField(max_length=services.COMMENT_MAX_LENGTH)
     parent = serializers.IntegerField(required=False, allow_null=True)
 
 
