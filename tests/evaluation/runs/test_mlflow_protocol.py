@@ -33,7 +33,7 @@ def get(api, endpoint: str, **params) -> tuple[int, dict]:
 
 # -- the shape of every error ---------------------------------------------------------------
 @pytest.mark.parametrize(
-    "path", ["registered-models/search", "runs/nope", "../../x", "api/2.0/mlflow/runs/get"]
+    "path", ["webhooks/list", "runs/nope", "../../x", "api/2.0/mlflow/runs/get"]
 )
 def test_an_unknown_endpoint_is_endpoint_not_found(api, debug, path):
     for method in (api.get, api.post):
