@@ -1,6 +1,8 @@
 # Two commands: `make run` (everything, with demo data) and `make test` (the whole suite).
 PYTHON ?= python3
 PORT ?= 8000
+# Test processes for `make test` (pytest-xdist): one per core by default.
+TEST_PROCESSES ?= auto
 VENV := .venv
 PY := $(VENV)/bin/python
 
@@ -88,7 +90,7 @@ endef
 export WAIT_READY
 
 test: setup var/gbstats/.installed $(REFS_VENV)/.installed $(MLFLOW_VENV)/.installed  ## the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
-	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats MONITORING_REFERENCE_PYTHON=$(REFS_VENV)/bin/python MLFLOW_SERVE_PYTHON=$(MLFLOW_VENV)/bin/python $(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=mlprojects.settings.test GBSTATS_PATH=var/gbstats MONITORING_REFERENCE_PYTHON=$(REFS_VENV)/bin/python MLFLOW_SERVE_PYTHON=$(MLFLOW_VENV)/bin/python $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 lint: setup  ## style, migrations, API schema and import contracts (CI runs it before the tests)
 	$(VENV)/bin/ruff check .

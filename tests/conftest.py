@@ -28,6 +28,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROLES = [Role.OWNER, Role.ADMIN, Role.MEMBER, Role.STAKEHOLDER, Role.VIEWER]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under `pytest -n` (pytest-xdist, `make test`), the tests that start real Celery
+    workers all run in one test process, one after another: a worker answers every
+    `inspect` broadcast on its Redis database, so two at once would see each other."""
+    for item in items:
+        if item.get_closest_marker("worker"):
+            item.add_marker(pytest.mark.xdist_group("celery-workers"))
+
+
 def pytest_configure(config) -> None:
     # Settings never create directories; the test database and static root live here.
     settings.VAR_DIR.mkdir(exist_ok=True)

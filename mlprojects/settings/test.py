@@ -2,6 +2,8 @@
 mail kept in memory, a cache of the test process's own. The directories under var/ are
 made by tests/conftest.py, not here."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,7 +12,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A file-backed SQLite test database, so that a real worker process can share it.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# One folder per test process when the suite runs in parallel (pytest-xdist names them).
+MEDIA_ROOT = VAR_DIR / f"test-media{os.environ.get('PYTEST_XDIST_WORKER', '')}"  # noqa: F405
 # Rate-limit and throttle counters start empty in each test (tests/conftest.py clears
 # it), whatever REDIS_URL says.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
