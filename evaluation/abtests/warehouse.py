@@ -71,7 +71,8 @@ class WarehouseResult:
     queries: list[QueryLog] = field(default_factory=list)
 
 
-def _clean(sql: str, what: str) -> str:
+def clean_statement(sql: str, what: str) -> str:
+    """One SELECT statement without its trailing ';', or `WarehouseError` for the author."""
     text = (sql or "").strip().rstrip(";").strip()
     if not text:
         raise WarehouseError(f"The {what} is empty.")
@@ -93,48 +94,84 @@ exposure AS (
 
 
 def _per_user(name: str, sql: str) -> str:
-    # Events of exposed users inside the conversion window, summed per user (0 if none).
+    # Events of exposed users summed per user (0 if none): `v` inside the conversion window
+    # after first exposure, `pre` in the CUPED lookback before it (0 when the lookback is 0).
+    # One join reads both periods, so the covariate costs no second scan.
     return f"""
 {name} AS (
-    SELECT x.user_id, COALESCE(SUM(m.value), 0)::float8 AS v, COUNT(m.user_id) AS events
+    SELECT x.user_id,
+           COALESCE(SUM(m.value) FILTER (WHERE m.ts >= x.exposed_at), 0)::float8 AS v,
+           COALESCE(SUM(m.value) FILTER (WHERE m.ts < x.exposed_at), 0)::float8 AS pre
     FROM exposure x
     LEFT JOIN ({sql}) AS m
-      ON m.user_id = x.user_id AND m.ts >= x.exposed_at
+      ON m.user_id = x.user_id AND m.ts >= x.exposed_at - :lookback * interval '1 hour'
      AND m.ts < x.exposed_at + :window * interval '1 hour'
     GROUP BY x.user_id
 )"""
 
 
-def aggregate_sql(metric: WarehouseMetric, exposure_sql: str) -> str:
-    """The one statement that aggregates a (non-quantile) metric per variant."""
-    exposure_sql = _clean(exposure_sql, "exposure query")
-    sql = _clean(metric.sql, f"query of metric {metric.key!r}")
+def _sums(pairs: Sequence[tuple[str, str, str]]) -> str:
+    return ",\n       ".join(f"SUM({a} * {b}) AS {name}" for name, a, b in pairs)
+
+
+def aggregate_sql(metric: WarehouseMetric, exposure_sql: str, *, cuped: bool = False) -> str:
+    """The one statement that aggregates a (non-quantile) metric per variant; with
+    ``cuped`` also the sums of its pre-exposure covariate (the same metric over the
+    lookback before first exposure) and their cross-products, named as
+    `evaluation.stats.inputs` takes them."""
+    exposure_sql = clean_statement(exposure_sql, "exposure query")
+    sql = clean_statement(metric.sql, f"query of metric {metric.key!r}")
     head = f"WITH {_exposure_cte(exposure_sql)},"
     count = "(SELECT COUNT(*) FROM exposure_rows) AS exposure_rows"
     if metric.type == "ratio":
-        denominator = _clean(metric.denominator_sql, f"denominator query of {metric.key!r}")
+        denominator = clean_statement(
+            metric.denominator_sql, f"denominator query of {metric.key!r}"
+        )
+        pairs = [
+            ("numerator_sum_squares", "n.v", "n.v"),
+            ("denominator_sum_squares", "d.v", "d.v"),
+            ("sum_products", "n.v", "d.v"),
+        ]
+        extra = ""
+        if cuped:
+            pairs += [
+                ("pre_numerator_sum_squares", "n.pre", "n.pre"),
+                ("pre_denominator_sum_squares", "d.pre", "d.pre"),
+                ("numerator_pre_numerator_sum_products", "n.v", "n.pre"),
+                ("numerator_pre_denominator_sum_products", "n.v", "d.pre"),
+                ("denominator_pre_numerator_sum_products", "d.v", "n.pre"),
+                ("denominator_pre_denominator_sum_products", "d.v", "d.pre"),
+                ("pre_numerator_pre_denominator_sum_products", "n.pre", "d.pre"),
+            ]
+            extra = "SUM(n.pre) AS pre_numerator_sum, SUM(d.pre) AS pre_denominator_sum,\n       "
         return f"""{head}{_per_user("num", sql)},{_per_user("den", denominator)}
-SELECT x.variant, COUNT(*) AS users,
-       SUM(n.v) AS numerator_sum, SUM(n.v * n.v) AS numerator_sum_squares,
-       SUM(d.v) AS denominator_sum, SUM(d.v * d.v) AS denominator_sum_squares,
-       SUM(n.v * d.v) AS sum_products, {count}
+SELECT x.variant, COUNT(*) AS users, SUM(n.v) AS numerator_sum, SUM(d.v) AS denominator_sum,
+       {extra}{_sums(pairs)}, {count}
 FROM exposure x JOIN num n ON n.user_id = x.user_id JOIN den d ON d.user_id = x.user_id
 GROUP BY x.variant ORDER BY x.variant"""
     if metric.type == "binomial":
-        value = "CASE WHEN p.v > 0 THEN 1 ELSE 0 END"
-        return f"""{head}{_per_user("p", sql)}
-SELECT x.variant, COUNT(*) AS users, SUM({value}) AS conversions, {count}
-FROM exposure x JOIN p ON p.user_id = x.user_id GROUP BY x.variant ORDER BY x.variant"""
+        # A proportion: 1 if the user has any positive value in the period, else 0.
+        y = "(CASE WHEN p.v > 0 THEN 1 ELSE 0 END)"
+        x = "(CASE WHEN p.pre > 0 THEN 1 ELSE 0 END)"
+        columns = f"SUM({y}) AS conversions"
+    else:
+        y, x = "p.v", "p.pre"
+        columns = f"SUM({y}) AS sum, SUM({y} * {y}) AS sum_squares"
+    if cuped:
+        columns += (
+            f", SUM({x})::float8 AS covariate_sum, SUM({x} * {x})::float8 AS covariate_sum_squares,"
+            f" SUM({x} * {y})::float8 AS covariate_sum_products"
+        )
     return f"""{head}{_per_user("p", sql)}
-SELECT x.variant, COUNT(*) AS users, SUM(p.v) AS sum, SUM(p.v * p.v) AS sum_squares, {count}
+SELECT x.variant, COUNT(*) AS users, {columns}, {count}
 FROM exposure x JOIN p ON p.user_id = x.user_id GROUP BY x.variant ORDER BY x.variant"""
 
 
 def quantile_sql(metric: WarehouseMetric, exposure_sql: str) -> str:
     """Per variant: the number of per-user values and the sample quantiles at the ranks
     bound as :ranks_<variant> (a float array), read in one pass."""
-    exposure_sql = _clean(exposure_sql, "exposure query")
-    sql = _clean(metric.sql, f"query of metric {metric.key!r}")
+    exposure_sql = clean_statement(exposure_sql, "exposure query")
+    sql = clean_statement(metric.sql, f"query of metric {metric.key!r}")
     return f"""WITH {_exposure_cte(exposure_sql)},{_per_user("p", sql)}
 SELECT x.variant, COUNT(*) AS users,
        percentile_cont(CAST(:ranks AS float8[])) WITHIN GROUP (ORDER BY p.v) AS q,
@@ -198,12 +235,21 @@ def warehouse_aggregates(
     conversion_window_hours: float,
     timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     row_cap: int = DEFAULT_ROW_CAP,
+    cuped_lookback_hours: float = 0.0,
 ) -> WarehouseResult:
     """Run every metric's aggregate statement and return ``{metric: {variant: aggregates}}``
     in the form `evaluation.stats.analyze` takes, with the statements and their timings.
-    Variants missing from the warehouse get ``users`` 0; unknown variant labels are refused."""
+    With a CUPED lookback, proportion, mean and ratio metrics also get their pre-exposure
+    covariate sums. Variants missing from the warehouse get ``users`` 0; unknown variant
+    labels are refused."""
     engine = sa.create_engine(url, poolclass=NullPool)
-    base = {"start": start, "end": end, "window": float(conversion_window_hours)}
+    cuped = cuped_lookback_hours > 0
+    base = {
+        "start": start,
+        "end": end,
+        "window": float(conversion_window_hours),
+        "lookback": float(cuped_lookback_hours),
+    }
     output = WarehouseResult(results={})
     try:
         with engine.connect() as connection:
@@ -214,7 +260,7 @@ def warehouse_aggregates(
                         connection, metric, exposure_sql, variants, base, timeout_ms, row_cap
                     )
                 else:
-                    sql = aggregate_sql(metric, exposure_sql)
+                    sql = aggregate_sql(metric, exposure_sql, cuped=cuped)
                     rows = _execute(connection, sql, base, timeout_ms)
                     _check_cap(rows, row_cap)
                     per_variant = {_variant(r, variants): _entry(r) for r in rows}
@@ -225,6 +271,23 @@ def warehouse_aggregates(
     finally:
         engine.dispose()
     return output
+
+
+def check_connection(*, url: str, timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> str:
+    """Connect and run ``SELECT version()`` the way refreshes run their queries (read-only
+    transaction, statement timeout): the server's version string, or `WarehouseError`."""
+    try:
+        engine = sa.create_engine(url, poolclass=NullPool)
+    except (sa_exc.ArgumentError, ImportError) as error:
+        raise WarehouseError(f"The URL cannot be used: {error}") from error
+    try:
+        with engine.connect() as connection:
+            (row,) = _execute(connection, "SELECT version() AS version", {}, timeout_ms)
+            return str(row.version)
+    except sa_exc.OperationalError as error:
+        raise WarehouseError(f"Could not connect to the data source: {error.orig}") from error
+    finally:
+        engine.dispose()
 
 
 def _variant(row: sa.Row, variants: Sequence[str]) -> str:
