@@ -157,6 +157,8 @@ def foreign_kwargs(
                 "api-abtest-decide",
                 "api-abtest-warehouse",
                 "api-abtest-refresh",
+                "api-abtest-upload-list",
+                "api-abtest-upload-detail",
             )
         },
         "api-project-runs": {"pk": other_project.pk},

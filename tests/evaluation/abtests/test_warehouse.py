@@ -4,7 +4,7 @@ long query and too many rows are refused with a clear message."""
 
 import io
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -223,7 +223,10 @@ def test_cuped_covariates_from_sql_equal_the_same_rows_uploaded_as_a_file(wareho
         for variant, data in per_variant.items():
             assert got.results[metric][variant] == pytest.approx(data, rel=1e-9), (metric, variant)
     design = {
-        "variants": [{"key": "control", "allocation": 0.5}, {"key": "treatment", "allocation": 0.5}],
+        "variants": [
+            {"key": "control", "allocation": 0.5},
+            {"key": "treatment", "allocation": 0.5},
+        ],
         "control": "control",
         "metrics": [
             {**m, "role": "primary" if i == 0 else "secondary", "direction": "increase"}
