@@ -4,6 +4,8 @@ packages: runs, evaluations, abtests, monitoring, prototypes."""
 from evaluation.abtests.models import (
     ABDataSource,
     ABMetric,
+    ABQuery,
+    ABQueryVersion,
     ABRawUpload,
     ABResult,
     ABTest,
@@ -16,6 +18,8 @@ from evaluation.abtests.models import (
     MetricRole,
     MetricType,
     Outcome,
+    QueryKind,
+    QueryVersionStatus,
     ResultSource,
 )
 from evaluation.evaluations.models import (
@@ -62,6 +66,8 @@ from evaluation.runs.models import (
 __all__ = [
     "ABDataSource",
     "ABMetric",
+    "ABQuery",
+    "ABQueryVersion",
     "Alert",
     "AlertKind",
     "AlertStatus",
@@ -94,6 +100,8 @@ __all__ = [
     "MonitoringWindow",
     "WindowSize",
     "Outcome",
+    "QueryKind",
+    "QueryVersionStatus",
     "PrototypeCall",
     "PrototypeEndpoint",
     "PrototypeExample",

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from evaluation.abtests import urls as abtest_urls
 from evaluation.prototypes import urls as prototype_urls
 
 # The lifecycle, the business analyses and review share the "mlprojects" namespace.
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("o/<slug:org_slug>/", include((organization_pages, "mlprojects"))),
     path(project_prefix + "ab-tests/", include("evaluation.abtests.urls")),
+    path("o/<slug:org_slug>/ab-warehouse/", include(abtest_urls.warehouse_urlpatterns)),
     path(project_prefix + "evaluations/", include("evaluation.evaluations.urls")),
     path(project_prefix + "runs/", include("evaluation.runs.urls")),
     path(project_prefix + "monitoring/", include("evaluation.monitoring.urls")),

@@ -209,6 +209,24 @@ def other_abtest(other_project, outsider):
 
 
 @pytest.fixture
+def other_warehouse_query(other_org, outsider):
+    """The other organization's A/B data source and a saved query (version 1) on it."""
+    from evaluation.abtests import services
+
+    source = services.data_source_create(
+        org=other_org, user=outsider, name="their dwh", url="postgresql+psycopg://r:pw@h/db"
+    )
+    return services.query_create(
+        org=other_org,
+        user=outsider,
+        data_source=source,
+        name="Their exposures",
+        kind="exposure",
+        sql="SELECT user_id, variant, exposed_at FROM exposures",
+    )
+
+
+@pytest.fixture
 def other_review(other_org, other_project, outsider):
     """The other organization's proposal v1, a comment on it and a notification of its
     owner: none of them may be reached from `org`."""

@@ -100,6 +100,7 @@ def foreign_kwargs(
     other_use_case,
     other_interview,
     other_review,
+    other_warehouse_query,
 ):
     """URL arguments naming the other organization's objects, by argument name; per-URL
     overrides where a generic name such as `pk` needs a specific object."""
@@ -138,6 +139,9 @@ def foreign_kwargs(
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
+        "source_id": other_warehouse_query.data_source_id,
+        "query_id": other_warehouse_query.pk,
+        "number": 1,
         **prototype,
     }
     by_url = {
@@ -153,6 +157,8 @@ def foreign_kwargs(
                 "api-abtest-decide",
                 "api-abtest-warehouse",
                 "api-abtest-refresh",
+                "api-abtest-upload-list",
+                "api-abtest-upload-detail",
             )
         },
         "api-project-runs": {"pk": other_project.pk},

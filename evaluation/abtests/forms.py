@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from evaluation.models import ABMetric, ABTest, MetricRole, MetricType, Outcome
+from evaluation.models import ABMetric, ABTest, MetricRole, MetricType, Outcome, QueryKind
 from evaluation.stats.inputs import RATIO_COVARIATE_FIELDS
 from mlprojects.models import Direction
 
@@ -457,3 +457,116 @@ def rationale_prompt(metric: Any) -> str:
         f"Tie it to the business metric “{metric.name}”{facts}: what did the test show "
         "about it, and what will you do?"
     )
+
+
+# --- warehouse: data sources, saved queries, a test's queries ----------------------------------
+
+
+class DataSourceForm(forms.Form):
+    """Connect or change a data source. The stored URL is never shown back: on edit an
+    empty URL keeps it."""
+
+    name = forms.CharField(max_length=100)
+    url = forms.CharField(
+        label="SQLAlchemy URL",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Of a read-only user, e.g. postgresql+psycopg://reader:password@host:5432/dwh. "
+        "Stored encrypted; never shown again.",
+    )
+    statement_timeout_ms = forms.IntegerField(
+        label="Statement timeout (ms)", initial=60_000, min_value=100, max_value=3_600_000
+    )
+    row_cap = forms.IntegerField(
+        label="Row cap",
+        initial=50_000_000,
+        min_value=1,
+        help_text="Most exposure rows a refresh may read.",
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["url"].required = False
+            self.fields["url"].help_text = "Leave empty to keep the stored URL."
+
+
+SQL_WIDGET = forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"})
+
+
+class QueryForm(forms.Form):
+    """A new exposure query or metric definition (its first version)."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=300, required=False)
+    data_source = forms.ModelChoiceField(queryset=None, empty_label=None)
+    kind = forms.ChoiceField(choices=QueryKind.choices, widget=forms.RadioSelect)
+    metric_type = forms.ChoiceField(
+        choices=[("", "—")] + MetricType.choices,
+        required=False,
+        help_text="Metric definitions only: proportion (binomial), mean, ratio or quantile.",
+    )
+    sql = forms.CharField(
+        label="SQL",
+        widget=SQL_WIDGET,
+        help_text="One SELECT. Exposure: user_id, variant, exposed_at. "
+        "Metric: user_id, value, ts (numerator for a ratio).",
+    )
+    denominator_sql = forms.CharField(
+        label="Denominator SQL (ratio metrics)",
+        widget=SQL_WIDGET,
+        required=False,
+        help_text="user_id, value, ts of the denominator, e.g. one row per order.",
+    )
+    note = forms.CharField(max_length=300, required=False, label="Note to the reviewer")
+
+    def __init__(self, *args: Any, sources: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["data_source"].queryset = sources
+
+
+class QueryVersionForm(forms.Form):
+    sql = forms.CharField(label="SQL", widget=SQL_WIDGET)
+    denominator_sql = forms.CharField(
+        label="Denominator SQL (ratio metrics)", widget=SQL_WIDGET, required=False
+    )
+    note = forms.CharField(max_length=300, required=False, label="What changed, and why")
+
+
+class QueryReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("request_changes", "Request changes")],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class ABTestQueriesForm(forms.Form):
+    """Which saved queries a test runs: one exposure query, a definition per metric."""
+
+    exposure_query = forms.ModelChoiceField(queryset=None, empty_label="—")
+    conversion_window_hours = forms.FloatField(
+        min_value=0.001, initial=72.0, help_text="Events up to this long after first exposure."
+    )
+    cuped_lookback_days = forms.FloatField(
+        label="CUPED lookback (days)",
+        min_value=0,
+        max_value=365,
+        initial=14.0,
+        help_text="Each metric over this many days before first exposure is its CUPED "
+        "covariate; 0 for none.",
+    )
+
+    def __init__(self, *args: Any, abtest: ABTest, queries: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.abtest = abtest
+        self.fields["exposure_query"].queryset = queries.filter(kind=QueryKind.EXPOSURE)
+        for metric in abtest.metrics.all():
+            self.fields[f"metric_{metric.key}"] = forms.ModelChoiceField(
+                queryset=queries.filter(kind=QueryKind.METRIC, metric_type=metric.type),
+                required=False,
+                empty_label="—",
+                label=f"Metric “{metric.key}” ({metric.get_type_display().lower()})",
+            )
+
+    def metric_queries(self) -> dict:
+        return {m.key: self.cleaned_data.get(f"metric_{m.key}") for m in self.abtest.metrics.all()}

@@ -10,11 +10,30 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.jobs import job_claim, job_fail, job_heartbeat, job_lock_current, job_succeed
+from accounts.jobs import (
+    job_claim,
+    job_enqueue,
+    job_fail,
+    job_heartbeat,
+    job_lock_current,
+    job_succeed,
+)
 from evaluation.abtests import state
-from evaluation.models import ABRawUpload, ABTestAnalysis, JobStatus, ResultSource
+from evaluation.abtests.warehouse import WarehouseError, WarehouseMetric, warehouse_aggregates
+from evaluation.models import (
+    ABQuery,
+    ABQueryVersion,
+    ABRawUpload,
+    ABTest,
+    ABTestAnalysis,
+    ABTestStatus,
+    ABWarehouseRefresh,
+    JobStatus,
+    ResultSource,
+)
 from evaluation.stats import (
     DEFAULT_SEQUENTIAL_TUNING_PARAMETER,
     StatsInputError,
@@ -179,67 +198,132 @@ def abtest_analysis_fail(*, abtest_id: int, message: str) -> None:
     ).update(status=JobStatus.FAILED, error=message, finished_at=timezone.now())
 
 
-def abtest_refresh_run(*, refresh_id: int) -> Any:
-    """Run a test's warehouse queries for its window (start → stop, or now) and replace
-    its results with the aggregates (what `refresh_abtest_task` does). Idempotent: a
-    finished refresh is left alone. A refused query fails the refresh with its message
-    and leaves the results as they were."""
-    # Imported here so that this job stays a self-contained addition to the module.
-    from evaluation.abtests.models import ABWarehouseRefresh
-    from evaluation.abtests.warehouse import WarehouseError, WarehouseMetric, warehouse_aggregates
+def _warehouse_plan(abtest: ABTest) -> tuple[str, dict, list[tuple[WarehouseMetric, dict]]]:
+    """The SQL a refresh runs and where each text came from: a saved query's approved
+    version (``{"query", "version"}``) or the test's own ad-hoc SQL (``{}``). A saved query
+    without an approved version stops the refresh (`WarehouseError`)."""
 
-    refresh = (
-        ABWarehouseRefresh.objects.select_related("abtest__data_source")
-        .filter(pk=refresh_id)
-        .first()
-    )
-    if refresh is None or refresh.is_done:
-        return refresh
-    ABWarehouseRefresh.objects.filter(pk=refresh.pk).update(status=JobStatus.RUNNING)
+    def approved(query: ABQuery) -> ABQueryVersion:
+        version = query.approved_version()
+        if version is None:
+            raise WarehouseError(
+                f"The query “{query.name}” has no approved version yet; a member other than "
+                "its author reviews it on the warehouse page."
+            )
+        return version
+
+    def origin(version: ABQueryVersion) -> dict:
+        return {
+            "query": version.query.name,
+            "query_id": version.query_id,
+            "version": version.number,
+            "version_id": version.pk,
+        }
+
+    exposure_sql, exposure_origin = abtest.exposure_sql, {}
+    if abtest.exposure_query is not None:
+        version = approved(abtest.exposure_query)
+        exposure_sql, exposure_origin = version.sql, origin(version)
+    metrics = []
+    for m in abtest.metrics.select_related("query"):
+        if m.query is not None:
+            version = approved(m.query)
+            sql, denominator, where = version.sql, version.denominator_sql, origin(version)
+        elif m.sql:
+            sql, denominator, where = m.sql, m.denominator_sql, {}
+        else:
+            continue
+        metrics.append((WarehouseMetric(m.key, m.type, sql, denominator, m.quantile_level), where))
+    return exposure_sql, exposure_origin, metrics
+
+
+def abtest_refresh_run(*, refresh_id: int) -> ABWarehouseRefresh | None:
+    """Run a test's warehouse queries for its window (start → stop, or now) and replace
+    its results with the aggregates (what `refresh_abtest_task` does). A durable job
+    (`accounts.jobs`): a finished refresh, or one running on a live worker, is left alone;
+    one whose worker died is run again. A refused query fails the refresh with its message
+    and leaves the results as they were. Each statement is recorded with its timing and
+    the query versions it came from."""
+    attempt = job_claim(ABWarehouseRefresh, refresh_id)
+    if attempt is None:
+        return ABWarehouseRefresh.objects.filter(pk=refresh_id).first()
+    refresh = ABWarehouseRefresh.objects.select_related(
+        "abtest__data_source", "abtest__exposure_query"
+    ).get(pk=refresh_id)
     abtest = refresh.abtest
     source = abtest.data_source
-    metrics = [m for m in abtest.metrics.all() if m.sql]
 
-    def finish(status: str, error: str = "", queries: list | None = None) -> None:
-        ABWarehouseRefresh.objects.filter(pk=refresh.pk).update(
-            status=status, error=error, queries=queries or [], finished_at=timezone.now()
-        )
+    def fail(message: str) -> ABWarehouseRefresh | None:
+        job_fail(ABWarehouseRefresh, refresh_id, message=message, attempt=attempt)
+        return ABWarehouseRefresh.objects.get(pk=refresh_id)
 
-    if source is None or not abtest.exposure_sql or not metrics or abtest.started_at is None:
-        finish(
-            JobStatus.FAILED,
-            "The test needs a started window, a data source, an exposure "
-            "query and at least one metric query.",
-        )
-        refresh.refresh_from_db()
-        return refresh
     try:
-        output = warehouse_aggregates(
-            url=source.url,
-            exposure_sql=abtest.exposure_sql,
-            metrics=[
-                WarehouseMetric(m.key, m.type, m.sql, m.denominator_sql, m.quantile_level)
-                for m in metrics
-            ],
-            variants=[v.key for v in abtest.variants.all()],
-            start=abtest.started_at,
-            end=abtest.stopped_at or timezone.now(),
-            conversion_window_hours=abtest.conversion_window_hours,
-            timeout_ms=source.statement_timeout_ms,
-            row_cap=source.row_cap,
+        exposure_sql, exposure_origin, metrics = _warehouse_plan(abtest)
+    except WarehouseError as exc:
+        return fail(exc.message)
+    if source is None or not exposure_sql or not metrics or abtest.started_at is None:
+        return fail(
+            "The test needs a started window, a data source, an exposure query and at "
+            "least one metric query."
         )
-        queries = [{"metric": q.metric, "sql": q.sql, "seconds": q.seconds} for q in output.queries]
+    try:
+        with job_heartbeat(ABWarehouseRefresh, refresh_id, attempt):
+            output = warehouse_aggregates(
+                url=source.url,
+                exposure_sql=exposure_sql,
+                metrics=[metric for metric, _ in metrics],
+                variants=[v.key for v in abtest.variants.all()],
+                start=abtest.started_at,
+                end=abtest.stopped_at or timezone.now(),
+                conversion_window_hours=abtest.conversion_window_hours,
+                timeout_ms=source.statement_timeout_ms,
+                row_cap=source.row_cap,
+                cuped_lookback_hours=abtest.cuped_lookback_days * 24,
+            )
+    except WarehouseError as exc:
+        return fail(exc.message)
+    except ValueError as exc:  # credentials the current key cannot decrypt
+        return fail(str(exc))
+    origins = {metric.key: where for metric, where in metrics}
+    queries = [
+        {
+            "metric": q.metric,
+            "sql": q.sql,
+            "seconds": q.seconds,
+            "origin": origins.get(q.metric, {}),
+            "exposure_origin": exposure_origin,
+        }
+        for q in output.queries
+    ]
+    try:
         with transaction.atomic():
+            refresh = job_lock_current(ABWarehouseRefresh, refresh_id, attempt)
+            if refresh is None:  # superseded by a newer attempt: it writes the results
+                return ABWarehouseRefresh.objects.get(pk=refresh_id)
             state.abtest_results_set(
                 abtest=abtest,
                 user=refresh.created_by,
                 results=output.results,
                 source=ResultSource.WAREHOUSE,
             )
-        finish(JobStatus.SUCCEEDED, queries=queries)
-    except WarehouseError as exc:
-        finish(JobStatus.FAILED, exc.message)
+            job_succeed(refresh, queries=queries)
     except ValidationError as exc:
-        finish(JobStatus.FAILED, " ".join(exc.messages))
-    refresh.refresh_from_db()
-    return refresh
+        return fail(" ".join(exc.messages))
+    return ABWarehouseRefresh.objects.get(pk=refresh_id)
+
+
+def abtests_refresh_running() -> list[ABWarehouseRefresh]:
+    """The daily schedule: queue a refresh of every running test connected to a warehouse
+    (exposure query and data source), unless one is already queued or running."""
+    running = (
+        ABTest.objects.filter(status=ABTestStatus.RUNNING, data_source__isnull=False)
+        .exclude(Q(exposure_sql="") & Q(exposure_query__isnull=True))
+        .exclude(refreshes__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    )
+    queued = []
+    for abtest in running:
+        with transaction.atomic():
+            refresh = ABWarehouseRefresh.objects.create(abtest=abtest)
+            job_enqueue(refresh)
+        queued.append(refresh)
+    return queued

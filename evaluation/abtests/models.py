@@ -144,6 +144,114 @@ class ABDataSource(TimeStampedModel):
         return urlunsplit(parts._replace(netloc=netloc))
 
 
+class QueryKind(models.TextChoices):
+    EXPOSURE = "exposure", "Exposure (user_id, variant, exposed_at)"
+    METRIC = "metric", "Metric (user_id, value, ts)"
+
+
+class QueryVersionStatus(models.TextChoices):
+    """A version is written as a draft, then approved (or sent back) by another member;
+    experiments run only the latest approved version."""
+
+    DRAFT = "draft", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+class ABQueryQuerySet(models.QuerySet):
+    def for_org(self, org) -> "ABQueryQuerySet":
+        return self.filter(organization=org)
+
+
+class ABQuery(TimeStampedModel):
+    """A named warehouse query of an organization: an exposure query, or a metric
+    definition of a given type. Its SQL lives in `ABQueryVersion` rows, one per save."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ab_queries"
+    )
+    data_source = models.ForeignKey(ABDataSource, on_delete=models.PROTECT, related_name="queries")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=20, choices=QueryKind.choices)
+    # Metric definitions only: how the per-user values are aggregated.
+    metric_type = models.CharField(max_length=20, choices=MetricType.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ABQueryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="abquery_name_unique_per_org",
+                violation_error_message="A query of this name exists.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="exposure") & Q(metric_type=""))
+                | (Q(kind="metric") & Q(metric_type__in=MetricType.values)),
+                name="abquery_metric_type_for_metrics",
+                violation_error_message="A metric query has a metric type; an exposure none.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def approved_version(self) -> "ABQueryVersion | None":
+        """The version experiments run: the newest approved one."""
+        return self.versions.filter(status=QueryVersionStatus.APPROVED).order_by("-number").first()
+
+
+class ABQueryVersion(models.Model):
+    """One saved text of a query, never changed afterwards except for its review: who
+    approved it (someone other than its author) or asked for changes, and when."""
+
+    query = models.ForeignKey(ABQuery, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    sql = models.TextField()
+    denominator_sql = models.TextField(blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=QueryVersionStatus.choices, default=QueryVersionStatus.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review_comment = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["query", "number"],
+                name="abqueryversion_number_unique",
+                violation_error_message="This version of the query exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=QueryVersionStatus.values),
+                name="abqueryversion_status_valid",
+                violation_error_message="Unknown review status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("author")),
+                name="abqueryversion_reviewer_not_author",
+                violation_error_message="A query version is reviewed by someone else.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.query} v{self.number}"
+
+
 class ABTestQuerySet(models.QuerySet):
     def for_org(self, org) -> "ABTestQuerySet":
         return self.filter(project__organization=org)
@@ -195,7 +303,18 @@ class ABTest(TimeStampedModel):
         ABDataSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="abtests"
     )
     exposure_sql = models.TextField(blank=True)
+    # A saved, reviewed exposure query: when set, refreshes run its approved version
+    # instead of `exposure_sql`.
+    exposure_query = models.ForeignKey(
+        ABQuery, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     conversion_window_hours = models.FloatField(default=72.0)
+    # CUPED from the warehouse: each metric over this many days before a user's first
+    # exposure is its pre-period covariate (0: none).
+    cuped_lookback_days = models.FloatField(
+        default=14.0,
+        help_text="Days before first exposure whose events are each metric's CUPED covariate.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -279,6 +398,10 @@ class ABMetric(models.Model):
     # of its denominator's.
     sql = models.TextField(blank=True)
     denominator_sql = models.TextField(blank=True)
+    # A saved, reviewed metric definition: when set, refreshes run its approved version.
+    query = models.ForeignKey(
+        ABQuery, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -516,9 +639,12 @@ class ABTestDecision(models.Model):
         return f"{self.abtest}: {self.get_outcome_display()}"
 
 
-class ABWarehouseRefresh(models.Model):
-    """One run of a test's warehouse queries: the statements, their timings, and whether
-    the aggregates they produced replaced the test's results."""
+class ABWarehouseRefresh(BackgroundJob):
+    """One run of a test's warehouse queries (a background job, `accounts.jobs`): the
+    statements with the query versions they came from and their timings, and whether the
+    aggregates they produced replaced the test's results."""
+
+    job_task = "evaluation.abtests.tasks.refresh_abtest_task"
 
     abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="refreshes")
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -528,6 +654,7 @@ class ABWarehouseRefresh(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

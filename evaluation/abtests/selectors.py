@@ -1,11 +1,22 @@
 """Reads of A/B tests, always narrowed to one organization (or one of its projects)."""
 
+import difflib
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organization
-from evaluation.models import ABRawUpload, ABResult, ABTest, ABTestAnalysis, ABTestDecision
+from evaluation.models import (
+    ABDataSource,
+    ABQuery,
+    ABQueryVersion,
+    ABRawUpload,
+    ABResult,
+    ABTest,
+    ABTestAnalysis,
+    ABTestDecision,
+)
 from mlprojects.models import Metric, MetricKind, Objective, Project
 from mlprojects.templatetags.numbers import pvalue, signed_pct
 
@@ -226,3 +237,68 @@ def abtest_evidence(*, project: Project) -> list[dict]:
             )
         entries.append({"title": entry["name"], "fields": fields})
     return entries
+
+
+# --- warehouse -------------------------------------------------------------------------------
+
+
+def data_source_list(*, org: Organization) -> QuerySet[ABDataSource]:
+    return ABDataSource.objects.for_org(org)
+
+
+def data_source_get(*, org: Organization, pk: int) -> ABDataSource:
+    return get_object_or_404(ABDataSource.objects.for_org(org), pk=pk)
+
+
+def query_list(*, org: Organization) -> QuerySet[ABQuery]:
+    """The organization's saved queries, each with `version_list` (newest first)."""
+    return (
+        ABQuery.objects.for_org(org)
+        .select_related("data_source")
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=ABQueryVersion.objects.order_by("-number"),
+                to_attr="version_list",
+            )
+        )
+    )
+
+
+def query_get(*, org: Organization, pk: int) -> ABQuery:
+    return get_object_or_404(query_list(org=org), pk=pk)
+
+
+def query_version_get(*, query: ABQuery, number: int) -> ABQueryVersion:
+    return get_object_or_404(ABQueryVersion.objects.filter(query=query), number=number)
+
+
+def query_history(*, query: ABQuery) -> list[dict]:
+    """The versions of a query, newest first, each with its unified diff against the
+    version before it (lines tagged add/remove/context for the page)."""
+    versions = list(query.versions.select_related("author", "reviewed_by").order_by("number"))
+    history = []
+    previous = None
+    for version in versions:
+        history.append({"version": version, "diff": _diff(previous, version)})
+        previous = version
+    return history[::-1]
+
+
+def _text(version: ABQueryVersion | None) -> list[str]:
+    if version is None:
+        return []
+    text = version.sql
+    if version.denominator_sql:
+        text += "\n-- denominator\n" + version.denominator_sql
+    return text.splitlines()
+
+
+def _diff(before: ABQueryVersion | None, after: ABQueryVersion) -> list[tuple[str, str]]:
+    if before is None:
+        return []
+    lines = difflib.unified_diff(
+        _text(before), _text(after), f"v{before.number}", f"v{after.number}", lineterm=""
+    )
+    kinds = {"+": "add", "-": "remove", "@": "hunk"}
+    return [(kinds.get(line[:1], "context"), line) for line in lines]

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.jobs import job_enqueue
@@ -22,10 +23,13 @@ from accounts.models import User
 from accounts.services import audit
 from evaluation.abtests import state
 from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER, STATS_DIRECTION
-from evaluation.abtests.tasks import aggregate_abtest_upload_task, refresh_abtest_task
+from evaluation.abtests.tasks import aggregate_abtest_upload_task
+from evaluation.abtests.warehouse import WarehouseError, check_connection, clean_statement
 from evaluation.models import (
     ABDataSource,
     ABMetric,
+    ABQuery,
+    ABQueryVersion,
     ABRawUpload,
     ABResult,
     ABTest,
@@ -36,7 +40,10 @@ from evaluation.models import (
     ABWarehouseRefresh,
     JobStatus,
     MetricRole,
+    MetricType,
     Outcome,
+    QueryKind,
+    QueryVersionStatus,
 )
 from evaluation.stats import (
     GaussianPrior,
@@ -616,6 +623,34 @@ def abtest_decide(
 # --- warehouse data sources ------------------------------------------------------------------
 
 
+def _check_data_source(
+    *, org: Any, name: str, url: str | None, statement_timeout_ms: int, row_cap: int, pk=None
+) -> dict[str, str]:
+    """Errors by field of a data source's settings (`url` None: kept as it is)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Name the data source."
+    elif ABDataSource.objects.for_org(org).filter(name=name.strip()).exclude(pk=pk).exists():
+        errors["name"] = "A data source of this name exists."
+    if url is not None:
+        try:
+            parsed = make_url(url)
+            if not parsed.drivername.startswith("postgresql"):
+                errors["url"] = (
+                    "Only PostgreSQL URLs (postgresql+psycopg://…) are supported so far."
+                )
+        except ArgumentError:
+            errors["url"] = "Give a SQLAlchemy URL, e.g. postgresql+psycopg://reader:…@host/db."
+    if not 100 <= statement_timeout_ms <= 3_600_000:
+        errors["statement_timeout_ms"] = "Between 100 ms and one hour."
+    if row_cap < 1:
+        errors["row_cap"] = "At least one row."
+    return errors
+
+
 @transaction.atomic
 def data_source_create(
     *,
@@ -627,24 +662,9 @@ def data_source_create(
     row_cap: int = 50_000_000,
 ) -> ABDataSource:
     """Connect an organization's read-only SQL warehouse; the URL is stored encrypted."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    errors = {}
-    if not name.strip():
-        errors["name"] = "Name the data source."
-    elif ABDataSource.objects.for_org(org).filter(name=name.strip()).exists():
-        errors["name"] = "A data source of this name exists."
-    try:
-        parsed = make_url(url)
-        if not parsed.drivername.startswith("postgresql"):
-            errors["url"] = "Only PostgreSQL URLs (postgresql+psycopg://…) are supported so far."
-    except ArgumentError:
-        errors["url"] = "Give a SQLAlchemy URL, e.g. postgresql+psycopg://reader:…@host/db."
-    if not 100 <= statement_timeout_ms <= 3_600_000:
-        errors["statement_timeout_ms"] = "Between 100 ms and one hour."
-    if row_cap < 1:
-        errors["row_cap"] = "At least one row."
+    errors = _check_data_source(
+        org=org, name=name, url=url, statement_timeout_ms=statement_timeout_ms, row_cap=row_cap
+    )
     if errors:
         raise ValidationError(errors)
     source = ABDataSource(
@@ -664,6 +684,298 @@ def data_source_create(
         data={"data_source": source.pk},
     )
     return source
+
+
+@transaction.atomic
+def data_source_update(
+    *,
+    source: ABDataSource,
+    user: User | None,
+    name: str,
+    url: str = "",
+    statement_timeout_ms: int,
+    row_cap: int,
+) -> ABDataSource:
+    """Change a data source's settings; an empty `url` keeps the stored credentials (the
+    form never shows them back)."""
+    errors = _check_data_source(
+        org=source.organization,
+        name=name,
+        url=url or None,
+        statement_timeout_ms=statement_timeout_ms,
+        row_cap=row_cap,
+        pk=source.pk,
+    )
+    if errors:
+        raise ValidationError(errors)
+    source.name = name.strip()
+    source.statement_timeout_ms = statement_timeout_ms
+    source.row_cap = row_cap
+    if url:
+        source.set_url(url)
+    source.save()
+    audit(
+        org=source.organization,
+        actor=user,
+        action="abtest.data_source_changed",
+        target=source.name,
+        data={"data_source": source.pk, "url_changed": bool(url)},
+    )
+    return source
+
+
+def data_source_test(*, source: ABDataSource) -> str:
+    """Connect to the data source as a refresh would (read-only, with its timeout): the
+    server's version string, or ValidationError with the reason."""
+    try:
+        return check_connection(url=source.url, timeout_ms=source.statement_timeout_ms)
+    except ValueError as exc:  # credentials that the current key cannot decrypt
+        raise ValidationError(str(exc)) from exc
+    except WarehouseError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+# --- saved, versioned and reviewed warehouse queries -----------------------------------------
+
+
+def _clean_query_sql(*, kind: str, metric_type: str, sql: str, denominator_sql: str) -> dict:
+    errors = {}
+    try:
+        clean_statement(sql, "query")
+    except WarehouseError as exc:
+        errors["sql"] = exc.message
+    if kind == QueryKind.METRIC and metric_type == MetricType.RATIO:
+        try:
+            clean_statement(denominator_sql, "denominator query")
+        except WarehouseError as exc:
+            errors["denominator_sql"] = exc.message
+    elif denominator_sql.strip():
+        errors["denominator_sql"] = "Only a ratio metric has a denominator query."
+    return errors
+
+
+@transaction.atomic
+def query_create(
+    *,
+    org: Any,
+    user: User,
+    data_source: ABDataSource | int | None,
+    name: str,
+    kind: str,
+    metric_type: str = "",
+    description: str = "",
+    sql: str,
+    denominator_sql: str = "",
+    note: str = "",
+) -> ABQuery:
+    """Save a new exposure query or metric definition with its first version (a draft,
+    to be approved by another member before experiments run it)."""
+    errors: dict[str, str] = {}
+    pk = data_source.pk if isinstance(data_source, ABDataSource) else data_source
+    source = ABDataSource.objects.for_org(org).filter(pk=pk).first() if pk else None
+    if source is None:
+        errors["data_source"] = "Choose a data source of this organization."
+    if not name.strip():
+        errors["name"] = "Name the query."
+    elif ABQuery.objects.for_org(org).filter(name=name.strip()).exists():
+        errors["name"] = "A query of this name exists."
+    if kind not in QueryKind.values:
+        errors["kind"] = "An exposure query or a metric definition."
+    elif kind == QueryKind.METRIC and metric_type not in MetricType.values:
+        errors["metric_type"] = "Choose the metric's type."
+    if kind == QueryKind.EXPOSURE:
+        metric_type = ""
+    errors.update(
+        _clean_query_sql(
+            kind=kind, metric_type=metric_type, sql=sql, denominator_sql=denominator_sql
+        )
+    )
+    if errors:
+        raise ValidationError(errors)
+    query = ABQuery.objects.create(
+        organization=org,
+        data_source=source,
+        name=name.strip(),
+        description=description.strip()[:300],
+        kind=kind,
+        metric_type=metric_type,
+        created_by=user,
+    )
+    _version_create(query, user, sql, denominator_sql, note)
+    audit(
+        org=org,
+        actor=user,
+        action="abtest.query_created",
+        target=query.name,
+        data={"query": query.pk},
+    )
+    return query
+
+
+def _version_create(
+    query: ABQuery, user: User, sql: str, denominator_sql: str, note: str
+) -> ABQueryVersion:
+    number = (query.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return ABQueryVersion.objects.create(
+        query=query,
+        number=number,
+        sql=sql.strip(),
+        denominator_sql=denominator_sql.strip(),
+        note=note.strip()[:300],
+        author=user,
+    )
+
+
+@transaction.atomic
+def query_version_create(
+    *, query: ABQuery, user: User, sql: str, denominator_sql: str = "", note: str = ""
+) -> ABQueryVersion:
+    """Save a new version of a query (a draft); the earlier versions are kept, and the
+    approved one keeps running until the new one is approved."""
+    query = ABQuery.objects.select_for_update().get(pk=query.pk)
+    errors = _clean_query_sql(
+        kind=query.kind, metric_type=query.metric_type, sql=sql, denominator_sql=denominator_sql
+    )
+    latest = query.versions.order_by("-number").first()
+    if (
+        not errors
+        and latest is not None
+        and (latest.sql, latest.denominator_sql) == (sql.strip(), denominator_sql.strip())
+    ):
+        errors["sql"] = f"This is the text of version {latest.number}; change it first."
+    if errors:
+        raise ValidationError(errors)
+    version = _version_create(query, user, sql, denominator_sql, note)
+    audit(
+        org=query.organization,
+        actor=user,
+        action="abtest.query_version_created",
+        target=query.name,
+        data={"query": query.pk, "version": version.number},
+    )
+    return version
+
+
+REVIEW_DECISIONS = {
+    "approve": QueryVersionStatus.APPROVED,
+    "request_changes": QueryVersionStatus.CHANGES_REQUESTED,
+}
+
+
+@transaction.atomic
+def query_version_review(
+    *, version: ABQueryVersion, user: User, decision: str, comment: str = ""
+) -> ABQueryVersion:
+    """Approve a draft version (experiments run it from their next refresh) or ask for
+    changes. Its author may not review it: every query that runs was read by two people."""
+    version = ABQueryVersion.objects.select_for_update().select_related("query").get(pk=version.pk)
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationError({"decision": "Approve, or request changes."})
+    if version.status != QueryVersionStatus.DRAFT:
+        raise ValidationError(
+            f"Version {version.number} is already {version.get_status_display().lower()}."
+        )
+    if version.author_id == user.pk:
+        raise ValidationError("A version is reviewed by someone other than its author.")
+    if decision == "request_changes" and not comment.strip():
+        raise ValidationError({"comment": "Say what should change."})
+    version.status = REVIEW_DECISIONS[decision]
+    version.reviewed_by = user
+    version.reviewed_at = timezone.now()
+    version.review_comment = comment.strip()
+    version.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+    audit(
+        org=version.query.organization,
+        actor=user,
+        action=f"abtest.query_version_{version.status}",
+        target=version.query.name,
+        data={"query": version.query_id, "version": version.number},
+    )
+    return version
+
+
+@transaction.atomic
+def abtest_queries_set(
+    *,
+    abtest: ABTest,
+    user: User | None,
+    exposure_query: ABQuery | int | None,
+    metric_queries: Mapping[str, ABQuery | int | None],
+    conversion_window_hours: float = 72.0,
+    cuped_lookback_days: float = 14.0,
+) -> ABTest:
+    """Point a test at saved queries of its organization: an exposure query and, per
+    metric, a metric definition of the same type, all on one data source. Refreshes run
+    each query's approved version at the time they run."""
+    abtest = state.locked(abtest)
+    state.check_accepts_results(abtest)
+    org = abtest.project.organization
+    errors: dict[str, str] = {}
+
+    def find(value: ABQuery | int | None) -> ABQuery | None:
+        pk = value.pk if isinstance(value, ABQuery) else value
+        return ABQuery.objects.for_org(org).filter(pk=pk).first() if pk else None
+
+    exposure = find(exposure_query)
+    if exposure is None or exposure.kind != QueryKind.EXPOSURE:
+        errors["exposure_query"] = "Choose an exposure query of this organization."
+    metrics = {m.key: m for m in abtest.metrics.all()}
+    unknown = [k for k in metric_queries if k not in metrics]
+    if unknown:
+        errors["metric_queries"] = f"Unknown metric(s) {', '.join(map(repr, unknown))}."
+    chosen: dict[str, ABQuery | None] = {}
+    for key, value in metric_queries.items():
+        if key not in metrics:
+            continue
+        query = find(value)
+        if value and (query is None or query.kind != QueryKind.METRIC):
+            errors[f"metric_{key}"] = "Choose a metric definition of this organization."
+        elif query is not None and query.metric_type != metrics[key].type:
+            errors[f"metric_{key}"] = (
+                f"“{query.name}” is a {query.get_metric_type_display().lower()} metric; "
+                f"{key!r} is {metrics[key].get_type_display().lower()}."
+            )
+        elif (
+            query is not None
+            and exposure is not None
+            and query.data_source_id != (exposure.data_source_id)
+        ):
+            errors[f"metric_{key}"] = "Use queries of the exposure query's data source."
+        chosen[key] = query
+    if not conversion_window_hours > 0:
+        errors["conversion_window_hours"] = "A positive number of hours."
+    if not 0 <= cuped_lookback_days <= 365:
+        errors["cuped_lookback_days"] = "Between 0 (no CUPED covariate) and 365 days."
+    if errors:
+        raise ValidationError(errors)
+    abtest.exposure_query = exposure
+    abtest.data_source = exposure.data_source
+    abtest.conversion_window_hours = float(conversion_window_hours)
+    abtest.cuped_lookback_days = float(cuped_lookback_days)
+    abtest.save(
+        update_fields=[
+            "exposure_query",
+            "data_source",
+            "conversion_window_hours",
+            "cuped_lookback_days",
+            "updated_at",
+        ]
+    )
+    for key, query in chosen.items():
+        metrics[key].query = query
+        metrics[key].save(update_fields=["query"])
+    audit(
+        org=org,
+        actor=user,
+        action="abtest.warehouse_queries_set",
+        target=abtest.name,
+        data={
+            "abtest": abtest.pk,
+            "exposure_query": exposure.pk,
+            "metric_queries": {k: getattr(q, "pk", None) for k, q in chosen.items()},
+        },
+    )
+    return abtest
 
 
 @transaction.atomic
@@ -701,15 +1013,24 @@ def abtest_warehouse_set(
         raise ValidationError(errors)
     abtest.data_source = source
     abtest.exposure_sql = exposure_sql.strip()
+    # Queries given here replace any saved query the test pointed at: the latest choice wins.
+    abtest.exposure_query = None
     abtest.conversion_window_hours = float(conversion_window_hours)
     abtest.save(
-        update_fields=["data_source", "exposure_sql", "conversion_window_hours", "updated_at"]
+        update_fields=[
+            "data_source",
+            "exposure_sql",
+            "exposure_query",
+            "conversion_window_hours",
+            "updated_at",
+        ]
     )
     for key, queries in metric_sql.items():
         metric = metrics[key]
         metric.sql = (queries.get("sql") or "").strip()
         metric.denominator_sql = (queries.get("denominator_sql") or "").strip()
-        metric.save(update_fields=["sql", "denominator_sql"])
+        metric.query = None
+        metric.save(update_fields=["sql", "denominator_sql", "query"])
     audit(
         org=abtest.project.organization,
         actor=user,
@@ -729,11 +1050,12 @@ def abtest_refresh_request(
     state.check_accepts_results(abtest)
     if abtest.status == ABTestStatus.DRAFT:
         raise state.TransitionError("Start the test first: its window begins when it starts.")
-    if abtest.data_source_id is None or not abtest.exposure_sql:
+    if abtest.data_source_id is None or not (abtest.exposure_sql or abtest.exposure_query_id):
         raise ValidationError(
             {"data_source": "Connect a data source and an exposure query to refresh results."}
         )
     refresh = ABWarehouseRefresh.objects.create(abtest=abtest, created_by=user)
     if enqueue:
-        transaction.on_commit(lambda: refresh_abtest_task.delay(refresh.pk))
+        # Sent after commit, or by the job sweep if the broker is unreachable then.
+        job_enqueue(refresh)
     return refresh

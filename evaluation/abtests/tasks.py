@@ -33,22 +33,14 @@ def aggregate_abtest_upload_task(upload_id: int) -> None:
     jobs.abtest_raw_upload_process(upload_id=upload_id)
 
 
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task
 def refresh_abtest_task(refresh_id: int) -> None:
-    """Run a test's warehouse queries into its results. Idempotent: a finished refresh is
-    left alone."""
+    """Run a test's warehouse queries into its results. Idempotent: a refresh that is
+    finished, or running on a live worker, is left alone (`accounts.jobs`)."""
     jobs.abtest_refresh_run(refresh_id=refresh_id)
 
 
 @shared_task
 def refresh_running_abtests_task() -> int:
     """The daily schedule: queue a refresh of every running test with a data source."""
-    from evaluation.abtests.models import ABTest, ABTestStatus, ABWarehouseRefresh
-
-    running = ABTest.objects.filter(status=ABTestStatus.RUNNING, data_source__isnull=False)
-    count = 0
-    for abtest in running.exclude(exposure_sql=""):
-        refresh = ABWarehouseRefresh.objects.create(abtest=abtest)
-        refresh_abtest_task.delay(refresh.pk)
-        count += 1
-    return count
+    return len(jobs.abtests_refresh_running())

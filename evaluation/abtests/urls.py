@@ -29,4 +29,29 @@ urlpatterns = [
     ),
     path("<int:abtest_id>/decide/", views.abtest_decide, name="decide"),
     path("<int:abtest_id>/refresh/", views.abtest_refresh, name="refresh"),
+    path("<int:abtest_id>/queries/", views.abtest_queries, name="queries"),
 ]
+
+# The organization's warehouse: data sources (admins) and saved queries, under
+# /o/<org_slug>/ab-warehouse/.
+warehouse_urlpatterns = (
+    [
+        path("", views.warehouse_home, name="home"),
+        path("sources/new/", views.warehouse_source_create, name="source_create"),
+        path("sources/<int:source_id>/edit/", views.warehouse_source_edit, name="source_edit"),
+        path("sources/<int:source_id>/test/", views.warehouse_source_test, name="source_test"),
+        path("queries/new/", views.warehouse_query_create, name="query_create"),
+        path("queries/<int:query_id>/", views.warehouse_query, name="query"),
+        path(
+            "queries/<int:query_id>/versions/",
+            views.warehouse_query_version_create,
+            name="query_version_create",
+        ),
+        path(
+            "queries/<int:query_id>/versions/<int:number>/review/",
+            views.warehouse_query_review,
+            name="query_review",
+        ),
+    ],
+    "abtest_warehouse",
+)

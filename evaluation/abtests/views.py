@@ -23,10 +23,15 @@ from evaluation.abtests.forms import (
     AGGREGATES_CSV_MAX_BYTES,
     AGGREGATES_CSV_TOO_LARGE,
     ABTestForm,
+    ABTestQueriesForm,
     AggregatesCSVForm,
     AnalysisOptionsForm,
+    DataSourceForm,
     DecisionForm,
     MetricFormSet,
+    QueryForm,
+    QueryReviewForm,
+    QueryVersionForm,
     RawUploadForm,
     SampleSizeForm,
     VariantFormSet,
@@ -38,7 +43,14 @@ from evaluation.abtests.forms import (
     sample_size_defaults,
 )
 from evaluation.abtests.models import DEFAULT_SEQUENTIAL_TUNING_PARAMETER
-from evaluation.models import ABTest, ABTestAnalysis, ABTestStatus, ResultSource
+from evaluation.models import (
+    ABDataSource,
+    ABQuery,
+    ABTest,
+    ABTestAnalysis,
+    ABTestStatus,
+    ResultSource,
+)
 from evaluation.uploads import UploadTooLarge, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 from mlprojects.models import Project
@@ -640,3 +652,200 @@ def abtest_refresh(
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     return redirect(_detail_url(abtest))
+
+
+# --- warehouse: data sources and saved queries (organization pages) --------------------------
+
+WAREHOUSE_TEMPLATES = f"{TEMPLATES}/warehouse"
+
+
+@require_GET
+@require_perm(Perm.READ)
+def warehouse_home(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organization's data sources (URLs masked) and saved queries with their review
+    state."""
+    context = {
+        "sources": list(selectors.data_source_list(org=request.org)),
+        "queries": list(selectors.query_list(org=request.org)),
+    }
+    return render(request, f"{WAREHOUSE_TEMPLATES}/home.html", context)
+
+
+def _source_form_page(
+    request: HttpRequest, form: DataSourceForm, source: ABDataSource | None
+) -> HttpResponse:
+    return render(
+        request, f"{WAREHOUSE_TEMPLATES}/source_form.html", {"form": form, "source": source}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.MANAGE_MEMBERS)
+def warehouse_source_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = DataSourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.data_source_create(org=request.org, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Data source connected.")
+            return redirect("abtest_warehouse:home", org_slug=org_slug)
+    return _source_form_page(request, form, None)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.MANAGE_MEMBERS)
+def warehouse_source_edit(request: HttpRequest, org_slug: str, source_id: int) -> HttpResponse:
+    source = selectors.data_source_get(org=request.org, pk=source_id)
+    initial = {
+        "name": source.name,
+        "statement_timeout_ms": source.statement_timeout_ms,
+        "row_cap": source.row_cap,
+    }
+    form = DataSourceForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.data_source_update(source=source, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Data source saved.")
+            return redirect("abtest_warehouse:home", org_slug=org_slug)
+    return _source_form_page(request, form, source)
+
+
+@require_POST
+@require_perm(Perm.MANAGE_MEMBERS)
+def warehouse_source_test(request: HttpRequest, org_slug: str, source_id: int) -> HttpResponse:
+    """ "Test connection": connect as a refresh would and say what answered."""
+    source = selectors.data_source_get(org=request.org, pk=source_id)
+    try:
+        version = services.data_source_test(source=source)
+    except ValidationError as exc:
+        messages.error(request, f"{source.name}: {_error_text(exc)}")
+    else:
+        messages.success(request, f"{source.name}: connected, read-only. {version}")
+    return redirect("abtest_warehouse:home", org_slug=org_slug)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def warehouse_query_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    sources = selectors.data_source_list(org=request.org)
+    form = QueryForm(request.POST or None, sources=sources, initial={"kind": "metric"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            query = services.query_create(org=request.org, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Query saved as version 1; another member reviews it.")
+            return redirect("abtest_warehouse:query", org_slug=org_slug, query_id=query.pk)
+    return render(request, f"{WAREHOUSE_TEMPLATES}/query_form.html", {"form": form})
+
+
+def _query_page(
+    request: HttpRequest,
+    query: ABQuery,
+    version_form: QueryVersionForm | None = None,
+    review_form: QueryReviewForm | None = None,
+) -> HttpResponse:
+    latest = query.version_list[0] if query.version_list else None
+    if version_form is None and latest is not None:
+        version_form = QueryVersionForm(
+            initial={"sql": latest.sql, "denominator_sql": latest.denominator_sql}
+        )
+    context = {
+        "query": query,
+        "approved": query.approved_version(),
+        "history": selectors.query_history(query=query),
+        "version_form": version_form,
+        # Errors of a review are shown once above the versions; the forms start blank.
+        "review_form": review_form,
+        "review_blank": QueryReviewForm(),
+    }
+    return render(request, f"{WAREHOUSE_TEMPLATES}/query.html", context)
+
+
+@require_GET
+@require_perm(Perm.READ)
+def warehouse_query(request: HttpRequest, org_slug: str, query_id: int) -> HttpResponse:
+    """A query's versions, newest first, with the diff of each against the one before, its
+    review, and the forms to save a new version or review a draft."""
+    return _query_page(request, selectors.query_get(org=request.org, pk=query_id))
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def warehouse_query_version_create(
+    request: HttpRequest, org_slug: str, query_id: int
+) -> HttpResponse:
+    query = selectors.query_get(org=request.org, pk=query_id)
+    form = QueryVersionForm(request.POST)
+    if form.is_valid():
+        try:
+            version = services.query_version_create(
+                query=query, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"Version {version.number} saved; it awaits review.")
+            return redirect("abtest_warehouse:query", org_slug=org_slug, query_id=query.pk)
+    return _query_page(request, query, version_form=form)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def warehouse_query_review(
+    request: HttpRequest, org_slug: str, query_id: int, number: int
+) -> HttpResponse:
+    query = selectors.query_get(org=request.org, pk=query_id)
+    version = selectors.query_version_get(query=query, number=number)
+    form = QueryReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.query_version_review(version=version, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"Review of version {version.number} recorded.")
+            return redirect("abtest_warehouse:query", org_slug=org_slug, query_id=query.pk)
+    return _query_page(request, query, review_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def abtest_queries(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    """Choose the saved queries a test's refreshes run."""
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    initial = {
+        "exposure_query": abtest.exposure_query_id,
+        "conversion_window_hours": abtest.conversion_window_hours,
+        "cuped_lookback_days": abtest.cuped_lookback_days,
+        **{f"metric_{m.key}": m.query_id for m in abtest.metrics.all()},
+    }
+    queries = selectors.query_list(org=request.org)
+    form = ABTestQueriesForm(request.POST or None, abtest=abtest, queries=queries, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.abtest_queries_set(
+                abtest=abtest,
+                user=request.user,
+                exposure_query=form.cleaned_data["exposure_query"],
+                metric_queries=form.metric_queries(),
+                conversion_window_hours=form.cleaned_data["conversion_window_hours"],
+                cuped_lookback_days=form.cleaned_data["cuped_lookback_days"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request, "Queries saved; “Refresh results” runs their approved versions."
+            )
+            return redirect(_detail_url(abtest) + "#results")
+    context = {"project": abtest.project, "abtest": abtest, "form": form}
+    return render(request, f"{WAREHOUSE_TEMPLATES}/abtest_queries.html", context)

@@ -325,3 +325,31 @@ class RefreshSerializer(serializers.Serializer):
     queries = QueryLogSerializer(many=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RawUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV, gzip-compressed CSV or Parquet: one row per user, a variant column and "
+        "one column per metric key (a ratio metric: <key>_numerator and <key>_denominator). "
+        "At most ABTEST_MAX_UPLOAD_BYTES."
+    )
+    variant_column = StrictCharField(max_length=100, default="variant")
+    covariate_suffix = StrictCharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="CUPED: pre-period columns are named <metric><suffix>, e.g. _pre.",
+    )
+
+
+class RawUploadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = StrictCharField(help_text="queued, running, succeeded or failed.")
+    original_name = StrictCharField()
+    size = serializers.IntegerField()
+    rows_read = serializers.IntegerField()
+    progress = serializers.FloatField()
+    error = StrictCharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)

@@ -13,6 +13,16 @@ urlpatterns = [
         "ab-tests/<int:pk>/results/", views.ABTestResultsView.as_view(), name="api-abtest-results"
     ),
     path(
+        "ab-tests/<int:pk>/uploads/",
+        views.ABTestUploadListView.as_view(),
+        name="api-abtest-upload-list",
+    ),
+    path(
+        "ab-tests/<int:pk>/uploads/<int:upload_id>/",
+        views.ABTestUploadDetailView.as_view(),
+        name="api-abtest-upload-detail",
+    ),
+    path(
         "ab-tests/<int:pk>/analyze/", views.ABTestAnalyzeView.as_view(), name="api-abtest-analyze"
     ),
     path(

@@ -6,10 +6,12 @@ engine's parser) and save; the answers are the output serializers of `serializer
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,13 +26,17 @@ from evaluation.abtests.api.serializers import (
     ABTestDecisionInputSerializer,
     ABTestSerializer,
     AnalysisOptionsSerializer,
+    RawUploadInputSerializer,
+    RawUploadSerializer,
     RefreshSerializer,
     ResultsInputSerializer,
     SampleSizeQuerySerializer,
     WarehouseInputSerializer,
 )
 from evaluation.models import ABDataSource, ABTest, ResultSource
+from evaluation.uploads import UploadTooLarge, limit_upload_size
 from mlprojects.models import Project
+from mlprojects.site.limits import body_limit
 
 
 class InvalidState(exceptions.APIException):
@@ -182,6 +188,64 @@ class ABTestResultsView(ABTestView):
             {"metric": metric, "variants": data["results"][metric], "status": data["status"]},
             status=201,
         )
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+    default_detail = "The file is too large."
+
+
+@body_limit("ABTEST_MAX_UPLOAD_BYTES")
+class ABTestUploadListView(ABTestView):
+    """POST (multipart) a file of raw per-user rows, as on the test's page: it is streamed
+    to storage (at most ABTEST_MAX_UPLOAD_BYTES, else 413) and a worker aggregates it into
+    the results of every metric (202; poll the upload for its status)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = RawUploadInputSerializer
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body, so an oversize file is refused while streaming.
+        limit_upload_size(request, settings.ABTEST_MAX_UPLOAD_BYTES, "ABTEST_MAX_UPLOAD_BYTES")
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # A session's CSRF check reads the body: an oversize file can surface here.
+        try:
+            super().initial(request, *args, **kwargs)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+
+    @extend_schema(
+        request={"multipart/form-data": RawUploadInputSerializer},
+        responses={202: RawUploadSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        try:
+            serializer = RawUploadInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            upload = _call(
+                services.abtest_raw_upload_create,
+                abtest=abtest,
+                user=request.user,
+                **serializer.validated_data,
+            )
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        return Response(RawUploadSerializer(upload).data, status=202)
+
+
+class ABTestUploadDetailView(ABTestView):
+    """A raw upload's status: queued, running (with rows read and progress), succeeded
+    (the test's results were replaced) or failed (with the reason)."""
+
+    serializer_class = RawUploadSerializer
+
+    def get(self, request: Request, pk: int, upload_id: int) -> Response:
+        upload = selectors.abtest_upload_get(abtest=self.get_abtest(pk), pk=upload_id)
+        return Response(RawUploadSerializer(upload).data)
 
 
 class ABTestAnalyzeView(ABTestView):

@@ -69,7 +69,10 @@ def test_a_refresh_puts_the_warehouse_aggregates_into_the_results(
     refresh = api.get(f"/api/v1/ab-tests/{warehouse_abtest.pk}/refresh/").json()
     assert refresh["status"] == "succeeded", refresh["error"]
     assert [q["metric"] for q in refresh["queries"]] == [m.key for m in METRICS]
-    expected = run(warehouse).results
+    # With the default CUPED lookback (14 days) every metric but the quantile carries its
+    # pre-exposure covariate.
+    expected = run(warehouse, cuped_lookback_hours=14 * 24).results
+    assert "covariate_sum" in expected["revenue"]["control"]
     saved = {
         (r.metric.key, r.variant.key): r
         for r in ABResult.objects.select_related("metric", "variant")

@@ -4,7 +4,7 @@ long query and too many rows are refused with a clear message."""
 
 import io
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from evaluation.abtests.warehouse import WarehouseError, WarehouseMetric, warehouse_aggregates
-from evaluation.stats import aggregate_file
+from evaluation.stats import aggregate_file, analyze
 
 ADMIN = os.environ.get("WAREHOUSE_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -54,17 +54,24 @@ def make_rows(seed: int = 4, users: int = 3_000):
     return exposures, orders
 
 
-def per_user_file(exposures: pd.DataFrame, orders: pd.DataFrame) -> bytes:
-    """The same rows as a per-user upload, computed with pandas, independently of SQL."""
+def per_user_file(
+    exposures: pd.DataFrame, orders: pd.DataFrame, lookback_hours: float = 0.0
+) -> bytes:
+    """The same rows as a per-user upload, computed with pandas, independently of SQL; with
+    a lookback, each metric's pre-exposure value as a ``<metric>_pre`` column (CUPED)."""
     inside = exposures[(exposures.exposed_at >= START) & (exposures.exposed_at < END)]
     first = inside.groupby("user_id").agg(variant=("variant", "min"), at=("exposed_at", "min"))
     joined = orders.join(first, on="user_id", how="inner")
-    hit = joined[
-        (joined.created_at >= joined["at"])
-        & (joined.created_at < joined["at"] + timedelta(hours=WINDOW_HOURS))
-    ]
-    revenue = hit.groupby("user_id")["amount"].sum().reindex(first.index, fill_value=0.0)
-    count = hit.groupby("user_id").size().reindex(first.index, fill_value=0).astype(float)
+
+    def per_user(low: pd.Timedelta, high: pd.Timedelta) -> tuple[pd.Series, pd.Series]:
+        hit = joined[
+            (joined.created_at >= joined["at"] + low) & (joined.created_at < joined["at"] + high)
+        ]
+        revenue = hit.groupby("user_id")["amount"].sum().reindex(first.index, fill_value=0.0)
+        count = hit.groupby("user_id").size().reindex(first.index, fill_value=0).astype(float)
+        return revenue, count
+
+    revenue, count = per_user(pd.Timedelta(0), pd.Timedelta(hours=WINDOW_HOURS))
     frame = pd.DataFrame(
         {
             "variant": first["variant"],
@@ -75,6 +82,12 @@ def per_user_file(exposures: pd.DataFrame, orders: pd.DataFrame) -> bytes:
             "revenue_p90": revenue,
         }
     )
+    if lookback_hours:
+        pre_revenue, pre_count = per_user(-pd.Timedelta(hours=lookback_hours), pd.Timedelta(0))
+        frame["purchase_pre"] = (pre_revenue > 0).astype(int)
+        frame["revenue_pre"] = pre_revenue
+        frame["aov_pre_numerator"] = pre_revenue
+        frame["aov_pre_denominator"] = pre_count
     return frame.to_csv(index=False).encode()
 
 
@@ -180,3 +193,73 @@ def test_too_many_rows_are_refused(warehouse):
 def test_an_unknown_variant_label_is_refused(warehouse):
     with pytest.raises(WarehouseError, match="returned variant 'control'"):
         run(warehouse, variants=["a", "b"])
+
+
+FILE_METRICS = [
+    {"key": "purchase", "type": "binomial"},
+    {"key": "revenue", "type": "continuous"},
+    {"key": "aov", "type": "ratio"},
+    {"key": "revenue_p90", "type": "quantile", "quantile_level": 0.9},
+]
+
+
+def test_cuped_covariates_from_sql_equal_the_same_rows_uploaded_as_a_file(warehouse):
+    """The pre-exposure covariate of each metric (its events in the 36 h before first
+    exposure), summed in SQL, equals the file's covariate columns; so does the CUPED
+    analysis the existing engine computes from them."""
+    got = run(warehouse, cuped_lookback_hours=36)
+    content = per_user_file(warehouse["exposures"], warehouse["orders"], lookback_hours=36)
+    expected = aggregate_file(
+        io.BytesIO(content),
+        variant_column="variant",
+        variants=["control", "treatment"],
+        metrics=FILE_METRICS,
+        covariates={"purchase": "purchase_pre", "revenue": "revenue_pre", "aov": "aov_pre"},
+    )
+    # Orders start a day before exposure: the covariates are not all zero.
+    assert expected["revenue"]["control"]["covariate_sum"] > 0
+    assert expected["aov"]["treatment"]["pre_denominator_sum"] > 0
+    for metric, per_variant in expected.items():
+        for variant, data in per_variant.items():
+            assert got.results[metric][variant] == pytest.approx(data, rel=1e-9), (metric, variant)
+    design = {
+        "variants": [
+            {"key": "control", "allocation": 0.5},
+            {"key": "treatment", "allocation": 0.5},
+        ],
+        "control": "control",
+        "metrics": [
+            {**m, "role": "primary" if i == 0 else "secondary", "direction": "increase"}
+            for i, m in enumerate(FILE_METRICS)
+            if m["type"] != "quantile"
+        ],
+    }
+    without_quantile = {k: v for k, v in got.results.items() if k != "revenue_p90"}
+    from_sql = analyze(**design, results=without_quantile, cuped=True)
+    from_file = analyze(
+        **design, results={k: v for k, v in expected.items() if k != "revenue_p90"}, cuped=True
+    )
+    assert flat(from_sql["metrics"]) == pytest.approx(flat(from_file["metrics"]), rel=1e-9)
+    # CUPED moved the numbers: the covariate was used, not ignored.
+    plain = analyze(**design, results=without_quantile, cuped=False)
+    assert flat(plain["metrics"])["revenue.treatment.ci_low"] != pytest.approx(
+        flat(from_sql["metrics"])["revenue.treatment.ci_low"], rel=1e-6
+    )
+
+
+def flat(tree: dict, prefix: str = "") -> dict:
+    """The numbers of a nested answer, keyed by their dotted path."""
+    out = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flat(value, path + "."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[path] = value
+    return out
+
+
+def test_a_zero_lookback_adds_no_covariate(warehouse):
+    got = run(warehouse, cuped_lookback_hours=0)
+    assert "covariate_sum" not in got.results["revenue"]["control"]
+    assert "pre_numerator_sum" not in got.results["aov"]["control"]
