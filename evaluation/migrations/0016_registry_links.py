@@ -1,6 +1,7 @@
 """A deployment names the registered model version it runs by reference, not as text:
 the "name/version" texts recorded so far become links where they name a version of the
-deployment's project, and are kept in the notes otherwise."""
+deployment's project, and are kept in the notes otherwise. A prototype endpoint may name
+the registered model version it serves."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -61,5 +62,19 @@ class Migration(migrations.Migration):
         migrations.RemoveField(model_name="deployment", name="model_version_text"),
         migrations.RenameField(
             model_name="deployment", old_name="registered_version", new_name="model_version"
+        ),
+        migrations.AddField(
+            model_name="prototypeendpoint",
+            name="model_version",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The project's registered model version this endpoint serves: its "
+                "MLflow signature gives the input fields.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="evaluation.modelversion",
+                verbose_name="Registered model version",
+            ),
         ),
     ]

@@ -44,10 +44,4 @@ class DeploymentForm(forms.Form):
         # organization's version is "not one of the available choices".
         field = self.fields["model_version"]
         field.queryset = project_model_versions(project)
-        field.label_from_instance = _version_label
-
-
-def _version_label(version: ModelVersion) -> str:
-    aliases = [a for a, n in version.registered_model.aliases.items() if n == version.version]
-    suffix = f" (@{', @'.join(sorted(aliases))})" if aliases else ""
-    return f"{version.registered_model.name} v{version.version}{suffix}"
+        field.label_from_instance = ModelVersion.label.fget

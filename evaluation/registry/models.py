@@ -92,6 +92,14 @@ class ModelVersion(TimeStampedModel):
         return f"{self.registered_model.name} v{self.version}"
 
     @property
+    def label(self) -> str:
+        """ "name vN (@alias, …)": how a form offers the version."""
+        model = self.registered_model
+        aliases = sorted(a for a, n in model.aliases.items() if n == self.version)
+        suffix = f" (@{', @'.join(aliases)})" if aliases else ""
+        return f"{model.name} v{self.version}{suffix}"
+
+    @property
     def ref(self) -> str:
         """How deployments and the API name this version: "name/version"."""
         return f"{self.registered_model.name}/{self.version}"

@@ -1,9 +1,13 @@
 """Reads of the model registry, scoped to one organization."""
 
+import json
+
+import yaml
 from django.db.models import QuerySet
 
 from accounts.models import Organization
 from evaluation.registry.models import ModelVersion, RegisteredModel
+from evaluation.runs import artifacts
 from evaluation.runs.models import from_json_number
 from mlprojects.models import Project
 
@@ -83,3 +87,34 @@ def project_model_version_by_ref(project: Project, ref: str) -> ModelVersion | N
         .filter(registered_model__name=name, version=int(number))
         .first()
     )
+
+
+# An MLmodel file is a few hundred bytes; anything far larger is not one.
+MAX_MLMODEL_BYTES = 1_000_000
+
+
+def version_signature_inputs(version: ModelVersion) -> list[dict] | None:
+    """The column inputs of the version's MLflow signature (`[{"name", "type", …}]`, as
+    `mlflow.models.infer_signature` writes them into the MLmodel file), or None when its
+    files have no MLmodel, no signature, or a tensor signature without named columns."""
+    location = version.storage_location
+    if not location.startswith(artifacts.URI_SCHEME):
+        return None
+    try:
+        segments = artifacts.clean_path(location[len(artifacts.URI_SCHEME) :].lstrip("/"))
+        with artifacts.artifact_open(segments=[*segments, "MLmodel"]) as handle:
+            text = handle.read(MAX_MLMODEL_BYTES + 1)
+    except (artifacts.ArtifactPathError, OSError):
+        return None
+    if len(text) > MAX_MLMODEL_BYTES:
+        return None
+    try:
+        spec = yaml.safe_load(text)
+        inputs = json.loads(((spec or {}).get("signature") or {}).get("inputs") or "null")
+    except (yaml.YAMLError, ValueError, AttributeError, TypeError):
+        return None
+    if not isinstance(inputs, list) or not all(
+        isinstance(column, dict) and column.get("name") for column in inputs
+    ):
+        return None
+    return inputs
