@@ -40,7 +40,7 @@ class EndpointForm(forms.ModelForm):
     the stored ones; left empty, the stored headers are kept. Picking a registered model
     version of the project fills what the version knows: the URL from its `serving_url`
     tag when none is typed, and MLflow's scoring protocol instead of plain JSON (its
-    signature gives the input fields, see `endpoint_save`)."""
+    signature gives the input fields: `services.endpoint_fields_from_version`)."""
 
     headers = forms.CharField(
         required=False,
