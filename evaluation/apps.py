@@ -76,6 +76,9 @@ def register_project_page_parts() -> None:
         template="evaluation/monitoring/_project_section.html",
         context=monitoring.project_section,
     )
+    register_evidence_source(
+        key="deployments", title="Deployments", collect=monitoring.deployment_evidence
+    )
     register_activity_source(
         prefix="monitoring.",
         project_events=monitoring.project_audit_events,
@@ -85,16 +88,19 @@ def register_project_page_parts() -> None:
 
 
 def register_demo_loaders() -> None:
-    """After the projects' stories (order 10), before the business analysis (50)."""
+    """After the projects' stories (order 10), before the business analysis (50); the
+    registry after the runs and before monitoring, whose deployment names its version."""
     from evaluation.abtests.demo import load_abtest_demo
     from evaluation.evaluations.demo import load_evaluation_demo
     from evaluation.monitoring.demo import load_monitoring_demo
     from evaluation.prototypes.demo import load_prototype_demo
+    from evaluation.registry.demo import load_registry_demo
     from evaluation.runs.demo import load_runs_demo
     from mlprojects.site.demo import register_demo_loader
 
     register_demo_loader("abtests", order=20, load=lambda orgs: load_abtest_demo(orgs.demo))
     register_demo_loader("runs", order=30, load=lambda orgs: load_runs_demo(orgs.demo))
+    register_demo_loader("registry", order=35, load=lambda orgs: load_registry_demo(orgs.demo))
     register_demo_loader("evaluations", order=40, load=lambda orgs: load_evaluation_demo(orgs.demo))
     register_demo_loader("monitoring", order=45, load=lambda orgs: load_monitoring_demo(orgs.demo))
     register_demo_loader("prototypes", order=46, load=lambda orgs: load_prototype_demo(orgs.demo))

@@ -53,13 +53,16 @@ def _fraud(project: Project, owner: User | None, start) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from evaluation.monitoring import jobs, services
+    from evaluation.registry.demo import MODEL_NAME
+    from evaluation.registry.selectors import project_model_version_by_ref
     from mlprojects.lifecycle.services import item_create
 
     services.deployment_create(
         project=project,
         user=owner,
         what="Gradient boosting v1",
-        model_version="fraud-gbm/1",
+        # The registry demo's version (@champion), when it has been loaded.
+        model_version=project_model_version_by_ref(project, f"{MODEL_NAME}/1"),
         environment="production",
         since=start,
         traffic_share=1.0,

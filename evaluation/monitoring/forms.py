@@ -3,6 +3,10 @@
 from django import forms
 from django.utils import timezone
 
+from evaluation.registry.models import ModelVersion
+from evaluation.registry.selectors import project_model_versions
+from mlprojects.models import Project
+
 
 class DeploymentForm(forms.Form):
     what = forms.CharField(
@@ -10,11 +14,12 @@ class DeploymentForm(forms.Form):
         label="What is deployed",
         help_text="A model name and version, a release tag, or the rule set that runs.",
     )
-    model_version = forms.CharField(
-        max_length=200,
+    model_version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.none(),
         required=False,
         label="Registered model version",
-        help_text='When the model is registered here: "name/version".',
+        empty_label="— none (the model is not registered here) —",
+        help_text="When the model is registered in this project (its Models page).",
     )
     environment = forms.CharField(max_length=100, initial="production")
     since = forms.DateTimeField(
@@ -32,3 +37,11 @@ class DeploymentForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the project's own versions can be chosen: another project's or another
+        # organization's version is "not one of the available choices".
+        field = self.fields["model_version"]
+        field.queryset = project_model_versions(project)
+        field.label_from_instance = ModelVersion.label.fget

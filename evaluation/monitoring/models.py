@@ -4,6 +4,7 @@ values of the project's metrics measured in production."""
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import TimeStampedModel
@@ -96,13 +97,18 @@ class DriftReport(TimeStampedModel):
 class Deployment(TimeStampedModel):
     """What runs in production for a project, where, since when and on which share of the
     traffic, as a person or a release pipeline recorded it. `what` is a free label
-    (a model that lives elsewhere); `model_version` names a registered model version
-    ("name/version") when there is one."""
+    (a model that lives elsewhere); `model_version` is the registered model version that
+    is deployed, when there is one: always one of the same project's registered models."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deployments")
     what = models.CharField("What is deployed", max_length=200)
-    model_version = models.CharField(
-        "Registered model version", max_length=200, blank=True, help_text='e.g. "fraud/3"'
+    model_version = models.ForeignKey(
+        "evaluation.ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+        verbose_name="Registered model version",
     )
     environment = models.CharField(max_length=100, default="production")
     since = models.DateTimeField("Deployed since")
@@ -127,6 +133,13 @@ class Deployment(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.what} in {self.environment}"
+
+    def clean(self) -> None:
+        version = self.model_version
+        if version is not None and version.registered_model.project_id != self.project_id:
+            raise ValidationError(
+                {"model_version": "The model version must be registered in this project."}
+            )
 
 
 class MetricValue(models.Model):

@@ -27,7 +27,9 @@ def drift_report_list(*, project: Project) -> QuerySet[DriftReport]:
 
 def deployment_list(*, project: Project) -> QuerySet[Deployment]:
     """Newest first, with who recorded each."""
-    return Deployment.objects.filter(project=project).select_related("recorded_by")
+    return Deployment.objects.filter(project=project).select_related(
+        "recorded_by", "model_version__registered_model__project__organization"
+    )
 
 
 def metric_value_list(
@@ -59,6 +61,32 @@ def project_section(*, project: Project) -> dict:
         "deployments": list(deployment_list(project=project)[:10]),
         "open_alerts": Alert.objects.filter(project=project, status="open").count(),
     }
+
+
+# How many of the newest deployments a proposal freezes as evidence.
+EVIDENCE_DEPLOYMENTS = 5
+
+
+def deployment_evidence(*, project: Project) -> list[dict]:
+    """The newest deployments as the proposal's evidence entries
+    (`mlprojects.review.evidence`): what runs where, and the registered model version it
+    is, linked to its entry on the Models page."""
+    entries = []
+    for d in deployment_list(project=project)[:EVIDENCE_DEPLOYMENTS]:
+        fields = [{"label": "Environment", "value": d.environment}]
+        fields.append({"label": "Share of traffic", "value": f"{d.traffic_share:.0%}"})
+        if d.model_version:
+            fields.append(
+                {
+                    "label": "Registered model version",
+                    "value": f"{d.model_version.registered_model.name} v{d.model_version.version}",
+                    "url": d.model_version.get_absolute_url(),
+                }
+            )
+        if d.notes:
+            fields.append({"label": "Notes", "value": d.notes})
+        entries.append({"title": f"{d.what} — since {d.since:%Y-%m-%d}", "fields": fields})
+    return entries
 
 
 def alert_list(*, project: Project, status: str | None = None) -> QuerySet[Alert]:

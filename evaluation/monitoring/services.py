@@ -40,6 +40,7 @@ from evaluation.monitoring.tasks import (
     evaluate_alerts_task,
     run_drift_report_task,
 )
+from evaluation.registry.models import ModelVersion
 from evaluation.uploads import UploadTooLarge
 from mlprojects.models import Finding, Metric, Project
 
@@ -149,15 +150,16 @@ def deployment_create(
     since: datetime,
     environment: str = "production",
     traffic_share: float = 1.0,
-    model_version: str = "",
+    model_version: ModelVersion | None = None,
     notes: str = "",
 ) -> Deployment:
-    """Record that `what` runs in `environment` since `since` on `traffic_share` of it."""
+    """Record that `what` runs in `environment` since `since` on `traffic_share` of it;
+    `model_version`, when given, is the project's registered model version that runs."""
     deployment = Deployment(
         project=project,
         recorded_by=user,
         what=what.strip(),
-        model_version=model_version.strip(),
+        model_version=model_version,
         environment=environment.strip() or "production",
         since=since,
         traffic_share=traffic_share,
@@ -175,6 +177,7 @@ def deployment_create(
             "project": project.pk,
             "environment": deployment.environment,
             "traffic_share": deployment.traffic_share,
+            "model_version": model_version.ref if model_version else None,
         },
     )
     return deployment

@@ -36,7 +36,7 @@ def monitoring_page(request: HttpRequest, org_slug: str, project_slug: str) -> H
 @require_perm(Perm.EDIT)
 def deployment_create(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = project_get(org=request.org, slug=project_slug)
-    form = DeploymentForm(request.POST if request.method == "POST" else None)
+    form = DeploymentForm(request.POST if request.method == "POST" else None, project=project)
     if form.is_valid():
         try:
             deployment = services.deployment_create(

@@ -6,9 +6,10 @@ from typing import Any
 
 from django import forms
 
-from evaluation.prototypes import schema
+from evaluation.prototypes import protocols, schema
 from evaluation.prototypes.models import AllowedHost, PrototypeEndpoint, Verdict
 from evaluation.prototypes.services import BUILTIN_SCHEME
+from evaluation.registry.models import ModelVersion
 
 HOST = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$|^[0-9a-f:.]+$"
@@ -30,9 +31,16 @@ class AllowedHostForm(forms.ModelForm):
         return host
 
 
+# A version tag naming where the version is served (its scoring server's /invocations).
+SERVING_URL_TAG = "serving_url"
+
+
 class EndpointForm(forms.ModelForm):
     """The endpoint's settings. Headers are write-only: one `Name: value` per line replaces
-    the stored ones; left empty, the stored headers are kept."""
+    the stored ones; left empty, the stored headers are kept. Picking a registered model
+    version of the project fills what the version knows: the URL from its `serving_url`
+    tag when none is typed, and MLflow's scoring protocol instead of plain JSON (its
+    signature gives the input fields: `services.endpoint_fields_from_version`)."""
 
     headers = forms.CharField(
         required=False,
@@ -45,27 +53,52 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = PrototypeEndpoint
         fields = [
-            "url", "protocol", "input_field", "output_field", "output_kind", "units", "top_k",
-            "baseline",
+            "model_version", "url", "protocol", "input_field", "output_field", "output_kind",
+            "units", "top_k", "baseline",
         ]  # fmt: skip
 
-    def __init__(self, *args, baselines=None, **kwargs) -> None:
+    def __init__(self, *args, baselines=None, versions=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["baseline"].queryset = baselines
         self.fields["baseline"].required = False
-        self.fields["url"].required = True
+        version_field = self.fields["model_version"]
+        # Only the project's own versions: another project's or organization's is "not one
+        # of the available choices".
+        version_field.queryset = versions if versions is not None else ModelVersion.objects.none()
+        version_field.label_from_instance = ModelVersion.label.fget
+        version_field.empty_label = "— none: a model served elsewhere —"
+        self.fields["url"].required = False
         self.fields["url"].help_text = (
             "e.g. https://models.example.com/invocations; the host must be on the "
-            "organization's allow-list."
+            "organization's allow-list. With a registered version, empty takes the "
+            f"version's “{SERVING_URL_TAG}” tag."
         )
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
-        if url.startswith(BUILTIN_SCHEME):
+        if url.startswith(BUILTIN_SCHEME) or not url:
             return url
         if not re.match(r"^https?://[^/\s]+", url):
             raise forms.ValidationError("An http:// or https:// URL.")
         return url
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        version = data.get("model_version")
+        if "url" in data and not data["url"]:
+            tagged = (version.tags.get(SERVING_URL_TAG, "") if version else "").strip()
+            if tagged and re.match(r"^https?://[^/\s]+", tagged):
+                data["url"] = tagged
+            else:
+                self.add_error(
+                    "url",
+                    f"Where the version is served (it has no “{SERVING_URL_TAG}” tag)."
+                    if version
+                    else "This field is required.",
+                )
+        if version is not None and data.get("protocol") == protocols.PLAIN_JSON:
+            data["protocol"] = protocols.MLFLOW_SPLIT  # what `mlflow models serve` speaks
+        return data
 
     def clean_headers(self) -> dict[str, str]:
         headers = {}

@@ -63,12 +63,23 @@ class OutputKind(models.TextChoices):
 
 class PrototypeEndpoint(TimeStampedModel):
     """Where a project's model answers, how to talk to it, and the form's input fields.
-    Headers (API keys) are stored encrypted and never shown again after saving."""
+    Headers (API keys) are stored encrypted and never shown again after saving. When the
+    endpoint serves a registered model version of the project, `model_version` names it."""
 
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, related_name="prototype_endpoint"
     )
     url = models.CharField("Endpoint URL", max_length=500, blank=True)
+    model_version = models.ForeignKey(
+        "evaluation.ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Registered model version",
+        help_text="The project's registered model version this endpoint serves: its MLflow "
+        "signature gives the input fields.",
+    )
     protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.JSON)
     input_field = models.CharField(
         max_length=200,

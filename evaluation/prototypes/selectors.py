@@ -43,7 +43,7 @@ def endpoint_get(*, project: Project) -> PrototypeEndpoint | None:
     endpoint = (
         PrototypeEndpoint.objects.filter(project=project)
         .prefetch_related("examples")
-        .select_related("baseline")
+        .select_related("baseline", "model_version__registered_model__project__organization")
         .first()
     )
     if endpoint is not None:

@@ -26,6 +26,7 @@ from evaluation.prototypes.models import (
     ShareLink,
 )
 from evaluation.prototypes.selectors import endpoint_baseline, host_rules
+from evaluation.registry import selectors as registry
 from mlprojects.models import Project
 
 BUILTIN_SCHEME = "builtin://"
@@ -135,6 +136,22 @@ def endpoint_set_fields(
         for i, inputs in enumerate(examples[:MAX_EXAMPLES], start=1):
             PrototypeExample.objects.create(endpoint=endpoint, name=f"Example {i}", inputs=inputs)
     return endpoint
+
+
+def endpoint_fields_from_version(*, endpoint: PrototypeEndpoint) -> bool:
+    """Set the input fields from the MLflow signature of the registered model version the
+    endpoint serves. False (fields unchanged) when it has no usable signature: no MLmodel
+    file, no signature, unnamed tensor inputs, or column types a form can't hold."""
+    version = endpoint.model_version
+    inputs = registry.version_signature_inputs(version) if version else None
+    if not inputs:
+        return False
+    try:
+        fields = schema.fields_from_signature(inputs)
+    except schema.SchemaError:
+        return False
+    endpoint_set_fields(endpoint=endpoint, fields=fields)
+    return True
 
 
 def example_save(

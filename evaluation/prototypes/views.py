@@ -32,6 +32,7 @@ from evaluation.prototypes.forms import (
     input_form_class,
 )
 from evaluation.prototypes.models import PrototypeEndpoint, ShareLink
+from evaluation.registry.selectors import project_model_versions
 from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 from mlprojects.models import Project
@@ -232,7 +233,9 @@ def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
     context = {
         "project": project,
         "endpoint": endpoint,
-        "endpoint_form": EndpointForm(instance=endpoint, baselines=baselines),
+        "endpoint_form": EndpointForm(
+            instance=endpoint, baselines=baselines, versions=project_model_versions(project)
+        ),
         "schema_form": SchemaForm(),
         "share_form": ShareLinkForm(),
         "share_links": list(selectors.share_link_list(project=project)),
@@ -254,11 +257,15 @@ def prototype_settings(request: HttpRequest, org_slug: str, project_slug: str) -
     if request.method == "GET":
         return render(request, SETTINGS, _settings_context(project))
     endpoint = selectors.endpoint_get(project=project)
+    served_before = endpoint.model_version_id if endpoint else None
     form = EndpointForm(
-        request.POST, instance=endpoint, baselines=selectors.rule_baselines(project=project)
+        request.POST,
+        instance=endpoint,
+        baselines=selectors.rule_baselines(project=project),
+        versions=project_model_versions(project),
     )
     if form.is_valid():
-        services.endpoint_save(
+        endpoint = services.endpoint_save(
             project=project,
             user=request.user,
             values=form.endpoint_values(),
@@ -266,6 +273,16 @@ def prototype_settings(request: HttpRequest, org_slug: str, project_slug: str) -
             clear_headers=form.cleaned_data["clear_headers"],
         )
         messages.success(request, "Endpoint saved.")
+        version = endpoint.model_version
+        if version is not None and version.pk != served_before:
+            if services.endpoint_fields_from_version(endpoint=endpoint):
+                messages.success(request, f"Input fields from the signature of {version}.")
+            else:
+                messages.warning(
+                    request,
+                    f"{version} has no MLflow signature with named columns: set the input "
+                    "fields below.",
+                )
         return redirect(_settings_url(project))
     return render(request, SETTINGS, _settings_context(project, endpoint_form=form))
 

@@ -5,6 +5,7 @@ organization, which is what `models:/<name>/<version>` and `models:/<name>@<alia
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import Organization, TimeStampedModel
 from evaluation.runs.models import LoggedModel, Run
@@ -89,3 +90,24 @@ class ModelVersion(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.registered_model.name} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """ "name vN (@alias, …)": how a form offers the version."""
+        model = self.registered_model
+        aliases = sorted(a for a, n in model.aliases.items() if n == self.version)
+        suffix = f" (@{', @'.join(aliases)})" if aliases else ""
+        return f"{model.name} v{self.version}{suffix}"
+
+    @property
+    def ref(self) -> str:
+        """How deployments and the API name this version: "name/version"."""
+        return f"{self.registered_model.name}/{self.version}"
+
+    def get_absolute_url(self) -> str:
+        """Its entry on the Models page of its project ("" while it has no project)."""
+        project = self.registered_model.project
+        if project is None:
+            return ""
+        page = reverse("registry:list", args=[project.organization.slug, project.slug])
+        return f"{page}#version-{self.pk}"

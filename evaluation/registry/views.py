@@ -1,5 +1,6 @@
 """The project's Models page: its registered models, their versions with aliases and stage,
-and links to the runs that made them."""
+links to the runs that made them, and each version's source run params and metrics and its
+logged model's metrics. A version's entry is `#version-<id>` (deployments link there)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,4 +22,5 @@ def model_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
         model.version_list = sorted(model.versions.all(), key=lambda v: -v.version)
         for version in model.version_list:
             version.alias_list = by_version.get(version.version, [])
+            version.lineage = selectors.version_lineage(version, project)
     return render(request, "evaluation/registry/list.html", {"project": project, "models": models})

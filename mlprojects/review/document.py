@@ -108,12 +108,14 @@ TITLE_KEYS = ("title", "name", "statement", "who", "metric_name", "description")
 @dataclass
 class DocRow:
     """One line of the document: an item (`label` "•", `value` its title), a group
-    heading (`value` empty) or a field with its value."""
+    heading (`value` empty) or a field with its value, which links to `url` when the
+    evidence gave one (a page of the product, e.g. a registered model version)."""
 
     depth: int
     label: str
     value: str
     sources: list[Path] = field(default_factory=list, repr=False, compare=False)
+    url: str = field(default="", compare=False)
 
     @property
     def is_item(self) -> bool:
@@ -315,6 +317,12 @@ class _Builder:
         return self.rows(data, ("steps", key), key, 0)
 
 
+def _site_path(url: object) -> str:
+    """A link of an evidence field, kept only when it is a path of this site."""
+    url = str(url or "")
+    return url if url.startswith("/") and not url.startswith("//") else ""
+
+
 def _evidence_sections(evidence: dict) -> list[DocSection]:
     sections = []
     for key, part in (evidence or {}).items():
@@ -325,7 +333,13 @@ def _evidence_sections(evidence: dict) -> list[DocSection]:
             for j, item in enumerate(entry.get("fields", [])):
                 if not _empty(item.get("value")):
                     rows.append(
-                        DocRow(1, item.get("label", ""), str(item["value"]), [(*path, "fields", j)])
+                        DocRow(
+                            1,
+                            item.get("label", ""),
+                            str(item["value"]),
+                            [(*path, "fields", j)],
+                            url=_site_path(item.get("url")),
+                        )
                     )
         sections.append(
             DocSection(
@@ -389,6 +403,10 @@ def document_markdown(doc: ProposalDocument) -> str:
             if row.is_item:
                 lines.append(
                     f"{indent}- **{_md_text(row.value, indent)}**" if row.value else f"{indent}-"
+                )
+            elif row.value and row.url:
+                lines.append(
+                    f"{indent}- **{row.label}:** [{_md_text(row.value, indent)}]({row.url})"
                 )
             elif row.value:
                 lines.append(f"{indent}- **{row.label}:** {_md_text(row.value, indent)}")

@@ -7,7 +7,8 @@ for the project's evidence, which is frozen into the snapshot beside the steps: 
 stakeholder approves includes the numbers the team argued with, as they were then.
 
 A source answers plain, JSON-ready entries, already readable:
-`[{"title": str, "fields": [{"label": str, "value": str}, ...]}, ...]`.
+`[{"title": str, "fields": [{"label": str, "value": str, "url"?: str}, ...]}, ...]`;
+a field's optional `url` (a path of this site) makes its value a link in the document.
 """
 
 from collections.abc import Callable

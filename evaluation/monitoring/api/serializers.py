@@ -14,6 +14,8 @@ from evaluation.monitoring.models import (
     WindowSize,
 )
 from evaluation.monitoring.services import MAX_INGEST_ROWS, MAX_METRIC_VALUES
+from evaluation.registry.models import ModelVersion
+from evaluation.registry.selectors import project_model_version_by_ref
 from mlprojects.models import Finding
 
 
@@ -124,7 +126,8 @@ class DeploymentInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text='The registered model version, "name/version", when there is one.',
+        help_text='The registered model version that is deployed, "name/version", when '
+        "there is one: a version of this project's registered models.",
     )
     environment = StrictCharField(max_length=100, required=False, default="production")
     since = serializers.DateTimeField(help_text="When it started serving (ISO 8601).")
@@ -133,10 +136,27 @@ class DeploymentInputSerializer(serializers.Serializer):
     )
     notes = StrictCharField(required=False, allow_blank=True, default="")
 
+    def validate_model_version(self, value: str) -> ModelVersion | None:
+        if not value.strip():
+            return None
+        version = project_model_version_by_ref(self.context["project"], value)
+        if version is None:
+            raise serializers.ValidationError(
+                f"No registered model version “{value}” in this project "
+                '(name it "name/version", as on the project\'s Models page).'
+            )
+        return version
+
 
 class DeploymentSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     recorded_by = serializers.SerializerMethodField()
+    model_version = serializers.SerializerMethodField(
+        help_text='The registered model version that is deployed ("name/version"), or null.'
+    )
+    model_version_url = serializers.SerializerMethodField(
+        help_text="Its entry on the project's Models page, or null."
+    )
 
     class Meta:
         model = Deployment
@@ -145,6 +165,7 @@ class DeploymentSerializer(StrictModelSerializer):
             "project",
             "what",
             "model_version",
+            "model_version_url",
             "environment",
             "since",
             "traffic_share",
@@ -156,6 +177,18 @@ class DeploymentSerializer(StrictModelSerializer):
     def get_recorded_by(self, deployment: Deployment) -> str | None:
         user = deployment.recorded_by
         return user.email if user else None
+
+    def get_model_version(self, deployment: Deployment) -> str | None:
+        version = deployment.model_version
+        return version.ref if version else None
+
+    def get_model_version_url(self, deployment: Deployment) -> str | None:
+        version = deployment.model_version
+        if version is None:
+            return None
+        request = self.context.get("request")
+        url = version.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
 
 
 class DeploymentListSerializer(serializers.Serializer):

@@ -124,17 +124,21 @@ class DeploymentListView(ProjectScopedView):
     @extend_schema(responses=DeploymentListSerializer)
     def get(self, request: Request, pk: int) -> Response:
         deployments = selectors.deployment_list(project=self.get_project())
-        return Response({"results": DeploymentSerializer(deployments, many=True).data})
+        context = {"request": request}
+        return Response(
+            {"results": DeploymentSerializer(deployments, many=True, context=context).data}
+        )
 
     @extend_schema(request=DeploymentInputSerializer, responses={201: DeploymentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         project = self.get_project()
-        serializer = DeploymentInputSerializer(data=request.data)
+        serializer = DeploymentInputSerializer(data=request.data, context={"project": project})
         serializer.is_valid(raise_exception=True)
         deployment = services.deployment_create(
             project=project, user=request.user, **serializer.validated_data
         )
-        return Response(DeploymentSerializer(deployment).data, status=201)
+        data = DeploymentSerializer(deployment, context={"request": request}).data
+        return Response(data, status=201)
 
 
 class MetricValueListView(ProjectScopedView):

@@ -20,7 +20,8 @@ def demo(db, settings, tmp_path):
 
 def test_the_fraud_model_is_deployed_and_its_new_merchant_category_drifts(demo):
     deployment = Deployment.objects.get(project__slug="fraud-detection")
-    assert deployment.model_version == "fraud-gbm/1"
+    assert deployment.model_version.ref == "fraud-gbm/1"
+    assert deployment.model_version.registered_model.aliases == {"champion": 1}
     report = DriftReport.objects.get(project__slug="fraud-detection")
     assert report.status == "succeeded"
     merchant = next(c for c in report.result["columns"] if c["column"] == "merchant_category")

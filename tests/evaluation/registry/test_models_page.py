@@ -51,3 +51,68 @@ def test_the_models_page_shows_only_this_projects_models(
     assert response.status_code == 200
     assert "secret-model" not in response.content.decode()
     assert "No registered models yet" in response.content.decode()
+
+
+def test_a_versions_entry_shows_its_runs_params_and_metrics_and_its_models_metrics(
+    client_for, member, org, project
+):
+    from evaluation.runs import services as runs
+
+    model, run, logged = _register(project, member, versions=1)
+    runs.run_log_batch(
+        run=run,
+        params={"C": "0.5", "solver": "lbfgs"},
+        metrics=[
+            runs.MetricPoint("accuracy", 0.9, step=0),
+            runs.MetricPoint("accuracy", 0.95, step=1),
+        ],
+    )
+    runs.logged_model_log_metrics(
+        model=logged, run=run,
+        metrics=[(runs.MetricPoint("f1", 0.81, step=0), "holdout", ""),
+                 (runs.MetricPoint("f1", 0.83, step=1), "holdout", "")],
+    )  # fmt: skip
+    version = model.versions.get()
+    html = client_for(member).get(f"/o/{org.slug}/projects/{project.slug}/models/").content.decode()
+    entry = html[html.index(f'id="version-{version.pk}"') :]
+    assert "<dt>C</dt><dd><code>0.5</code></dd>" in entry
+    assert "<dt>solver</dt><dd><code>lbfgs</code></dd>" in entry
+    assert "<dt>accuracy</dt><dd>0.9500</dd>" in entry  # the latest value
+    assert "<dt>f1</dt><dd>0.8300</dd>" in entry  # the logged model's last value
+
+
+def test_another_projects_run_shows_no_params_on_this_page(client_for, member, org, project):
+    from tests.factories import ProjectFactory
+
+    sibling = ProjectFactory(organization=org, owner=member, slug="sibling")
+    run = RunFactory(project=sibling, params={"secret_param": "x"})
+    model = services.registered_model_create(org=org, user=member, name="mixed", project=project)
+    source = services.resolve_source(org=org, source=f"runs:/{run.pk}/model")
+    services.version_create(model=model, user=member, source=source, source_text="runs:/x")
+    html = client_for(member).get(f"/o/{org.slug}/projects/{project.slug}/models/").content.decode()
+    assert "mixed" in html and "secret_param" not in html
+
+
+def test_model_versions_get_has_the_shape_of_mlflow_3s_protocol(member, org, project):
+    """Every field is one of MLflow 3's `ModelVersion` message (parsed strictly with its
+    protobuf definition), and `model_id` links back to the logged model."""
+    proto = pytest.importorskip("mlflow.protos.model_registry_pb2")
+    from django.test import Client
+    from google.protobuf.json_format import ParseDict
+
+    from accounts.services import api_token_create
+
+    model, run, logged = _register(project, member, versions=1)
+    services.alias_set(model=model, alias="champion", version=model.versions.get())
+    token = api_token_create(org=org, user=member, name="t", scope="read")[1]
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(
+        "/mlflow/api/2.0/mlflow/model-versions/get", {"name": "iris", "version": "1"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    parsed = ParseDict(body, proto.GetModelVersion.Response())  # unknown fields raise
+    version = parsed.model_version
+    assert (version.name, version.version, version.run_id) == ("iris", "1", str(run.pk))
+    assert version.model_id == logged.pk and list(version.aliases) == ["champion"]
+    assert version.status == proto.ModelVersionStatus.Value("READY")
+    assert version.source == f"models:/{logged.pk}"

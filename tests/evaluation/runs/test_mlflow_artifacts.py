@@ -122,14 +122,41 @@ def test_log_dict_text_and_table_round_trip(tracking, project):
     assert list(loaded["score"]) == [0.5, 0.9]
 
 
-def test_log_figure_uploads_a_png(tracking, project):
-    plt = pytest.importorskip("matplotlib.pyplot")
+def test_log_figure_and_log_image_are_shown_inline_on_the_run_page(
+    tracking, project, client_for, member
+):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")  # no display in tests
+    import matplotlib.pyplot as plt
+    import numpy as np
+
     figure, axes = plt.subplots()
     axes.plot([0, 1], [1, 0])
+    pixels = np.zeros((8, 12, 3), dtype=np.uint8)
+    pixels[:, :6] = (255, 0, 0)
     mlflow.set_experiment(project.slug)
     with mlflow.start_run() as run:
-        mlflow.log_figure(figure, "roc.png")
-    assert stored(run.info.run_id, "roc.png").startswith(b"\x89PNG")
+        mlflow.log_figure(figure, "plots/roc.png")
+        mlflow.log_image(pixels, "images/half-red.png")
+    plt.close(figure)
+    run_id = run.info.run_id
+    assert stored(run_id, "plots/roc.png").startswith(b"\x89PNG")
+    from PIL import Image
+
+    with Image.open(
+        mlflow.artifacts.download_artifacts(f"runs:/{run_id}/images/half-red.png")
+    ) as im:
+        assert im.size == (12, 8) and im.getpixel((0, 0))[:3] == (255, 0, 0)
+
+    client = client_for(member)
+    base = f"/o/{project.organization.slug}/projects/{project.slug}/runs/{run_id}/"
+    page = client.get(base).content.decode()
+    for path in ("plots/roc.png", "images/half-red.png"):
+        src = f"{base}artifacts/{path}"
+        assert f'<img class="artifact-image" src="{src}"' in page, path
+        response = client.get(src)
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
 def test_an_artifact_is_replaced_and_deleted(tracking, project, tmp_path):
