@@ -39,7 +39,7 @@ def unlink_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evaluation", "0013_model_registry"),
+        ("evaluation", "0022_warehouse_queries"),
     ]
 
     operations = [
