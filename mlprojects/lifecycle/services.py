@@ -236,11 +236,13 @@ def feasibility_update(
     criteria: dict[str, str] | None = None,
     red_flags: dict[str, bool] | None = None,
     rationales: dict[str, str] | None = None,
+    values: dict | None = None,
     if_version: str | None = None,
     version_fields: list[str] | None = None,
 ) -> Feasibility:
-    """Change any of the answers and rationales; the verdict and its reasons follow.
-    `if_version` as in `section_update`."""
+    """Change any of the answers and rationales, and `values` of the business case and the
+    data-collection plan (`Feasibility.BUSINESS_CASE_FIELDS`, `PLAN_FIELDS`); the verdict
+    and its reasons follow. `if_version` as in `section_update`."""
     cycle = _writable_cycle(project)
     feasibility = _locked_section(Feasibility, cycle, if_version, version_fields)
     for key, value in (criteria or {}).items():
@@ -255,6 +257,11 @@ def feasibility_update(
         if key not in CRITERIA and key not in RED_FLAGS:
             raise ValidationError({key: "Unknown criterion or red flag."})
         setattr(feasibility, f"{key}_rationale", value or "")
+    plain = (*Feasibility.BUSINESS_CASE_FIELDS, *Feasibility.PLAN_FIELDS)
+    for key, value in (values or {}).items():
+        if key not in plain:
+            raise ValidationError({key: "Unknown field of the feasibility section."})
+        setattr(feasibility, key, value)
     feasibility.full_clean(exclude=["cycle"])
     feasibility.recompute()
     feasibility.save()
