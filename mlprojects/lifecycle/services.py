@@ -8,6 +8,7 @@ the dashboard never has to load sections. Only the current cycle can be written.
 
 import hashlib
 import json
+import math
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -286,6 +287,40 @@ def item_update(*, project: Project, user: User | None, item, values: dict):
     _save(item, values)
     _after_change(project=project, step=item.step, user=user, action="section.updated")
     return item
+
+
+@transaction.atomic
+def metric_current_record(
+    *, project: Project, user: User | None, metric: Metric, value: float, source: str
+) -> Metric:
+    """Write a measured value back to a metric of the current cycle as its current value —
+    the business impact an A/B decision measured, so the metric tree shows what the action
+    achieved. A version of step 4 like any edit, and an audit row that says where the value
+    came from (`source`, e.g. "the A/B test “Menu descriptions”") and what it replaced."""
+    if metric.cycle.project_id != project.pk:
+        raise ValidationError({"metric": "The metric must belong to this project."})
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError({"value": "Give the measured value as a finite number."})
+    previous = metric.current
+    item_update(project=project, user=user, item=metric, values={"current": float(value)})
+    unit = f" {metric.unit}" if metric.unit else ""
+    was = "unset" if previous is None else f"{previous:g}{unit}"
+    audit(
+        org=project.organization,
+        actor=user,
+        action="metric.current_recorded",
+        target=metric.name,
+        data={
+            "project": project.pk,
+            "metric": metric.pk,
+            "from": previous,
+            "to": float(value),
+            "source": source,
+            "summary": f"recorded {metric.name} of “{project.name}” as {float(value):g}{unit} "
+            f"(was {was}), measured by {source}",
+        },
+    )
+    return metric
 
 
 @transaction.atomic
