@@ -22,6 +22,7 @@ def register_project_page_parts() -> None:
     from evaluation.monitoring import selectors as monitoring
     from evaluation.monitoring.jobs import ALERT_NOTIFICATION_KIND
     from evaluation.prototypes import selectors as prototypes
+    from evaluation.runs import selectors as runs
     from mlprojects.lifecycle.panels import (
         ACTIONS,
         STEP_BASELINES,
@@ -51,8 +52,19 @@ def register_project_page_parts() -> None:
         template="evaluation/prototypes/_project_section.html",
         context=prototypes.project_section,
     )
+    register_project_panel(
+        key="speed-vs-accuracy",
+        slot=STEP_EVALUATION,
+        template="evaluation/runs/_speed_accuracy.html",
+        context=runs.speed_vs_accuracy_panel,
+    )
     register_evidence_source(
         key="evaluations", title="Evaluations", collect=evaluations.evaluation_evidence
+    )
+    register_evidence_source(
+        key="speed_vs_accuracy",
+        title="Speed vs accuracy of the candidate models",
+        collect=runs.speed_vs_accuracy_evidence,
     )
     register_evidence_source(
         key="abtests", title="A/B test decisions", collect=abtests.abtest_evidence

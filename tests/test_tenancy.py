@@ -162,6 +162,7 @@ def foreign_kwargs(
             )
         },
         "api-project-runs": {"pk": other_project.pk},
+        "api-project-speed-vs-accuracy": {"pk": other_project.pk},
         "api-run-detail": {"pk": other_run.pk},
         "api-run-log-batch": {"pk": other_run.pk},
         "api-run-metric-history": {"pk": other_run.pk},

@@ -35,6 +35,9 @@ MENU_RESULTS = {
         "descriptions": _continuous(2389, 8.0, 3.2),
     },
 }
+# The second-visit rate of first-time guests (%) measured once the descriptions reached
+# every table: the test's +16.8% relative lift on the project's 24%.
+MENU_MEASURED_REVISIT_RATE = 28.0
 MENU_RATIONALE = (
     "Ship. The project's business goal is to win back first-time guests: the rule-based "
     "descriptions raised their return rate (the revisit rate) from 18.0% to 21.0% "
@@ -118,7 +121,11 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
         abtest.refresh_from_db()
     if abtest.status == ABTestStatus.ANALYZED:
         services.abtest_decide(
-            abtest=abtest, user=user, outcome=Outcome.SHIP, rationale=MENU_RATIONALE
+            abtest=abtest,
+            user=user,
+            outcome=Outcome.SHIP,
+            rationale=MENU_RATIONALE,
+            measured_value=MENU_MEASURED_REVISIT_RATE,
         )
         abtest.refresh_from_db()
     return abtest

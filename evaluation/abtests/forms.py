@@ -431,6 +431,12 @@ class DecisionForm(forms.Form):
         help_text="Tie it to the business metric: what did the test show about it (e.g. "
         "revisit rate, revenue), and what will you do?",
     )
+    measured_value = forms.FloatField(
+        required=False,
+        label="Measured value of the business metric",
+        help_text="The business impact, once measured: written to the metric's current value "
+        "(step 4), so the metric tree shows what the decision achieved.",
+    )
 
     def __init__(self, *args: Any, business_metric: Any = None, **kwargs: Any) -> None:
         """With the test's `business_metric` (a lifecycle Metric), the prompt names it."""
@@ -441,6 +447,12 @@ class DecisionForm(forms.Form):
             field.widget.attrs["placeholder"] = (
                 f"What did the test show about {business_metric.name}? What will you do?"
             )
+            measured = self.fields["measured_value"]
+            unit = f" ({business_metric.unit})" if business_metric.unit else ""
+            measured.label = f"Measured {business_metric.name}{unit}"
+        else:
+            # Without a business metric there is nothing to write the impact back to.
+            del self.fields["measured_value"]
 
 
 def rationale_prompt(metric: Any) -> str:

@@ -600,7 +600,8 @@ class ABTestAnalysis(BackgroundJob):
 
 
 class ABTestDecision(models.Model):
-    """What the team decided from an analysis, and why in terms of the business metric."""
+    """What the team decided from an analysis, and why in terms of the business metric —
+    with, once measured, the metric's new value (the decision's business impact)."""
 
     abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="decisions")
     analysis = models.ForeignKey(ABTestAnalysis, on_delete=models.PROTECT, related_name="decisions")
@@ -615,6 +616,10 @@ class ABTestDecision(models.Model):
         blank=True,
         related_name="abtest_decisions",
     )
+    # The business impact the decision measured, written back to the business metric's
+    # current value (`previous_value` is what that value was before).
+    measured_value = models.FloatField("Measured value of the business metric", null=True)
+    previous_value = models.FloatField("Value before", null=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -18,7 +18,7 @@ from evaluation.models import (
     ABTestDecision,
 )
 from mlprojects.models import Metric, MetricKind, Objective, Project
-from mlprojects.templatetags.numbers import pvalue, signed_pct
+from mlprojects.templatetags.numbers import number, pvalue, signed_pct
 
 
 def _latest_decision_prefetch() -> Prefetch:
@@ -193,6 +193,8 @@ def abtest_decisions_for_project(*, project: Project) -> list[dict]:
                 "decided_by": decision.decided_by.display_name if decision.decided_by else None,
                 "decided_at": decision.created_at,
                 "analysis_version": decision.analysis.version,
+                "measured_value": decision.measured_value,
+                "previous_value": decision.previous_value,
                 "primary_metric": primary.key if primary else None,
                 "primary_metric_label": (primary.description or primary.key) if primary else None,
                 "primary_results": {
@@ -224,6 +226,8 @@ def abtest_evidence(*, project: Project) -> list[dict]:
             fields.append({"label": "Serves objective", "value": entry["objective"]["title"]})
         if entry["business_metric"]:
             fields.append({"label": "Business metric", "value": entry["business_metric"]["name"]})
+        if entry["measured_value"] is not None:
+            fields.append({"label": "Measured impact", "value": measured_impact(entry)})
         for variant, r in entry["primary_results"].items():
             if r.get("lift") is None:
                 continue
@@ -302,3 +306,14 @@ def _diff(before: ABQueryVersion | None, after: ABQueryVersion) -> list[tuple[st
     )
     kinds = {"+": "add", "-": "remove", "@": "hunk"}
     return [(kinds.get(line[:1], "context"), line) for line in lines]
+
+
+def measured_impact(entry: dict) -> str:
+    """“Second-visit rate 24 → 27 %”: the business metric before and as measured."""
+    metric = entry["business_metric"] or {}
+    unit = f" {metric['unit']}" if metric.get("unit") else ""
+    before = entry["previous_value"]
+    change = f"{number(before)} → " if before is not None else ""
+    return (
+        f"{metric.get('name', 'Business metric')} {change}{number(entry['measured_value'])}{unit}"
+    )

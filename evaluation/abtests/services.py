@@ -6,6 +6,7 @@ after the transaction commits. The status machine and results recording are in
 """
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from evaluation.stats import (
 )
 from evaluation.stats.frequentist import check_alpha
 from evaluation.uploads import UploadTooLarge
+from mlprojects.lifecycle.services import metric_current_record
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
 logger = logging.getLogger(__name__)
@@ -573,10 +575,13 @@ def abtest_decide(
     outcome: str,
     rationale: str,
     business_metric: Metric | int | None = None,
+    measured_value: float | None = None,
 ) -> ABTestDecision:
     """Record the decision on the latest successful analysis and close the test. The
     decision names the business metric it was argued on: `business_metric` (one of the
-    project's business metrics, which also becomes the test's), else the test's own."""
+    project's business metrics, which also becomes the test's), else the test's own.
+    `measured_value`, the business metric's value measured under the decision (its
+    business impact), is written back as the metric's current value and audited."""
     abtest = state.locked(abtest)
     if business_metric is not None:
         _, abtest.business_metric = clean_links(
@@ -591,6 +596,17 @@ def abtest_decide(
             "Say why, in terms of the business metric this test serves (e.g. revisit rate, "
             "revenue)."
         )
+    if measured_value is not None:
+        if abtest.business_metric is None:
+            errors["measured_value"] = (
+                "Link the test to a business metric to record its measured value."
+            )
+        elif (
+            isinstance(measured_value, bool)
+            or not isinstance(measured_value, int | float)
+            or not math.isfinite(measured_value)
+        ):
+            errors["measured_value"] = "Give the measured value as a finite number."
     if errors:
         raise ValidationError(errors)
     analysis = abtest.analyses.filter(status=JobStatus.SUCCEEDED).order_by("-version").first()
@@ -604,6 +620,8 @@ def abtest_decide(
         business_metric=abtest.business_metric,
         decided_by=user,
     )
+    if measured_value is not None:
+        _record_impact(decision, user=user, value=float(measured_value))
     state.transition(abtest, "decide", user=user)
     audit(
         org=abtest.project.organization,
@@ -618,6 +636,26 @@ def abtest_decide(
         },
     )
     return decision
+
+
+def _record_impact(decision: ABTestDecision, *, user: User, value: float) -> None:
+    """Write the measured value back to the decision's business metric (through the
+    lifecycle, which versions step 4 and audits the change) and keep both values on the
+    decision, so the proposal shows the impact as it was measured."""
+    metric = decision.business_metric
+    decision.previous_value = metric.current
+    try:
+        metric_current_record(
+            project=decision.abtest.project,
+            user=user,
+            metric=metric,
+            value=value,
+            source=f"the A/B test “{decision.abtest.name}”",
+        )
+    except ValidationError as exc:
+        raise ValidationError({"measured_value": exc.messages}) from exc
+    decision.measured_value = value
+    decision.save(update_fields=["measured_value", "previous_value"])
 
 
 # --- warehouse data sources ------------------------------------------------------------------

@@ -630,6 +630,7 @@ def abtest_decide(
                 user=request.user,
                 outcome=form.cleaned_data["outcome"],
                 rationale=form.cleaned_data["rationale"],
+                measured_value=form.cleaned_data.get("measured_value"),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)

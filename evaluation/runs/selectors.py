@@ -19,8 +19,16 @@ from django.utils.text import slugify
 from accounts.models import Organization
 from evaluation.models import Experiment, Run, RunInput, RunMetric
 from evaluation.runs import artifacts
-from evaluation.runs.models import from_json_number
-from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
+from evaluation.runs.models import RunRole, from_json_number
+from mlprojects.models import (
+    Direction,
+    Metric,
+    MetricKind,
+    Objective,
+    PerformanceRequirements,
+    Project,
+)
+from mlprojects.templatetags.numbers import number
 
 # Metrics whose name says lower is better; every other metric is "higher is better" —
 # unless a metric of the project's lifecycle matches the key and says which way is better.
@@ -483,3 +491,132 @@ def run_logged_models(*, run: Run) -> list[dict]:
         ]
         found.append({"model": model, "metrics": metrics})
     return found
+
+
+# -- speed vs accuracy of the candidate models (seed §1.4.3, "Performance Trade-off") ---------
+# Run metric keys that measure how long a prediction takes (lower is better).
+LATENCY_WORDS = ("latency", "inference_time", "inference_ms", "predict_time", "prediction_time")
+# Quality keys tried when no metric of the project's lifecycle names a logged key.
+COMMON_QUALITY = ("accuracy", "f1", "roc_auc", "auc", "ndcg@5", "ndcg", "precision", "r2")
+
+
+def is_latency_key(key: str) -> bool:
+    name = key.lower()
+    return any(word in name for word in LATENCY_WORDS)
+
+
+def _default_quality_key(metrics: list[Metric], keys: list[str]) -> str:
+    """The key of the first model metric of the current cycle that runs logged, else a
+    common quality metric, else the first key."""
+    for metric in metrics:
+        if metric.kind == MetricKind.MODEL:
+            matching = _matching_keys(metric, keys)
+            if matching:
+                return matching[0]
+    lowered = {key.lower(): key for key in keys}
+    for name in COMMON_QUALITY:
+        if name in lowered:
+            return lowered[name]
+    return keys[0] if keys else ""
+
+
+def speed_vs_accuracy(*, project: Project, quality_key: str = "", latency_key: str = "") -> dict:
+    """The project's runs side by side on one quality metric and one latency metric, to
+    choose between, say, "accuracy 0.95, fast" and "0.93, slower". Keys default to the run
+    key of the current cycle's first model metric and the first latency-like key logged
+    (`LATENCY_WORDS`). A run is `pareto` when no other run is at least as good on both
+    and better on one; without a latency metric nothing is marked. Two queries."""
+    metrics = current_metrics(project=project)
+    runs = list(
+        Run.objects.filter(project=project)
+        .active()
+        .order_by("started_at", "id")
+        .values_list("pk", "name", "role", "latest_metrics")
+    )
+    logged = sorted({key for *_, latest in runs for key in latest})
+    latency_keys = [key for key in logged if is_latency_key(key)]
+    quality_keys = [key for key in logged if key not in latency_keys]
+    quality_key = quality_key or _default_quality_key(metrics, quality_keys)
+    latency_key = latency_key or (latency_keys[0] if latency_keys else "")
+    directions = metric_directions(metrics=metrics, keys=[quality_key])
+    lower = directions.get(quality_key, lower_is_better(quality_key))
+
+    def value(latest: dict, key: str) -> float | None:
+        point = latest.get(key) if key else None
+        return None if point is None else comparable(point["value"])
+
+    rows = [
+        {
+            "run_id": pk,
+            "run_name": name,
+            "role": role,
+            "quality": value(latest, quality_key),
+            "latency": value(latest, latency_key),
+        }
+        for pk, name, role, latest in runs
+        if value(latest, quality_key) is not None
+    ]
+    timed = [r for r in rows if r["latency"] is not None]
+
+    def score(row: dict) -> float:
+        return -row["quality"] if lower else row["quality"]
+
+    for row in rows:
+        if row["latency"] is None:
+            row["pareto"] = None
+            continue
+        row["pareto"] = not any(
+            score(other) >= score(row)
+            and other["latency"] <= row["latency"]
+            and (score(other) > score(row) or other["latency"] < row["latency"])
+            for other in timed
+        )
+    rows.sort(key=lambda r: (-score(r), r["latency"] if r["latency"] is not None else math.inf))
+    return {
+        "quality_key": quality_key,
+        "quality_lower_is_better": lower,
+        "latency_key": latency_key,
+        "quality_keys": quality_keys,
+        "latency_keys": latency_keys,
+        "rows": rows,
+    }
+
+
+def speed_vs_accuracy_evidence(*, project: Project) -> list[dict]:
+    """The comparison as evidence of a proposal: one entry per run, best first."""
+    data = speed_vs_accuracy(project=project)
+    entries = []
+    for row in data["rows"]:
+        fields = [{"label": data["quality_key"], "value": number(row["quality"])}]
+        if data["latency_key"]:
+            latency = row["latency"]
+            fields.append(
+                {
+                    "label": data["latency_key"],
+                    "value": number(latency) if latency is not None else "not logged",
+                }
+            )
+        if row["pareto"] is not None:
+            fields.append(
+                {
+                    "label": "Trade-off",
+                    "value": "On the front: no other run is both faster and better"
+                    if row["pareto"]
+                    else "Dominated: another run is faster and at least as good",
+                }
+            )
+        if row["role"]:
+            fields.append({"label": "Role", "value": RunRole(row["role"]).label})
+        entries.append({"title": row["run_name"], "fields": fields})
+    return entries
+
+
+def speed_vs_accuracy_panel(*, project: Project) -> dict:
+    """What the project page's step 7 shows: the comparison beside the trade-off step 5
+    asks for."""
+    requirement = (
+        PerformanceRequirements.objects.filter(cycle__project=project, cycle__number=project.cycle)
+        .values_list("speed_vs_accuracy", flat=True)
+        .first()
+    )
+    return {"speed_accuracy": speed_vs_accuracy(project=project), "requirement": requirement}

@@ -3,6 +3,9 @@
 lifecycle is written only while it has no history yet, through the same services the
 pages use."""
 
+from datetime import date
+from decimal import Decimal
+
 from accounts.models import Organization, User
 from mlprojects.lifecycle import services
 from mlprojects.lifecycle.services import project_create
@@ -88,15 +91,30 @@ def _restaurant(project: Project, user: User) -> None:
         "problem",
         statement="First-time guests are dropping sharply, more than regulars: the menu is too "
         "large and poorly described, so they choose at random and leave unsatisfied.",
+        for_whom="First-time guests — not every guest: regulars already know what they like.",
+        success_means="A first-time guest picks a dish they enjoy and comes back: the "
+        "second-visit rate rises from 24% to 35%, and revenue stops falling.",
         what_to_know="Which dishes suit which guest, and does guidance bring them back?",
         ship_now="Rule-based descriptions: “if you like X, try Y”, and when each dish suits "
         "(rolled out this week).",
         build_in_parallel="A recommender that suggests dishes from a guest's taste.",
     )
     root = add(ProblemNode, title="First-time guests dropped more than regulars")
-    large = add(ProblemNode, title="The menu is too large", parent=root)
-    thin = add(ProblemNode, title="Dish descriptions are too thin", parent=root)
-    unknown = add(ProblemNode, title="Nobody outside knows the restaurant", parent=root)
+    large = add(
+        ProblemNode,
+        title="The menu is too large",
+        parent=root,
+        evidence_kind="interviews_and_data",
+        evidence="12 of 15 interviewed first-time guests could not choose and picked at "
+        "random; POS: 70 dishes, 41 ordered less than once a week.",
+    )
+    thin = add(
+        ProblemNode,
+        title="Dish descriptions are too thin",
+        parent=root,
+        evidence_kind="interviews",
+        evidence="Interviewed guests did not know what most dishes were or when to eat them.",
+    )
     add(
         Solution,
         cause=large,
@@ -133,7 +151,7 @@ def _restaurant(project: Project, user: User) -> None:
     )
     add(
         Solution,
-        cause=unknown,
+        cause=root,
         title="SNS marketing campaign",
         kind="other_team",
         owner="Marketing team",
@@ -160,6 +178,17 @@ def _restaurant(project: Project, user: User) -> None:
             "complexity": "Pairing rules cover the basics; tastes combine in many ways.",
             "data": "Two years of POS receipts linked to loyalty cards.",
             "repetition": "Waiters recommend dishes hundreds of times a day.",
+        },
+        values={
+            "business_value": "Each first-time guest who returns spends about €40 a visit; "
+            "lifting the second-visit rate from 24% to 35% brings back about 1,500 visits a "
+            "year.",
+            "estimated_value": Decimal("60000"),
+            "estimated_cost": Decimal("25000"),
+            "currency": "EUR",
+            "data_collection_plan": "From the rule-based rollout on, the tablets record which "
+            "suggested dish each guest ordered and how they rated it: the labels the "
+            "recommender will train on. Owner: floor manager; reviewed monthly.",
         },
     )
 
@@ -207,11 +236,25 @@ def _restaurant(project: Project, user: User) -> None:
         ProjectConstraint,
         kind="schedule",
         description="The recommender must be on the tablets before the autumn menu.",
+        starts_on=date(2026, 4, 1),
+        due_on=date(2026, 9, 1),
         likelihood="medium",
         impact="high",
         mitigation="Ship rule-based descriptions first.",
         owner="Floor manager",
         status="mitigated",
+    )
+    add(
+        ProjectConstraint,
+        kind="budget",
+        description="The owner can spend at most this on the recommender this year.",
+        amount=Decimal("25000"),
+        currency="EUR",
+        likelihood="low",
+        impact="medium",
+        mitigation="Open-source models on the existing server; no paid cloud service.",
+        owner="Owner",
+        status="accepted",
     )
     add(
         ProjectConstraint,

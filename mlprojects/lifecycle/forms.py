@@ -96,6 +96,8 @@ class FeasibilityForm(CycleForm):
         super().__init__(*args, **kwargs)
         for key in list(CRITERIA) + list(RED_FLAGS):
             self.fields[f"{key}_rationale"].widget.attrs.update(rows=2, placeholder="Why?")
+        self.fields["business_value"].widget.attrs.update(rows=2)
+        self.fields["currency"].widget.attrs.update(size=4, placeholder="EUR")
 
     def criteria_rows(self):
         return [
@@ -115,7 +117,13 @@ class FeasibilityForm(CycleForm):
             "criteria": {k: data[k] for k in CRITERIA},
             "red_flags": {k: data[k] for k in RED_FLAGS},
             "rationales": {k: data[f"{k}_rationale"] for k in list(CRITERIA) + list(RED_FLAGS)},
+            "values": {
+                k: data[k] for k in (*Feasibility.BUSINESS_CASE_FIELDS, *Feasibility.PLAN_FIELDS)
+            },
         }
+
+    def business_case_fields(self):
+        return [self[name] for name in Feasibility.BUSINESS_CASE_FIELDS]
 
 
 class GoalForm(CycleForm):
@@ -210,6 +218,10 @@ class SolutionForm(CycleForm):
     class Meta:
         model = Solution
         fields = ["cause", *_text_last(Solution.EDITABLE_FIELDS, "description")]
+        help_texts = {
+            "cause": "A cause, or the problem itself for a fix that does not wait for the "
+            "causes (e.g. the marketing team promoting the restaurant on social media)."
+        }
 
     def __init__(self, *args, cycle: ProjectCycle, **kwargs):
         super().__init__(*args, cycle=cycle, **kwargs)
@@ -240,6 +252,10 @@ class ConstraintForm(CycleForm):
     class Meta:
         model = ProjectConstraint
         fields = list(ProjectConstraint.EDITABLE_FIELDS)
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "due_on": forms.DateInput(attrs={"type": "date"}),
+        }
 
 
 class RulesField(forms.JSONField):

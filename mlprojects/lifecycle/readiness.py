@@ -7,7 +7,7 @@ Each check belongs to one lifecycle step and names the thing that is missing (�
 
 from dataclasses import dataclass
 
-from mlprojects.lifecycle.feasibility import CRITERIA, RED_FLAGS
+from mlprojects.lifecycle.feasibility import CRITERIA, RED_FLAGS, RULES_FIRST
 
 STEPS = (
     "phenomenon",
@@ -108,6 +108,13 @@ def evaluate(steps: dict) -> Readiness:
         not unknown,
         f"Feasibility unanswered: {', '.join(unknown)}." if unknown else "Feasibility answered.",
     )
+    if feasibility.get("verdict") == RULES_FIRST:
+        add(
+            "data_collection_plan",
+            "feasibility",
+            _text(feasibility.get("data_collection_plan")),
+            "“Rules first”: write the data-collection plan (what, how, by whom, from when).",
+        )
     mitigated = {
         c["red_flag"]
         for c in steps["constraints"]["items"]
@@ -198,7 +205,10 @@ def has_content(step: str, data: dict) -> bool:
         return value is not None
 
     if step == "feasibility":
-        return any(v != "unknown" for v in data["criteria"].values()) or any(
-            data["red_flags"].values()
+        return (
+            any(v != "unknown" for v in data["criteria"].values())
+            or any(data["red_flags"].values())
+            or filled(data.get("business_case", {}))
+            or filled(data.get("data_collection_plan", ""))
         )
     return filled(data)

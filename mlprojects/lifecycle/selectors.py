@@ -7,6 +7,8 @@ lists are ordered by id, trees by id within each parent.
 """
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -18,6 +20,7 @@ from mlprojects.models import (
     Baseline,
     DeploymentPlan,
     EvaluationPlan,
+    Feasibility,
     Feedback,
     FurtherAnalysis,
     Goal,
@@ -129,8 +132,18 @@ def cycle_item_get(*, project: Project, model, pk: int):
 # derived values the readers need, in this order.
 
 
+def _plain(value):
+    """A field value as JSON-ready data: dates as ISO text, amounts as decimal text (the
+    shapes the API answers with)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 def _pick(obj, fields: tuple[str, ...]) -> dict:
-    return {name: getattr(obj, name) for name in fields}
+    return {name: _plain(getattr(obj, name)) for name in fields}
 
 
 def dump_hypothesis(hypothesis: Hypothesis) -> dict:
@@ -175,9 +188,7 @@ def dump_reference(reference: Reference) -> dict:
 
 
 def dump_feedback(feedback: Feedback) -> dict:
-    data = {"id": feedback.id, **_pick(feedback, Feedback.EDITABLE_FIELDS)}
-    data["given_on"] = feedback.given_on.isoformat() if feedback.given_on else None
-    return data
+    return {"id": feedback.id, **_pick(feedback, Feedback.EDITABLE_FIELDS)}
 
 
 def dump_watched_metric(watched: WatchedMetric) -> dict:
@@ -229,6 +240,8 @@ def dump_feasibility(cycle: ProjectCycle) -> dict:
         "rationales": section.rationales(),
         "verdict": section.verdict,
         "reasons": list(section.reasons),
+        "business_case": _pick(section, Feasibility.BUSINESS_CASE_FIELDS),
+        "data_collection_plan": section.data_collection_plan,
     }
 
 

@@ -8,6 +8,7 @@ the dashboard never has to load sections. Only the current cycle can be written.
 
 import hashlib
 import json
+import math
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -236,11 +237,13 @@ def feasibility_update(
     criteria: dict[str, str] | None = None,
     red_flags: dict[str, bool] | None = None,
     rationales: dict[str, str] | None = None,
+    values: dict | None = None,
     if_version: str | None = None,
     version_fields: list[str] | None = None,
 ) -> Feasibility:
-    """Change any of the answers and rationales; the verdict and its reasons follow.
-    `if_version` as in `section_update`."""
+    """Change any of the answers and rationales, and `values` of the business case and the
+    data-collection plan (`Feasibility.BUSINESS_CASE_FIELDS`, `PLAN_FIELDS`); the verdict
+    and its reasons follow. `if_version` as in `section_update`."""
     cycle = _writable_cycle(project)
     feasibility = _locked_section(Feasibility, cycle, if_version, version_fields)
     for key, value in (criteria or {}).items():
@@ -255,6 +258,11 @@ def feasibility_update(
         if key not in CRITERIA and key not in RED_FLAGS:
             raise ValidationError({key: "Unknown criterion or red flag."})
         setattr(feasibility, f"{key}_rationale", value or "")
+    plain = (*Feasibility.BUSINESS_CASE_FIELDS, *Feasibility.PLAN_FIELDS)
+    for key, value in (values or {}).items():
+        if key not in plain:
+            raise ValidationError({key: "Unknown field of the feasibility section."})
+        setattr(feasibility, key, value)
     feasibility.full_clean(exclude=["cycle"])
     feasibility.recompute()
     feasibility.save()
@@ -279,6 +287,40 @@ def item_update(*, project: Project, user: User | None, item, values: dict):
     _save(item, values)
     _after_change(project=project, step=item.step, user=user, action="section.updated")
     return item
+
+
+@transaction.atomic
+def metric_current_record(
+    *, project: Project, user: User | None, metric: Metric, value: float, source: str
+) -> Metric:
+    """Write a measured value back to a metric of the current cycle as its current value —
+    the business impact an A/B decision measured, so the metric tree shows what the action
+    achieved. A version of step 4 like any edit, and an audit row that says where the value
+    came from (`source`, e.g. "the A/B test “Menu descriptions”") and what it replaced."""
+    if metric.cycle.project_id != project.pk:
+        raise ValidationError({"metric": "The metric must belong to this project."})
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError({"value": "Give the measured value as a finite number."})
+    previous = metric.current
+    item_update(project=project, user=user, item=metric, values={"current": float(value)})
+    unit = f" {metric.unit}" if metric.unit else ""
+    was = "unset" if previous is None else f"{previous:g}{unit}"
+    audit(
+        org=project.organization,
+        actor=user,
+        action="metric.current_recorded",
+        target=metric.name,
+        data={
+            "project": project.pk,
+            "metric": metric.pk,
+            "from": previous,
+            "to": float(value),
+            "source": source,
+            "summary": f"recorded {metric.name} of “{project.name}” as {float(value):g}{unit} "
+            f"(was {was}), measured by {source}",
+        },
+    )
+    return metric
 
 
 @transaction.atomic

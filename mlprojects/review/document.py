@@ -10,6 +10,7 @@ prove that nothing of the snapshot is left out.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.db import models
 
@@ -18,6 +19,7 @@ from mlprojects.lifecycle.models import (
     Baseline,
     DeploymentPlan,
     EvaluationPlan,
+    Feasibility,
     Feedback,
     FurtherAnalysis,
     Goal,
@@ -170,12 +172,23 @@ def value_text(value, *, model=None, key: str = "", container: str = "") -> str:
     if isinstance(value, int | float):
         return number(value)
     model_field = _field(model, key)
+    if isinstance(model_field, models.DecimalField) and isinstance(value, str):
+        return _amount(value)
     choices = CHOICES.get((container, key)) or (
         dict(model_field.choices or []) if model_field is not None else {}
     )
     if choices and value in choices:
         return str(choices[value])
     return str(value)
+
+
+def _amount(value: str) -> str:
+    """An amount of money as written in the snapshot ("60000.00") with thousands
+    separators ("60,000.00")."""
+    try:
+        return f"{Decimal(value):,.2f}"
+    except InvalidOperation:
+        return value
 
 
 def _empty(value) -> bool:
@@ -197,6 +210,7 @@ class _Builder:
         problem = steps.get(Stage.PROBLEM_DEFINITION, {}) or {}
         goals = steps.get(Stage.GOALS, {}) or {}
         self.causes: dict = {}
+        self.problems: set = {node.get("id") for node in problem.get("tree") or []}
 
         def walk(nodes):
             for node in nodes or []:
@@ -208,9 +222,11 @@ class _Builder:
         self.metrics = {m.get("id"): m.get("name", "") for m in goals.get("metrics", [])}
 
     # A reference by id, shown as the name of what it points to: (label, names).
-    def reference(self, container: str, key: str):
+    def reference(self, container: str, key: str, value=None):
         if key == "cause" and container == "solutions":
-            return "Answers cause", self.causes
+            # A solution answers a cause, or the problem itself (a root of the tree).
+            label = "Answers problem" if value in self.problems else "Answers cause"
+            return label, self.causes
         if key == "objective" and container == "metrics":
             return "Serves objective", self.objectives
         if key == "parent" and container == "metrics":
@@ -224,7 +240,7 @@ class _Builder:
             here = (*path, key)
             if key == "id" or _empty(value):
                 continue
-            ref = self.reference(container, key)
+            ref = self.reference(container, key, value)
             if ref is not None:
                 label, names = ref
                 rows.append(DocRow(depth, label, names.get(value, f"#{value}"), [here]))
@@ -287,6 +303,9 @@ class _Builder:
             rows.append(DocRow(0, "Verdict", label, [(*base, "verdict")]))
         if data.get("reasons"):
             rows.append(DocRow(0, "Reasons", "\n".join(data["reasons"]), [(*base, "reasons")]))
+        if data.get("data_collection_plan"):
+            plan = data["data_collection_plan"]
+            rows.append(DocRow(0, "Data-collection plan", plan, [(*base, "data_collection_plan")]))
         if criteria:
             rows.append(DocRow(0, "Criteria", "", [(*base, "criteria")]))
         answers = {a: a.capitalize() for a in feasibility.ANSWERS}
@@ -306,6 +325,20 @@ class _Builder:
             )
             if why.get(key):
                 rows.append(DocRow(2, "Why", why[key], [(*base, "rationales", key)]))
+            if key == "not_cost_effective":
+                rows += self.business_case(data.get("business_case") or {}, base)
+        return rows
+
+    def business_case(self, case: dict, base: Path) -> list[DocRow]:
+        """The estimate the "not cost-effective" flag is judged on, shown beside it."""
+        written = {k: v for k, v in case.items() if not _empty(v)}
+        if not written:
+            return []
+        path = (*base, "business_case")
+        rows = [DocRow(2, "Business case", "", [path])]
+        for key, value in written.items():
+            text = value_text(value, model=Feasibility, key=key)
+            rows.append(DocRow(3, _label(Feasibility, key), text, [(*path, key)]))
         return rows
 
     def section(self, key: str) -> list[DocRow]:

@@ -165,6 +165,12 @@ class DecisionSerializer(serializers.Serializer):
     rationale = StrictCharField()
     analysis_version = serializers.IntegerField(source="analysis.version")
     business_metric = BusinessMetricSerializer(allow_null=True)
+    measured_value = serializers.FloatField(
+        allow_null=True, help_text="The business metric's value measured under the decision."
+    )
+    previous_value = serializers.FloatField(
+        allow_null=True, help_text="The business metric's current value before it."
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -176,6 +182,12 @@ class ABTestDecisionInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Id of the project's business metric the decision is argued on; by default "
         "the test's own.",
+    )
+    measured_value = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="The business metric's value measured under the decision (its business "
+        "impact), written back as the metric's current value.",
     )
 
 

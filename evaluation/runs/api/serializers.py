@@ -211,3 +211,25 @@ class MetricPointSerializer(serializers.Serializer):
 class MetricHistorySerializer(serializers.Serializer):
     key = StrictCharField()
     history = MetricPointSerializer(many=True)
+
+
+class SpeedAccuracyRowSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    run_name = serializers.CharField()
+    role = serializers.CharField(allow_blank=True, help_text="baseline, candidate or empty")
+    quality = serializers.FloatField()
+    latency = serializers.FloatField(allow_null=True)
+    pareto = serializers.BooleanField(
+        allow_null=True, help_text="Not beaten on both by another run; null without a latency."
+    )
+
+
+class SpeedAccuracySerializer(serializers.Serializer):
+    """The project's runs side by side on one quality and one latency metric."""
+
+    quality_key = serializers.CharField(allow_blank=True)
+    quality_lower_is_better = serializers.BooleanField()
+    latency_key = serializers.CharField(allow_blank=True)
+    quality_keys = serializers.ListField(child=serializers.CharField())
+    latency_keys = serializers.ListField(child=serializers.CharField())
+    rows = SpeedAccuracyRowSerializer(many=True)

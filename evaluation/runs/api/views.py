@@ -19,6 +19,7 @@ from evaluation.runs.api.serializers import (
     RunPageSerializer,
     RunSerializer,
     RunUpdateSerializer,
+    SpeedAccuracySerializer,
 )
 from mlprojects.models import Project
 
@@ -184,3 +185,36 @@ class MetricHistoryView(RunObjectMixin, OrgScopedAPIView):
         run = self.get_run()
         history = selectors.metric_history(run=run, key=key).values("step", "value", "timestamp")
         return Response(MetricHistorySerializer({"key": key, "history": history}).data)
+
+
+class SpeedAccuracyView(OrgScopedAPIView):
+    """The project's runs side by side on one quality metric and one latency metric (seed
+    §1.4.3: "fast with accuracy 0.95, or slower with 0.93?"). `quality` and `latency` name
+    run metric keys; they default to the key of the current cycle's first model metric and
+    the first latency-like key (`latency_ms`, `inference_time`, …) the runs logged."""
+
+    org_filter = "organization"
+    serializer_class = SpeedAccuracySerializer
+
+    def get_queryset(self):
+        return self.scope_queryset(Project.objects.all())
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("quality", OpenApiTypes.STR, description="a run metric key"),
+            OpenApiParameter("latency", OpenApiTypes.STR, description="a run metric key"),
+        ],
+        responses=SpeedAccuracySerializer,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        project = get_object_or_404(self.get_queryset(), pk=pk)
+        keys = {}
+        for name in ("quality", "latency"):
+            value = request.query_params.get(name, "")
+            if len(value) > 250:
+                raise exceptions.ValidationError(
+                    {name: ["A metric key has at most 250 characters."]}
+                )
+            keys[f"{name}_key"] = value
+        data = selectors.speed_vs_accuracy(project=project, **keys)
+        return Response(SpeedAccuracySerializer(data).data)

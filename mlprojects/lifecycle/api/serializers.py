@@ -13,6 +13,7 @@ from mlprojects.models import (
     DataSource,
     DeploymentPlan,
     EvaluationPlan,
+    Feasibility,
     Feedback,
     FurtherAnalysis,
     Goal,
@@ -291,6 +292,14 @@ class FurtherAnalysisInput(StrictModelSerializer):
         fields = list(FurtherAnalysis.EDITABLE_FIELDS)
 
 
+class BusinessCaseInput(StrictModelSerializer):
+    """The business value and cost estimate beside the "not cost-effective" red flag."""
+
+    class Meta:
+        model = Feasibility
+        fields = list(Feasibility.BUSINESS_CASE_FIELDS)
+
+
 class FeasibilityInput(serializers.Serializer):
     """Answers in either form, per key:
 
@@ -298,6 +307,9 @@ class FeasibilityInput(serializers.Serializer):
     - `"red_flags": {"unethical": false}` or `{"unethical": {"raised": false, "rationale": …}}`
     - and optionally `"rationales": {"pattern": "…", "unethical": "…"}` (the shape GET
       answers with, so a GET body can be PUT back).
+    - `"business_case": {"business_value": "…", "estimated_value": "60000", "estimated_cost":
+      "25000", "currency": "EUR"}` and `"data_collection_plan": "…"` (optional; PATCH any
+      subset of the business case).
 
     PUT needs all five criteria and all six red flags; PATCH any subset.
     """
@@ -305,6 +317,8 @@ class FeasibilityInput(serializers.Serializer):
     criteria = serializers.DictField(required=False)
     red_flags = serializers.DictField(required=False)
     rationales = serializers.DictField(child=StrictCharField(allow_blank=True), required=False)
+    business_case = BusinessCaseInput(required=False)
+    data_collection_plan = StrictCharField(required=False, allow_blank=True)
 
     def validate(self, data: dict) -> dict:
         criteria, red_flags, rationales, errors = {}, {}, {}, {}
@@ -348,4 +362,12 @@ class FeasibilityInput(serializers.Serializer):
                 errors["red_flags"] = f"Answer every red flag (missing: {', '.join(missing_f)})."
         if errors:
             raise serializers.ValidationError(errors)
-        return {"criteria": criteria, "red_flags": red_flags, "rationales": rationales}
+        values = dict(data.get("business_case", {}))
+        if "data_collection_plan" in data:
+            values["data_collection_plan"] = data["data_collection_plan"]
+        return {
+            "criteria": criteria,
+            "red_flags": red_flags,
+            "rationales": rationales,
+            "values": values,
+        }

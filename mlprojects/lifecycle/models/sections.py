@@ -12,6 +12,7 @@ what its history (`SectionVersion`) and the readiness checklist are grouped by.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -117,24 +118,56 @@ class Hypothesis(CycleItem):
 
 
 class ProblemDefinition(CycleItem):
-    """Step 2: the phenomenon restated precisely, what we want to know, and the chosen
-    approach as an incremental plan (what ships now, what is built in parallel)."""
+    """Step 2: the phenomenon restated precisely, made clear (for whom, what success means —
+    the seed's "I want to make people happy": which people, and what is happiness?), what
+    we want to know, and the chosen approach as an incremental plan (what ships now, what
+    is built in parallel)."""
 
-    EDITABLE_FIELDS = ("statement", "what_to_know", "ship_now", "build_in_parallel")
+    EDITABLE_FIELDS = (
+        "statement",
+        "for_whom",
+        "success_means",
+        "what_to_know",
+        "ship_now",
+        "build_in_parallel",
+    )
 
     step = Stage.PROBLEM_DEFINITION
     cycle = models.OneToOneField(ProjectCycle, on_delete=models.CASCADE, related_name="problem")
     statement = models.TextField("Problem statement", blank=True)
+    for_whom = models.TextField(
+        "For whom",
+        blank=True,
+        help_text="Whose problem is it? “Make people happy” — which people: everyone, or "
+        "first-time guests?",
+    )
+    success_means = models.TextField(
+        "What success means",
+        blank=True,
+        help_text="What does solving it look like, and how would we see it? “Happy” as money, "
+        "or as a feeling? The answer decides what can be done.",
+    )
     what_to_know = models.TextField("What we want to know", blank=True)
     ship_now = models.TextField("What ships now", blank=True)
     build_in_parallel = models.TextField("What is built in parallel", blank=True)
 
 
+class EvidenceKind(models.TextChoices):
+    INTERVIEWS = "interviews", "Interviews"
+    DATA_CHECK = "data_check", "Data check"
+    INTERVIEWS_AND_DATA = "interviews_and_data", "Interviews and a data check"
+    OBSERVATION = "observation", "Observation"
+
+
 class ProblemNode(CycleItem):
     """A node of the problem tree: a root is a problem, its children are causes, theirs
-    sub-causes. Moves that would create a cycle or leave the cycle are refused."""
+    sub-causes. Moves that would create a cycle or leave the cycle are refused.
 
-    EDITABLE_FIELDS = ("title", "notes")
+    A cause carries the evidence behind it — the seed checked the data and interviewed
+    first-time guests before naming "the menu is too large and poorly described"; a cause
+    without evidence is still a guess."""
+
+    EDITABLE_FIELDS = ("title", "evidence_kind", "evidence", "notes")
 
     step = Stage.PROBLEM_DEFINITION
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="problem_nodes")
@@ -142,6 +175,15 @@ class ProblemNode(CycleItem):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     title = models.CharField(max_length=300)
+    evidence_kind = models.CharField(
+        "Evidence from", max_length=20, choices=EvidenceKind.choices, blank=True
+    )
+    evidence = models.TextField(
+        "What the evidence shows",
+        blank=True,
+        help_text="What the interviews or the data check found (e.g. “12 of 15 first-time "
+        "guests picked at random”).",
+    )
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -151,6 +193,8 @@ class ProblemNode(CycleItem):
         return self.title
 
     def clean(self) -> None:
+        if self.evidence_kind and not self.evidence.strip():
+            raise ValidationError({"evidence": "Say what the evidence shows."})
         if self.parent_id is None:
             return
         if self.parent.cycle_id != self.cycle_id:
@@ -198,8 +242,11 @@ class SolutionStatus(models.TextChoices):
 
 
 class Solution(CycleItem):
-    """A candidate solution to a cause — rules, ML, a process change or another team's work
-    (the seed's SNS marketing) — sized so the team can start simple and go incrementally."""
+    """A candidate solution — rules, ML, a process change or another team's work — sized so
+    the team can start simple and go incrementally. It answers a node of the problem tree:
+    a cause, or the problem itself when it does not wait for the causes (the seed's first
+    idea, promoting the restaurant on social media, is the marketing team's fix to the
+    whole problem)."""
 
     EDITABLE_FIELDS = (
         "title",
@@ -214,7 +261,13 @@ class Solution(CycleItem):
 
     step = Stage.PROBLEM_DEFINITION
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="solutions")
-    cause = models.ForeignKey(ProblemNode, on_delete=models.CASCADE, related_name="solutions")
+    cause = models.ForeignKey(
+        ProblemNode,
+        on_delete=models.CASCADE,
+        related_name="solutions",
+        verbose_name="Answers",
+        help_text="A cause, or the problem itself (a top-level node).",
+    )
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=20, choices=SolutionKind.choices, default=SolutionKind.ML)
@@ -264,11 +317,20 @@ class Feasibility(CycleItem):
     """Step 3: the five criteria and six red flags of the seed, each with a rationale, and
     the verdict `feasibility.evaluate` derives from them (stored, so lists can filter)."""
 
-    # Each criterion and red flag followed by its rationale, in the order of the questions.
-    EDITABLE_FIELDS = tuple(
-        name
-        for key in (*feasibility.CRITERIA, *feasibility.RED_FLAGS)
-        for name in (key, f"{key}_rationale")
+    # The business case beside the "not cost-effective" red flag, and the plan a "Rules
+    # first" verdict calls for: plain fields, written with the answers.
+    BUSINESS_CASE_FIELDS = ("business_value", "estimated_value", "estimated_cost", "currency")
+    PLAN_FIELDS = ("data_collection_plan",)
+    # Each criterion and red flag followed by its rationale, in the order of the questions,
+    # then the business case and the data-collection plan.
+    EDITABLE_FIELDS = (
+        *(
+            name
+            for key in (*feasibility.CRITERIA, *feasibility.RED_FLAGS)
+            for name in (key, f"{key}_rationale")
+        ),
+        *BUSINESS_CASE_FIELDS,
+        *PLAN_FIELDS,
     )
 
     step = Stage.FEASIBILITY
@@ -295,6 +357,38 @@ class Feasibility(CycleItem):
     explainability_required_rationale = models.TextField(blank=True)
     not_cost_effective = models.BooleanField(default=False)
     not_cost_effective_rationale = models.TextField(blank=True)
+    business_value = models.TextField(
+        "Business value",
+        blank=True,
+        help_text="What solving it is worth to the business: more revenue, staff time saved, "
+        "happier customers — not how interesting it is.",
+    )
+    estimated_value = models.DecimalField(
+        "Estimated value per year",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    estimated_cost = models.DecimalField(
+        "Estimated cost",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="People, data, infrastructure and running costs until it pays off.",
+    )
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="Of the estimates: EUR, USD, KRW, …"
+    )
+    data_collection_plan = models.TextField(
+        "Data-collection plan",
+        blank=True,
+        help_text="Without data, start with rules and plan the collection first: what will "
+        "be collected, how, by whom and from when.",
+    )
     verdict = models.CharField(
         max_length=16, choices=Verdict.choices, default=Verdict.OPEN_QUESTIONS
     )
@@ -309,6 +403,17 @@ class Feasibility(CycleItem):
     def rationales(self) -> dict[str, str]:
         keys = list(feasibility.CRITERIA) + list(feasibility.RED_FLAGS)
         return {key: getattr(self, f"{key}_rationale") for key in keys}
+
+    def clean(self) -> None:
+        estimated = self.estimated_value is not None or self.estimated_cost is not None
+        if estimated and not self.currency.strip():
+            raise ValidationError({"currency": "Give the currency of the estimates."})
+
+    def cost_exceeds_value(self) -> bool:
+        """Whether the estimates say what the red flag "not cost-effective" says."""
+        if self.estimated_value is None or self.estimated_cost is None:
+            return False
+        return self.estimated_cost > self.estimated_value
 
     def recompute(self) -> feasibility.Verdict:
         result = feasibility.evaluate(self.criteria(), self.red_flags())
@@ -504,7 +609,14 @@ class ProjectConstraint(CycleItem):
         "owner",
         "status",
         "red_flag",
+        "starts_on",
+        "due_on",
+        "amount",
+        "currency",
     )
+    # The fields only a schedule (dates) or a budget (an amount) has.
+    SCHEDULE_FIELDS = ("starts_on", "due_on")
+    BUDGET_FIELDS = ("amount", "currency")
 
     step = Stage.CONSTRAINTS
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="constraints")
@@ -518,6 +630,18 @@ class ProjectConstraint(CycleItem):
     red_flag = models.CharField(
         "Mitigates red flag", max_length=30, choices=RED_FLAG_CHOICES, blank=True
     )
+    starts_on = models.DateField("Starts on", null=True, blank=True, help_text="Schedule only.")
+    due_on = models.DateField("Due on", null=True, blank=True, help_text="Schedule only.")
+    amount = models.DecimalField(
+        "Maximum budget",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Budget only.",
+    )
+    currency = models.CharField(max_length=3, blank=True, help_text="Of the budget: EUR, USD, …")
 
     class Meta:
         ordering = ["id"]
@@ -525,6 +649,24 @@ class ProjectConstraint(CycleItem):
 
     def __str__(self) -> str:
         return self.description[:80]
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind != ConstraintKind.SCHEDULE:
+            for name in self.SCHEDULE_FIELDS:
+                if getattr(self, name) is not None:
+                    errors[name] = "Only a schedule has dates."
+        elif self.starts_on and self.due_on and self.due_on < self.starts_on:
+            errors["due_on"] = "The schedule must end on or after its start."
+        if self.kind != ConstraintKind.BUDGET:
+            if self.amount is not None:
+                errors["amount"] = "Only a budget has an amount."
+            if self.currency:
+                errors["currency"] = "Only a budget has a currency."
+        elif self.amount is not None and not self.currency.strip():
+            errors["currency"] = "Give the currency of the budget."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ErrorPreference(models.TextChoices):
