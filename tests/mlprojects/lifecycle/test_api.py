@@ -373,6 +373,13 @@ def test_next_cycle_is_started_in_a_transaction_of_its_own(api, proj):
     assert list(proj.cycles.values_list("number", flat=True).order_by("number")) == [1, 2]
 
 
+def test_the_schema_says_next_cycle_takes_no_body(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/v1/projects/{project_id}/next-cycle/"]["post"]
+    assert "requestBody" not in operation
+    assert "201" in operation["responses"]
+
+
 def test_a_viewer_may_read_but_not_write(client_for, viewer, proj):
     client = client_for(viewer)
     assert client.get(base(proj) + "goal/").status_code == 200
