@@ -1,16 +1,16 @@
 """The published API schema is the API's behaviour: schemathesis (its `st` command line)
-generates requests for every operation of /api/schema/ (the schema's examples, then
-boundary values, wrong types and missing fields for each parameter and body field) and
-sends them to a live gunicorn server as the owner of a seeded organization with a write
-API token. A server error, a status, content type or body that the schema does not
-document, or an invalid request that is accepted fails the test, and schemathesis' report
-of each failure is printed.
+generates requests for every operation of /api/schema/ (the schema's examples; boundary
+values, wrong types and missing fields for each parameter and body field; then random
+valid and invalid requests) and sends them to a live gunicorn server as the owner of a
+seeded organization with a write API token. A server error, a status, content type or body
+that the schema does not document, an invalid request that is accepted, or an error of
+schemathesis itself fails the test, and schemathesis' report is printed.
 
-Bounded, so it runs in every `make test` (about 2.5 minutes on a loaded two-core machine):
-FUZZ_EXAMPLES examples per operation (default 8), schemathesis' deterministic generation
-(the same cases every run, so a CI failure reproduces) and a time budget for the
-generation (FUZZ_MAX_TIME, 120 s). FUZZ_PHASES=examples,coverage,fuzzing FUZZ_EXAMPLES=200
-FUZZ_MAX_TIME=3600 digs deeper."""
+Bounded by the number of cases, not by a clock, so every operation is always tested and it
+runs in every `make test`: the coverage phase's deterministic cases plus FUZZ_EXAMPLES
+random examples per operation (default 5), with deterministic generation (the same cases
+every run, so a CI failure reproduces). FUZZ_EXAMPLES=200 digs deeper; FUZZ_PHASES picks
+phases."""
 
 import os
 import socket
@@ -26,13 +26,13 @@ from accounts.services import api_token_create
 from tests.factories import MembershipFactory, OrganizationFactory, ProjectFactory, UserFactory
 from tests.worker import BASE_DIR, database_url
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
-MAX_TIME_S = int(os.environ.get("FUZZ_MAX_TIME", "120"))
-# The phases run by default: the schema's examples, then its coverage phase (for every
-# operation and parameter: boundary values, each wrong type, missing required fields),
-# which is deterministic. The random `fuzzing` phase still finds server errors and schema
-# mismatches that are not fixed yet; FUZZ_PHASES=examples,coverage,fuzzing runs it too.
-PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage")
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+# The schema's examples; the coverage phase (for every operation and parameter: boundary
+# values, each wrong type, missing required fields; deterministic); the fuzzing phase
+# (FUZZ_EXAMPLES generated requests per operation, valid and invalid).
+PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing")
+# Only a guard against a hung run: the cases are bounded by count, not time.
+TIMEOUT_S = int(os.environ.get("FUZZ_TIMEOUT", "1800"))
 
 # The server writes to the test database, so it must exist (pytest-django creates only the
 # databases that marked tests use) and be flushed afterwards.
@@ -55,6 +55,7 @@ CHECKS = [
     "missing_required_header",
     "unsupported_method",
     "ignored_auth",
+    "allow_header_conformance",
 ]
 
 
@@ -102,17 +103,22 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
             yield url, raw, log
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
             call_command("flush", interactive=False, verbosity=0)
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 90
+    # Generous: on a loaded machine booting the workers (importing the app) takes minutes.
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited:\n{log.read_text()}")
         try:
-            requests.get(f"{url}/healthz", timeout=10)
+            requests.get(f"{url}/healthz", timeout=30)
             return
         except requests.RequestException:
             time.sleep(0.5)
@@ -121,10 +127,16 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log) -> None:
 
 def test_every_operation_matches_the_schema(server, tmp_path):
     url, token, log = server
+    # The schema is fetched here, with a generous timeout: a worker builds it on its first
+    # request, which on a loaded machine can outlast schemathesis' own 10 s loading timeout.
+    schema = tmp_path / "schema.json"
+    schema.write_bytes(requests.get(f"{url}/api/schema/?format=json", timeout=180).content)
     command = [
         str(BASE_DIR / ".venv/bin/st"),
         "run",
-        f"{url}/api/schema/",
+        str(schema),
+        "--url",
+        url,
         "--header",
         f"Authorization: Bearer {token}",
         "--checks",
@@ -134,8 +146,6 @@ def test_every_operation_matches_the_schema(server, tmp_path):
         "--generation-deterministic",
         "--phases",
         PHASES,
-        "--max-time",
-        str(MAX_TIME_S),
         "--workers",
         "2",
         "--no-shrink",
@@ -151,30 +161,24 @@ def test_every_operation_matches_the_schema(server, tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=MAX_TIME_S + 120,
+        timeout=TIMEOUT_S,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
     )
     if done.returncode:
-        # The failures with their curl lines, and the summary; not the warnings between.
-        report = done.stdout
-        failures = report.find("=== FAILURES ===")
-        warnings = report.find("=== WARNINGS ===")
-        summary = report.find("=== SUMMARY ===")
-        if failures != -1:
-            end = warnings if warnings != -1 else summary
-            report = report[failures:end] + (report[summary:] if summary != -1 else "")
         pytest.fail(
-            f"schemathesis found failures:\n{report[-60000:]}\n"
+            f"schemathesis found failures:\n{_report(done.stdout)[-60000:]}\n"
             f"{done.stderr[-3000:]}\n--- server log ---\n{log.read_text(errors='replace')[-5000:]}",
             pytrace=False,
         )
     print(done.stdout[-3000:])
 
 
-# On PostgreSQL under .ci/run, schemathesis 4.32.5 raised an error inside its own coverage
-# generator (not an answer of ours), failing the run. Until that is understood the fuzz run is
-# opt-in: SCHEMA_FUZZ=1.
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(os.environ.get("SCHEMA_FUZZ") != "1", reason="opt-in: SCHEMA_FUZZ=1"),
-]
+def _report(output: str) -> str:
+    """schemathesis' report without its long WARNINGS section (the operations that mostly
+    answered 404, which is expected): the ERRORS (with tracebacks), the FAILURES (with
+    their curl lines) and the SUMMARY."""
+    warnings = output.find("=== WARNINGS ===")
+    summary = output.find("=== SUMMARY ===")
+    if warnings == -1 or summary < warnings:
+        return output
+    return output[:warnings] + output[summary:]

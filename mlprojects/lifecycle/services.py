@@ -381,6 +381,7 @@ def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
         finding.save(update_fields=["status", "hypothesis", "updated_at"])
 
 
+@transaction.atomic
 def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     """Start cycle N+1 carrying the project's definition forward: every section and list
     is copied (references remapped to the copies) except the prototype's feedback and the

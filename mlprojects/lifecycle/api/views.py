@@ -364,6 +364,8 @@ ReferenceListView, ReferenceDetailView = item_views(
 class NextCycleView(ProjectScoped):
     """Start cycle N+1 from cycle N's definition; answers the project as in GET."""
 
+    # It takes no body (the base class' serializer would document a project's).
+    @extend_schema(request=None)
     def post(self, request: Request, project_id: int) -> Response:
         project = self.get_project()
         services.cycle_start_next(project=project, user=request.user)

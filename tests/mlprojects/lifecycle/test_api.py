@@ -364,6 +364,22 @@ def test_next_cycle_over_the_api_keeps_earlier_cycles_readable(api, proj):
     assert api("get", base(proj) + "problem/").json()["statement"] == "Cycle two"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_next_cycle_is_started_in_a_transaction_of_its_own(api, proj):
+    # Outside a test transaction, as in production (no ATOMIC_REQUESTS): the row lock that
+    # serializes two clicks needs a transaction, and half a copied cycle must never stay.
+    response = api("post", base(proj) + "next-cycle/")
+    assert response.status_code == 201 and response.json()["cycle"] == 2
+    assert list(proj.cycles.values_list("number", flat=True).order_by("number")) == [1, 2]
+
+
+def test_the_schema_says_next_cycle_takes_no_body(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/v1/projects/{project_id}/next-cycle/"]["post"]
+    assert "requestBody" not in operation
+    assert "201" in operation["responses"]
+
+
 def test_a_viewer_may_read_but_not_write(client_for, viewer, proj):
     client = client_for(viewer)
     assert client.get(base(proj) + "goal/").status_code == 200
