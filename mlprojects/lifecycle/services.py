@@ -322,7 +322,6 @@ def _clone(obj: models.Model, **changes) -> models.Model:
     return obj
 
 
-@transaction.atomic
 def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
     """Each open finding of step 9 becomes a hypothesis of the new cycle's phenomenon, its
     evidence linked, and the finding is marked carried forward (pointing at it)."""
@@ -339,6 +338,7 @@ def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
         finding.save(update_fields=["status", "hypothesis", "updated_at"])
 
 
+@transaction.atomic
 def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     """Start cycle N+1 carrying the project's definition forward: every section and list
     is copied (references remapped to the copies) except the prototype's feedback and the
