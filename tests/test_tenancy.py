@@ -110,6 +110,7 @@ def foreign_kwargs(
     other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
     other_run = RunFactory(project=other_project, name="secret run")
     prototype = _foreign_prototype(other_org, other_project, outsider)
+    window = _foreign_window(other_project)
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
@@ -136,6 +137,7 @@ def foreign_kwargs(
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
         "alert_id": other_alert.pk,
+        "window_id": window.pk,
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
@@ -188,6 +190,25 @@ def foreign_kwargs(
         "api-prototype-feedback": {"pk": other_project.pk},
     }
     return by_name, by_url
+
+
+def _foreign_window(other_project):
+    """A monitoring window of the other organization's project."""
+    from datetime import UTC, datetime, timedelta
+
+    from evaluation.monitoring.models import MonitoringWindow
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    drift = {"columns": [{"column": "amount", "type": "numeric", "drifted": True}]}
+    return MonitoringWindow.objects.create(
+        project=other_project,
+        size="day",
+        start=start,
+        end=start + timedelta(days=1),
+        is_reference=True,
+        result={"drift": drift},
+        computed_at=start,
+    )
 
 
 def _foreign_prototype(other_org, other_project, outsider) -> dict:

@@ -429,7 +429,7 @@ def labels_ingest(
         target=f"{stored['rows']} labels",
         data={"project": project.pk, "rows": stored["rows"]},
     )
-    days = _enqueue_windows(project, windows.days_with_predictions(project, stored["ids"]))
+    days = _enqueue_windows(project, stored["days"])
     return {"received": stored["rows"], "recomputing": days}
 
 

@@ -8,6 +8,11 @@ app_name = "monitoring"
 
 urlpatterns = [
     path("", views.monitoring_page, name="page"),
+    path(
+        "windows/<int:window_id>/distribution/",
+        views.window_distribution,
+        name="window_distribution",
+    ),
     path("deployments/new/", views.deployment_create, name="deployment_create"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),

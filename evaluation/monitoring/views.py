@@ -1,5 +1,6 @@
 """Monitoring pages of a project: the monitoring page (metric series with thresholds and
-deployments, alerts, drift reports), recording a deployment, and moving an alert on."""
+deployments, alerts, windows, drift), a drift cell's drill-down, recording a deployment,
+and moving an alert on."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -30,6 +31,30 @@ def monitoring_page(request: HttpRequest, org_slug: str, project_slug: str) -> H
     project = project_get(org=request.org, slug=project_slug)
     page = selectors.monitoring_overview(project=project)
     return render(request, "evaluation/monitoring/page.html", {"project": project, **page})
+
+
+@require_perm(Perm.READ)
+def window_distribution(
+    request: HttpRequest, org_slug: str, project_slug: str, window_id: int
+) -> HttpResponse:
+    """A drift heat-map cell's drill-down: `?column=` in the reference window and in this
+    window. A fragment for htmx (swapped under the heat map), else a page of its own."""
+    project = project_get(org=request.org, slug=project_slug)
+    window = selectors.window_get(project=project, window_id=window_id)
+    column = request.GET.get("column", "")
+    detail = (
+        selectors.window_distribution(project=project, window=window, column=column)
+        if window is not None and column
+        else None
+    )
+    if detail is None:
+        raise Http404("No drift result for this column in this window.")
+    template = "evaluation/monitoring/distribution.html"
+    return render(
+        request,
+        template + ("#detail" if request.htmx else ""),
+        {"project": project, "detail": detail},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,11 +4,17 @@ aggregated per window (an hour or a day, UTC) into `MonitoringWindow` rows.
 Storage layout (through `default_storage`, so S3 works unchanged)::
 
     monitoring/<org>/<project>/predictions/<YYYY-MM-DD>/<ns>-<uuid>.parquet  (by row day)
-    monitoring/<org>/<project>/labels/<ns>-<uuid>.parquet                   (by arrival)
+    monitoring/<org>/<project>/labels/<YYYY-MM-DD>/<ns>-<uuid>.parquet       (by the day of
+                                                                           their prediction)
+    monitoring/<org>/<project>/labels/<ns>-<uuid>.parquet                   (pending: their
+                                                                 prediction not seen yet)
 
 A file name starts with its arrival time in nanoseconds, so reading a partition's files in
 name order and keeping the last row of each `prediction_id` makes a re-sent prediction
-replace the earlier one (and a re-sent label likewise): re-ingesting never double-counts.
+replace the earlier one (a re-sent label likewise, by its `received_at`): re-ingesting
+never double-counts. Labels are filed under their prediction's day when they arrive (or,
+when they come before it, when the prediction arrives), so computing a day reads that
+day's labels only, however long the history.
 
 A window lies inside one day partition, so each partition is computed on its own (the
 partial aggregates of a window are those of its partition); `compute_partition` writes
@@ -83,11 +89,19 @@ def _listdir(path: str) -> tuple[list[str], list[str]]:
         return [], []
 
 
-def _read(path: str, files: Iterable[str], columns: list[str] | None = None) -> pd.DataFrame:
+def _read(
+    path: str,
+    files: Iterable[str],
+    columns: list[str] | None = None,
+    ids: set[str] | None = None,
+) -> pd.DataFrame:
+    """The files' rows in name order; only `columns`, and only rows whose prediction_id is
+    in `ids` when given (filtered row group by row group, so memory stays bounded)."""
     frames = []
+    filters = [("prediction_id", "in", sorted(ids))] if ids is not None else None
     for name in sorted(files):
         with default_storage.open(f"{path}/{name}", "rb") as fh:
-            frames.append(pq.read_table(fh, columns=columns).to_pandas())
+            frames.append(pq.read_table(fh, columns=columns, filters=filters).to_pandas())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -96,22 +110,76 @@ def partition_days(project: Project) -> list[date]:
     return sorted(date.fromisoformat(d) for d in dirs)
 
 
-def read_partition(project: Project, day: date) -> pd.DataFrame:
-    """The day's prediction rows, the latest of each prediction_id."""
+def read_partition(project: Project, day: date, columns: list[str] | None = None) -> pd.DataFrame:
+    """The day's prediction rows, the latest of each prediction_id (only `columns`, plus
+    prediction_id, when given)."""
     path = f"{_root(project)}/predictions/{day.isoformat()}"
-    frame = _read(path, _listdir(path)[1])
+    if columns is not None:
+        columns = ["prediction_id", *(c for c in columns if c != "prediction_id")]
+    frame = _read(path, _listdir(path)[1], columns=columns)
     if frame.empty:
         return frame
     return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
 
 
-def read_labels(project: Project) -> pd.DataFrame:
-    """Every label of the project, the latest of each prediction_id."""
-    path = f"{_root(project)}/labels"
-    frame = _read(path, _listdir(path)[1])
-    if frame.empty:
+def _latest_labels(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
         return pd.DataFrame({"prediction_id": [], "label": [], "received_at": []})
+    frame = pd.concat(frames, ignore_index=True).sort_values("received_at", kind="stable")
     return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
+
+
+def read_labels(project: Project, day: date, ids: set[str]) -> pd.DataFrame:
+    """The labels of these predictions of `day`, the latest of each prediction_id: the
+    day's label partition and the pending labels among them — never other days'."""
+    root = f"{_root(project)}/labels"
+    path = f"{root}/{day.isoformat()}"
+    return _latest_labels([_read(path, _listdir(path)[1]), _read(root, _listdir(root)[1], ids=ids)])
+
+
+def _ids_of_day(project: Project, day: date) -> pd.Series:
+    path = f"{_root(project)}/predictions/{day.isoformat()}"
+    frame = _read(path, _listdir(path)[1], columns=["prediction_id"])
+    return frame["prediction_id"] if not frame.empty else pd.Series([], dtype=object)
+
+
+def _file_labels(
+    project: Project, labels: pd.DataFrame, days: Iterable[date]
+) -> tuple[list[date], pd.DataFrame]:
+    """Write the labels whose prediction lies in one of `days` to those days' label
+    partitions (one prediction_id column read at a time). Returns the days written and the
+    labels left over (their predictions are elsewhere or have not arrived)."""
+    written = []
+    for day in days:
+        if labels.empty:
+            break
+        here = labels["prediction_id"].isin(set(_ids_of_day(project, day))).to_numpy()
+        if here.any():
+            name = f"{_root(project)}/labels/{day.isoformat()}/{_file_name()}"
+            _write(name, labels[here].reset_index(drop=True))
+            written.append(day)
+            labels = labels[~here]
+    return written, labels.reset_index(drop=True)
+
+
+def _file_pending_labels(project: Project, days: Iterable[date]) -> None:
+    """Predictions of `days` arrived: move the pending labels that were waiting for them
+    into those days' label partitions."""
+    root = f"{_root(project)}/labels"
+    names = sorted(_listdir(root)[1])
+    if not names:
+        return
+    pending = _read(root, names)
+    if pending.empty:
+        return
+    written, left = _file_labels(project, pending, sorted(set(days)))
+    if not written:
+        return
+    if len(left):
+        _write(f"{root}/{_file_name()}", left)
+    for name in names:
+        default_storage.delete(f"{root}/{name}")
 
 
 def _clean_ids(frame: pd.DataFrame, what: str) -> pd.Series:
@@ -169,11 +237,14 @@ def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
         name = f"{_root(project)}/predictions/{day.isoformat()}/{_file_name()}"
         _write(name, part.reset_index(drop=True))
         written.append(day)
+    _file_pending_labels(project, written)
     return {"rows": len(frame), "days": written}
 
 
 def store_labels(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
-    """Validate label rows and store them with their arrival time."""
+    """Validate label rows and store them with their arrival time, filed under the day of
+    their prediction (pending when it has not arrived). Returns the row count, the ids and
+    the days whose windows they change."""
     if frame.empty:
         raise IngestError("No rows.")
     ids = _clean_ids(frame, "label")
@@ -190,19 +261,11 @@ def store_labels(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
         }
     )
     stored["received_at"] = stored["received_at"].astype("datetime64[us, UTC]")
-    _write(f"{_root(project)}/labels/{_file_name()}", stored)
-    return {"rows": len(stored), "ids": set(stored["prediction_id"])}
-
-
-def days_with_predictions(project: Project, ids: set[str]) -> list[date]:
-    """The day partitions holding any of these prediction ids (reads only that column)."""
-    found = []
-    for day in partition_days(project):
-        path = f"{_root(project)}/predictions/{day.isoformat()}"
-        frame = _read(path, _listdir(path)[1], columns=["prediction_id"])
-        if not frame.empty and frame["prediction_id"].isin(ids).any():
-            found.append(day)
-    return found
+    rows, received = len(stored), set(stored["prediction_id"])
+    days, pending = _file_labels(project, stored, partition_days(project))
+    if len(pending):  # their predictions have not arrived yet
+        _write(f"{_root(project)}/labels/{_file_name()}", pending)
+    return {"rows": rows, "ids": received, "days": days}
 
 
 # -- aggregates ------------------------------------------------------------------------------
@@ -298,6 +361,37 @@ def label_delay(labelled: pd.DataFrame) -> dict[str, Any] | None:
     }
 
 
+def _association(values: pd.Series, scores: pd.Series) -> float | None:
+    keep = values.notna() & scores.notna()
+    values, scores = values[keep], scores[keep]
+    if len(values) < 3 or scores.nunique() < 2 or values.nunique() < 2:
+        return None
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        rho = np.corrcoef(values.rank().to_numpy(), scores.rank().to_numpy())[0, 1]
+        return abs(float(rho))
+    # Correlation ratio: the share of the score's spread explained by the category.
+    codes = pd.factorize(values.astype(str))[0]
+    score = scores.to_numpy(dtype=np.float64)
+    counts = np.bincount(codes)
+    means = np.bincount(codes, weights=score) / counts
+    between = float((counts * (means - score.mean()) ** 2).sum())
+    total = float(((score - score.mean()) ** 2).sum())
+    return math.sqrt(between / total) if total > 0 else None
+
+
+def feature_association(rows: pd.DataFrame, features: list[str]) -> dict[str, float]:
+    """A model-agnostic association of each feature with the score, in [0, 1]: |Spearman's
+    ρ| for numeric features, the correlation ratio η for categorical ones. Not an
+    attribution: it shows what moves with the score, not what the model uses."""
+    scores = pd.Series(_scores(rows))
+    found = {}
+    for column in features:
+        value = _association(rows[column].reset_index(drop=True), scores)
+        if value is not None:
+            found[column] = value
+    return found
+
+
 def window_result(
     rows: pd.DataFrame, reference: pd.DataFrame | None, cbpe_model: Any
 ) -> dict[str, Any]:
@@ -343,6 +437,8 @@ def window_result(
             values = pd.to_numeric(rows[column], errors="coerce").abs()
             if values.notna().any():
                 result["attribution"][column[len(ATTRIBUTION_PREFIX) :]] = float(values.mean())
+    if not result["attribution"]:
+        result["association"] = feature_association(rows, features)
     return _finite(result)
 
 
@@ -353,20 +449,22 @@ def monitor_settings(project: Project) -> MonitorSettings:
     return MonitorSettings.objects.get_or_create(project=project)[0]
 
 
-def _joined(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+def _joined(project: Project, day: date, frame: pd.DataFrame) -> pd.DataFrame:
+    """The day's prediction rows with their labels (NaN where none arrived yet)."""
     if frame.empty:
         return frame
+    labels = read_labels(project, day, set(frame["prediction_id"]))
     return frame.merge(labels, on="prediction_id", how="left", suffixes=("", "_label"))
 
 
-def reference_rows(project: Project, size: str, labels: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+def reference_rows(project: Project, size: str) -> tuple[Any, pd.DataFrame]:
     """(start, rows) of the reference window: the chosen one, else the first one."""
     chosen = monitor_settings(project).reference_start
     days = partition_days(project)
     if not days:
         return None, pd.DataFrame()
     day = chosen.astimezone(UTC).date() if chosen else days[0]
-    frame = _joined(read_partition(project, day), labels)
+    frame = _joined(project, day, read_partition(project, day))
     if frame.empty:
         return None, frame
     starts = window_starts(frame["timestamp"], size)
@@ -392,10 +490,9 @@ def _fit_cbpe(reference: pd.DataFrame) -> Any:
 def compute_partition(project: Project, day: date) -> list[MonitoringWindow]:
     """(Re)compute the windows of one day partition and drop those left without rows."""
     size = monitor_settings(project).window
-    labels = read_labels(project)
-    ref_start, reference = reference_rows(project, size, labels)
+    ref_start, reference = reference_rows(project, size)
     cbpe_model = _fit_cbpe(reference) if len(reference) else None
-    frame = _joined(read_partition(project, day), labels)
+    frame = _joined(project, day, read_partition(project, day))
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     step = timedelta(hours=1) if size == WindowSize.HOUR else timedelta(days=1)
     now = timezone.now()

@@ -364,7 +364,6 @@ def _clone(obj: models.Model, **changes) -> models.Model:
     return obj
 
 
-@transaction.atomic
 def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
     """Each open finding of step 9 becomes a hypothesis of the new cycle's phenomenon, its
     evidence linked, and the finding is marked carried forward (pointing at it)."""
