@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organization
 from evaluation.monitoring.models import (
     Alert,
+    AlertStatus,
     Deployment,
     DriftReport,
     MetricValue,
@@ -18,7 +19,7 @@ from evaluation.monitoring.models import (
     MonitorSettings,
     WindowSize,
 )
-from mlprojects.models import Metric, Project, WatchedMetric
+from mlprojects.models import Metric, PerformanceRequirements, Project, WatchedMetric
 
 
 def drift_report_list(*, project: Project) -> QuerySet[DriftReport]:
@@ -224,3 +225,42 @@ def window_list(*, project: Project) -> QuerySet[MonitoringWindow]:
 def window_size(*, project: Project) -> str:
     settings = MonitorSettings.objects.filter(project=project).first()
     return settings.window if settings else WindowSize.DAY
+
+
+def performance_requirement(*, project: Project) -> tuple[str, float] | None:
+    """Step 5's minimum performance in production of the current cycle: (metric, minimum)
+    with a metric CBPE estimates, or None when step 5 sets none."""
+    performance = PerformanceRequirements.objects.filter(
+        cycle__project=project, cycle__number=project.cycle
+    ).first()
+    if performance is None or not performance.required_metric:
+        return None
+    if performance.required_minimum is None:
+        return None
+    return performance.required_metric, performance.required_minimum
+
+
+def projects_with_open_alerts(*, org: Organization) -> dict[str, Any]:
+    """For the dashboard: the organization's projects with open alerts (open or
+    acknowledged, not resolved), most open first, with their counts. One query."""
+    rows = (
+        Alert.objects.filter(project__organization=org)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values("project_id", "project__name", "project__slug")
+        .annotate(
+            open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
+            acknowledged=Count("pk", filter=Q(status=AlertStatus.ACKNOWLEDGED)),
+        )
+        .order_by("-open", "-acknowledged", "project__name")
+    )
+    return {
+        "alerting_projects": [
+            {
+                "name": row["project__name"],
+                "url": reverse("monitoring:page", args=[org.slug, row["project__slug"]]),
+                "open": row["open"],
+                "acknowledged": row["acknowledged"],
+            }
+            for row in rows
+        ]
+    }

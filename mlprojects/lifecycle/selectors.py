@@ -19,6 +19,7 @@ from mlprojects.models import (
     DeploymentPlan,
     EvaluationPlan,
     Feedback,
+    Finding,
     FurtherAnalysis,
     Goal,
     Hypothesis,
@@ -102,6 +103,7 @@ def cycle_queryset() -> QuerySet[ProjectCycle]:
         "baselines",
         "references",
         "feedback",
+        "findings",
         Prefetch("watched_metrics", queryset=WatchedMetric.objects.select_related("metric")),
         Prefetch("evaluation_plan__metrics", queryset=Metric.objects.order_by("id")),
     )
@@ -283,8 +285,20 @@ def dump_deployment_plan(cycle: ProjectCycle) -> dict:
     }
 
 
+def dump_finding(finding: Finding) -> dict:
+    return {
+        "id": finding.id,
+        **_pick(finding, Finding.EDITABLE_FIELDS),
+        "status": finding.status,
+        "decision_reason": finding.decision_reason,
+    }
+
+
 def dump_further_analysis(cycle: ProjectCycle) -> dict:
-    return _pick(cycle.further_analysis, FurtherAnalysis.EDITABLE_FIELDS)
+    return {
+        **_pick(cycle.further_analysis, FurtherAnalysis.EDITABLE_FIELDS),
+        "finding_items": [dump_finding(f) for f in cycle.findings.all()],
+    }
 
 
 def cycle_steps(cycle: ProjectCycle) -> dict:
