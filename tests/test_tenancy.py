@@ -6,19 +6,21 @@ foreign object is registered in `foreign_kwargs` below."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.services import api_token_create
-from evaluation.models import Experiment, Run
+from evaluation.models import Experiment, MonitoringWindow, Run
 from evaluation.registry import services as registry_services
 from evaluation.registry.mlflow import RegistryEndpoint
 from evaluation.runs import services as run_services
 from evaluation.runs.mlflow.views import MlflowEndpoint
 from mlprojects.lifecycle.selectors import cycle_get
-from mlprojects.models import Hypothesis
+from mlprojects.models import Finding, Hypothesis
 from tests.factories import RunFactory
 
 # URLs that are not organization data, with the reason they are exempt.
@@ -109,6 +111,16 @@ def foreign_kwargs(
     other_token, _ = api_token_create(org=other_org, user=outsider, name="foreign")
     other_run = RunFactory(project=other_project, name="secret run")
     prototype = _foreign_prototype(other_org, other_project, outsider)
+    finding = Finding.objects.create(cycle=cycle, what="Their secret finding")
+    day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    window = MonitoringWindow.objects.create(
+        project=other_project,
+        size="day",
+        start=day,
+        end=day + timedelta(days=1),
+        computed_at=day,
+        result={"drift": {"columns": [{"column": "x", "drifted": True}]}},
+    )
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
@@ -135,6 +147,8 @@ def foreign_kwargs(
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
         "alert_id": other_alert.pk,
+        "finding_id": finding.pk,
+        "window_id": window.pk,
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
         "notification_id": other_review["notification"].pk,
@@ -172,6 +186,7 @@ def foreign_kwargs(
         "api-metric-value-list": {"pk": other_project.pk},
         "api-alert-list": {"pk": other_project.pk},
         "api-finding-list": {"pk": other_project.pk},
+        "api-finding-decision": {"pk": other_project.pk, "finding_id": finding.pk},
         "api-prediction-ingest": {"pk": other_project.pk},
         "api-label-ingest": {"pk": other_project.pk},
         "api-monitoring-window-list": {"pk": other_project.pk},
