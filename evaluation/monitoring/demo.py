@@ -34,8 +34,9 @@ NEW_CATEGORY_DAY = 35  # week 6
 RECALL = "Recall at 1% review rate"
 DAILY_REVENUE = "Daily revenue"
 #: Step 5's minimum in production: the estimated recall must stay above it.
-REQUIRED_RECALL = 0.85
+REQUIRED_RECALL = 0.82
 NEW_CATEGORY = "crypto exchange"
+CONSECUTIVE_WINDOWS = 3
 
 
 def _day(start, d: int):
@@ -87,6 +88,10 @@ def _fraud(project: Project, owner: User | None, start) -> None:
         user=owner,
         section="performance",
         values={"required_metric": "recall", "required_minimum": REQUIRED_RECALL},
+    )
+    # Three windows in a row: a day's noisy estimate pages nobody.
+    services.alert_rules_update(
+        project=project, user=owner, values={"consecutive_windows": CONSECUTIVE_WINDOWS}
     )
     recall = Metric.objects.filter(
         cycle__project=project, cycle__number=project.cycle, name=RECALL
@@ -164,7 +169,7 @@ def _fraud(project: Project, owner: User | None, start) -> None:
 #: Ingested prediction rows: PREDICTION_ROWS scored payments a day for all DAYS days,
 #: fraud in FRAUD_RATE of them (NEW_CATEGORY_FRAUD_RATE at the new category).
 PREDICTION_DAYS = DAYS
-PREDICTION_ROWS = 200
+PREDICTION_ROWS = 400
 FRAUD_RATE = 0.05
 NEW_CATEGORY_FRAUD_RATE = 0.3
 #: Cardholders report this share of the frauds within REPORT_DAYS days.

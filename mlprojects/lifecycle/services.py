@@ -362,7 +362,8 @@ def finding_decide(
 def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
     """Each finding of step 9 to carry (or still open) becomes a hypothesis of the new
     cycle's phenomenon with its evidence linked - and, when asked, a cause under the new
-    cycle's first problem too - and is marked carried forward (pointing at both).
+    cycle's first problem too (the tree's first node when it has none) - and is marked
+    carried forward (pointing at both).
     Findings decided "won't fix" stay behind."""
     root = ProblemNode.objects.filter(cycle=new, parent__isnull=True).order_by("id").first()
     carried = Finding.objects.filter(
