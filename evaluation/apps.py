@@ -28,6 +28,7 @@ def register_project_page_parts() -> None:
         STEP_BASELINES,
         STEP_DEPLOYMENT,
         STEP_EVALUATION,
+        register_dashboard_panel,
         register_project_panel,
     )
     from mlprojects.review.activity import register_activity_source
@@ -95,6 +96,11 @@ def register_project_page_parts() -> None:
         prefix="monitoring.",
         project_events=monitoring.project_audit_events,
         describe=monitoring.audit_event_lines,
+    )
+    register_dashboard_panel(
+        key="open-alerts",
+        template="evaluation/monitoring/_dashboard_alerts.html",
+        context=monitoring.projects_with_open_alerts,
     )
     register_notification_kind(ALERT_NOTIFICATION_KIND, "Monitoring alert")
 

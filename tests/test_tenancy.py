@@ -6,6 +6,7 @@ foreign object is registered in `foreign_kwargs` below."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -18,7 +19,7 @@ from evaluation.registry.mlflow import RegistryEndpoint
 from evaluation.runs import services as run_services
 from evaluation.runs.mlflow.views import MlflowEndpoint
 from mlprojects.lifecycle.selectors import cycle_get
-from mlprojects.models import Hypothesis
+from mlprojects.models import Finding, Hypothesis
 from tests.factories import RunFactory
 
 # URLs that are not organization data, with the reason they are exempt.
@@ -111,6 +112,7 @@ def foreign_kwargs(
     other_run = RunFactory(project=other_project, name="secret run")
     prototype = _foreign_prototype(other_org, other_project, outsider)
     window = _foreign_window(other_project)
+    finding = Finding.objects.create(cycle=cycle, what="Their secret finding")
     by_name = {
         "org_slug": other_org.slug,
         "project_slug": other_project.slug,
@@ -137,6 +139,7 @@ def foreign_kwargs(
         "item_id": hypothesis.pk,
         "evaluation_id": other_evaluation.pk,
         "alert_id": other_alert.pk,
+        "finding_id": finding.pk,
         "window_id": window.pk,
         "version": other_review["proposal"].version,
         "comment_id": other_review["comment"].pk,
@@ -181,6 +184,7 @@ def foreign_kwargs(
         "api-metric-value-list": {"pk": other_project.pk},
         "api-alert-list": {"pk": other_project.pk},
         "api-finding-list": {"pk": other_project.pk},
+        "api-finding-decision": {"pk": other_project.pk, "finding_id": finding.pk},
         "api-prediction-ingest": {"pk": other_project.pk},
         "api-label-ingest": {"pk": other_project.pk},
         "api-monitoring-window-list": {"pk": other_project.pk},
@@ -194,7 +198,7 @@ def foreign_kwargs(
 
 def _foreign_window(other_project):
     """A monitoring window of the other organization's project."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from evaluation.monitoring.models import MonitoringWindow
 

@@ -1,11 +1,20 @@
-"""The demo's production data (loader registered by `EvaluationConfig`): the fraud model
-deployed for 60 days, a new merchant category in week 6 that a drift report flags and an
-alert raises (acknowledged, recorded as a step-9 finding), recall known only where the
-chargebacks (30 days late) have come in; the restaurant's daily revenue and second-visit
-rate against their targets.
+"""The demo's production data (loader registered by `EvaluationConfig`).
+
+Card fraud: the gradient-boosting model is deployed (registered version fraud-gbm/1) and
+scores 60 days of payments. Chargebacks, the labels, arrive 30 days late; cardholders
+report about half of the frauds within three days. In week 6 a merchant category the
+model never saw appears ("crypto exchange"): its feature drifts in every window, the
+estimated recall (CBPE, from the scores alone) falls below step 5's minimum before any
+chargeback confirms it, and the cardholders' reports show the collapse in the worst
+slices. The alerts fire once each; the estimated-performance one is acknowledged and
+recorded as a step-9 finding, which is carried into cycle 2 as a hypothesis (and a
+cause). A drift report of weeks 1-4 against week 6 raises its own alert.
+
+Restaurant: daily revenue and the second-visit rate of first-time guests against their
+targets.
 
 Everything goes through the services and the worker's own functions, synchronously, and
-is generated with numpy in well under a second, so `make run` stays quick."""
+is generated with numpy in a few seconds, so `make run` stays quick."""
 
 from __future__ import annotations
 
@@ -15,7 +24,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from evaluation.models import Alert, Deployment, MetricValue
+from evaluation.models import Alert, AlertKind, Deployment, MetricValue
 from mlprojects.lifecycle.demo import FRAUD, RESTAURANT
 from mlprojects.models import Metric, Project, WatchedMetric
 
@@ -24,6 +33,10 @@ LABEL_DELAY_DAYS = 30
 NEW_CATEGORY_DAY = 35  # week 6
 RECALL = "Recall at 1% review rate"
 DAILY_REVENUE = "Daily revenue"
+#: Step 5's minimum in production: the estimated recall must stay above it.
+REQUIRED_RECALL = 0.82
+NEW_CATEGORY = "crypto exchange"
+CONSECUTIVE_WINDOWS = 3
 
 
 def _day(start, d: int):
@@ -37,7 +50,7 @@ def _transactions(rng, rows: int, *, new_category: bool):
     categories = ["grocery", "travel", "online", "fuel"]
     weights = [0.4, 0.15, 0.3, 0.15]
     if new_category:
-        categories, weights = [*categories, "crypto exchange"], [0.32, 0.12, 0.24, 0.12, 0.2]
+        categories, weights = [*categories, NEW_CATEGORY], [0.32, 0.12, 0.24, 0.12, 0.2]
     return pd.DataFrame(
         {
             "amount": np.round(rng.lognormal(3.5 + 0.3 * new_category, 1.0, rows), 2),
@@ -55,7 +68,12 @@ def _fraud(project: Project, owner: User | None, start) -> None:
     from evaluation.monitoring import jobs, services
     from evaluation.registry.demo import MODEL_NAME
     from evaluation.registry.selectors import project_model_version_by_ref
-    from mlprojects.lifecycle.services import item_create
+    from mlprojects.lifecycle.services import (
+        cycle_start_next,
+        finding_decide,
+        item_create,
+        section_update,
+    )
 
     services.deployment_create(
         project=project,
@@ -67,6 +85,16 @@ def _fraud(project: Project, owner: User | None, start) -> None:
         since=start,
         traffic_share=1.0,
         notes="Sends the riskiest 1% of payments to human review.",
+    )
+    section_update(
+        project=project,
+        user=owner,
+        section="performance",
+        values={"required_metric": "recall", "required_minimum": REQUIRED_RECALL},
+    )
+    # Three windows in a row: a day's noisy estimate pages nobody.
+    services.alert_rules_update(
+        project=project, user=owner, values={"consecutive_windows": CONSECUTIVE_WINDOWS}
     )
     recall = Metric.objects.filter(
         cycle__project=project, cycle__number=project.cycle, name=RECALL
@@ -113,58 +141,95 @@ def _fraud(project: Project, owner: User | None, start) -> None:
     )
     jobs.drift_report_run(report_id=report.pk)  # the worker's function, here and now
     _predictions(project, start)
-    alert = Alert.objects.filter(drift_report=report).first()
-    if alert is not None:
-        services.alert_acknowledge(alert=alert, user=owner)
-        services.finding_record(
-            project=project,
-            user=owner,
-            alert=alert,
-            suspected_cause="A merchant category the model never saw in training "
-            "(crypto exchanges) appeared in week 6; its recall is unknown until the "
-            "chargebacks arrive.",
-        )
+    # The estimate fell before the chargebacks came in: someone looks into it, records
+    # it as a finding with its suspected cause, and carries it into cycle 2.
+    alert = (
+        Alert.objects.filter(project=project, kind=AlertKind.ESTIMATED_PERFORMANCE)
+        .order_by("breach_started_at")
+        .first()
+    )
+    if alert is None:
+        return
+    services.alert_acknowledge(alert=alert, user=owner)
+    finding = services.finding_record(
+        project=project,
+        user=owner,
+        alert=alert,
+        as_cause=True,
+        suspected_cause="Payments at crypto exchanges, a merchant category the model never "
+        "saw in training, appeared in week 6; the model scores their fraud low.",
+    )
+    finding_decide(
+        project=project,
+        user=owner,
+        finding=finding,
+        decision="carry",
+        reason="Retrain with the new category before recall drops further.",
+    )
+    cycle_start_next(project=project, user=owner)
 
 
-#: Ingested prediction rows: PREDICTION_DAYS days of PREDICTION_ROWS payments from
-#: FIRST_PREDICTION_DAY on (across the new category's arrival), labelled up to 30 days ago.
-FIRST_PREDICTION_DAY = 28
-PREDICTION_DAYS = 14
-PREDICTION_ROWS = 300
+#: Ingested prediction rows: PREDICTION_ROWS scored payments a day for all DAYS days,
+#: fraud in FRAUD_RATE of them (NEW_CATEGORY_FRAUD_RATE at the new category).
+PREDICTION_DAYS = DAYS
+PREDICTION_ROWS = 400
+FRAUD_RATE = 0.05
+NEW_CATEGORY_FRAUD_RATE = 0.3
+#: Cardholders report this share of the frauds within REPORT_DAYS days.
+REPORTED_SHARE = 0.5
+REPORT_DAYS = 3
 
 
 def _predictions(project: Project, start) -> None:
-    """Scored payments through the ingestion layer, windows computed here and now."""
+    """Scored payments and their labels through the ingestion layer, with the arrival
+    times they would have had; the windows and their alerts computed here and now."""
     import numpy as np
     import pandas as pd
 
-    from evaluation.monitoring import windows
+    from evaluation.monitoring import jobs, windows
 
     rng = np.random.default_rng(17)
-    frames = []
-    for d in range(FIRST_PREDICTION_DAY, FIRST_PREDICTION_DAY + PREDICTION_DAYS):
+    now = timezone.now()
+    labels = []
+    for d in range(PREDICTION_DAYS):
         frame = _transactions(rng, PREDICTION_ROWS, new_category=d >= NEW_CATEGORY_DAY)
-        fraud = rng.random(PREDICTION_ROWS) < 0.05
-        unseen = (frame["merchant_category"] == "crypto exchange").to_numpy()
+        unseen = (frame["merchant_category"] == NEW_CATEGORY).to_numpy()
+        rate = np.where(unseen, NEW_CATEGORY_FRAUD_RATE, FRAUD_RATE)
+        fraud = rng.random(PREDICTION_ROWS) < rate
         # The model ranks known fraud well and fraud at the unseen category poorly.
-        strong = rng.beta(5, 2, PREDICTION_ROWS)
-        weak = rng.beta(2, 4, PREDICTION_ROWS)
-        score = np.where(fraud, np.where(unseen, weak, strong), rng.beta(1, 9, PREDICTION_ROWS))
+        strong = rng.beta(8, 1.5, PREDICTION_ROWS)
+        weak = rng.beta(2, 5, PREDICTION_ROWS)
+        legit = rng.beta(0.3, 60, PREDICTION_ROWS)
+        score = np.where(fraud, np.where(unseen, weak, strong), legit)
         seconds = rng.integers(0, 86_400, PREDICTION_ROWS)
         frame["prediction_id"] = [f"demo-{d}-{i}" for i in range(PREDICTION_ROWS)]
         frame["timestamp"] = [_day(start, d) + timedelta(seconds=int(s)) for s in seconds]
         frame["model_version"] = "fraud-gbm/1"
         frame["score"] = np.round(score, 4)
         frame["shap_amount"] = np.round(0.02 * np.log(frame["amount"]) * (score - 0.1), 4)
-        frame["label"] = fraud.astype(int)
-        frames.append((d, frame))
-    for _, frame in frames:
-        windows.store_predictions(project, frame.drop(columns=["label"]))
-    labelled = [f for d, f in frames if d < DAYS - LABEL_DELAY_DAYS]
-    if labelled:
-        windows.store_labels(project, pd.concat(labelled)[["prediction_id", "label"]])
-    for day in windows.partition_days(project):
-        windows.compute_partition(project, day)
+        windows.store_predictions(project, frame)
+        stamps = pd.to_datetime(frame["timestamp"], utc=True)
+        chargeback = stamps + pd.Timedelta(days=LABEL_DELAY_DAYS)
+        report_delay = pd.to_timedelta(rng.uniform(0.1, REPORT_DAYS, PREDICTION_ROWS), unit="D")
+        reported = fraud & (rng.random(PREDICTION_ROWS) < REPORTED_SHARE)
+        arrived = np.where(reported, stamps + report_delay, chargeback)
+        arrived = pd.Series(pd.to_datetime(arrived, utc=True))
+        known = (arrived <= now).to_numpy()
+        labels.append(
+            pd.DataFrame(
+                {
+                    "prediction_id": frame["prediction_id"][known].to_numpy(),
+                    "label": fraud[known].astype(int),
+                    "received_at": arrived[known].to_numpy(),
+                }
+            )
+        )
+    labels = pd.concat(labels, ignore_index=True).sort_values("received_at")
+    windows.store_labels(
+        project, labels[["prediction_id", "label"]], received_at=labels["received_at"]
+    )
+    days = [d.isoformat() for d in windows.partition_days(project)]
+    jobs.windows_compute(project_id=project.pk, days=days)
 
 
 def _restaurant(project: Project, owner: User | None, start) -> None:

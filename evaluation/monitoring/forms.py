@@ -1,11 +1,20 @@
-"""Forms of the monitoring pages: record a deployment. They validate; services save."""
+"""Forms of the monitoring pages: record a deployment, set the alert rules. They
+validate; services save."""
 
 from django import forms
 from django.utils import timezone
 
+from evaluation.monitoring.models import MonitorSettings
 from evaluation.registry.models import ModelVersion
 from evaluation.registry.selectors import project_model_versions
 from mlprojects.models import Project
+
+
+class AlertRulesForm(forms.ModelForm):
+    class Meta:
+        model = MonitorSettings
+        fields = list(MonitorSettings.ALERT_RULE_FIELDS)
+        labels = {"consecutive_windows": "Consecutive values or windows"}
 
 
 class DeploymentForm(forms.Form):

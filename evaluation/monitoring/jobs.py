@@ -13,6 +13,8 @@ import csv
 import io
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -22,22 +24,35 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.jobs import (
+    job_claim,
+    job_fail,
+    job_heartbeat,
+    job_lock_current,
+    job_succeed,
+)
 from accounts.models import Membership
 from accounts.services import audit, notify
 from evaluation.drift import DriftInputError, data_drift, infer_column_types
-from evaluation.monitoring import windows
+from evaluation.monitoring import selectors, windows
 from evaluation.monitoring.models import (
     Alert,
     AlertKind,
     DriftReport,
-    DriftReportStatus,
     MetricValue,
+    MonitoringWindow,
     MonitorSettings,
 )
-from mlprojects.models import AlertWhen, Project, WatchedMetric
+from mlprojects.models import (
+    REQUIRED_METRIC_LABELS,
+    AlertWhen,
+    Project,
+    WatchedMetric,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,46 +123,44 @@ def compute_drift(report: DriftReport) -> dict[str, Any]:
 
 
 def drift_report_start(*, report_id: int) -> int | None:
-    """Claim the report for this worker: the new attempt number, or None when there is
-    nothing to do (finished or deleted)."""
-    with transaction.atomic():
-        report = DriftReport.objects.select_for_update().filter(pk=report_id).first()
-        if report is None or report.is_finished:
-            return None
-        report.status = DriftReportStatus.RUNNING
-        report.attempts += 1
-        report.started_at = timezone.now()
-        report.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-        return report.attempts
+    """Claim the report for this worker (`accounts.jobs.job_claim`): the new attempt
+    number, or None when there is nothing to do (finished, running on a live worker,
+    deleted, or out of attempts)."""
+    return job_claim(DriftReport, report_id)
 
 
-def _finish(report_id: int, attempt: int, **values: Any) -> bool:
-    with transaction.atomic():
-        report = (
-            DriftReport.objects.select_for_update()
-            .select_related("project__organization")
-            .filter(pk=report_id)
-            .first()
-        )
-        if report is None or (report.status, report.attempts) != (
-            DriftReportStatus.RUNNING,
-            attempt,
-        ):
-            return False
-        for name, value in values.items():
-            setattr(report, name, value)
-        report.finished_at = timezone.now()
-        report.save()
-        if report.status == DriftReportStatus.SUCCEEDED:
-            drift_alert_raise(report)
-        audit(
-            org=report.project.organization,
-            actor=None,
-            action=f"monitoring.drift_report_{report.status}",
-            target=f"drift report {report.pk}",
-            data={"drift_report": report.pk, "project": report.project_id},
-        )
-        return True
+def _audit_outcome(report: DriftReport) -> None:
+    audit(
+        org=report.project.organization,
+        actor=None,
+        action=f"monitoring.drift_report_{report.status}",
+        target=f"drift report {report.pk}",
+        data={"drift_report": report.pk, "project": report.project_id},
+    )
+
+
+@transaction.atomic
+def drift_report_record_success(*, report_id: int, attempt: int, result: dict[str, Any]) -> bool:
+    """Write the result, mark succeeded and raise the drift alert, in one transaction -
+    only if `attempt` is still the current one. Returns whether it was recorded."""
+    report = job_lock_current(DriftReport, report_id, attempt)
+    if report is None:
+        return False
+    job_succeed(report, result=result)
+    drift_alert_raise(report)
+    _audit_outcome(report)
+    return True
+
+
+@transaction.atomic
+def drift_report_fail(*, report_id: int, message: str, attempt: int | None = None) -> bool:
+    """Mark failed with a message for the submitter (no result is kept); with `attempt`,
+    only if that attempt is still the current one."""
+    report = job_fail(DriftReport, report_id, message=message[:2000], attempt=attempt)
+    if report is None:
+        return False
+    _audit_outcome(report)
+    return True
 
 
 def drift_report_run(*, report_id: int) -> None:
@@ -158,20 +171,21 @@ def drift_report_run(*, report_id: int) -> None:
         return
     report = DriftReport.objects.get(pk=report_id)
     try:
-        result = compute_drift(report)
+        with job_heartbeat(DriftReport, report_id, attempt):
+            result = compute_drift(report)
     except (DriftInputError, ValueError, pd.errors.ParserError) as exc:
-        _finish(report_id, attempt, status=DriftReportStatus.FAILED, error=str(exc)[:2000])
+        drift_report_fail(report_id=report_id, message=str(exc), attempt=attempt)
         return
     except SoftTimeLimitExceeded:
         minutes = round(settings.MONITORING_TIME_LIMIT_SECONDS / 60)
         message = TIMED_OUT_MESSAGE.format(minutes=minutes)
-        _finish(report_id, attempt, status=DriftReportStatus.FAILED, error=message)
+        drift_report_fail(report_id=report_id, message=message, attempt=attempt)
         return
     except Exception:
         logger.exception("Drift report %s failed unexpectedly", report_id)
-        _finish(report_id, attempt, status=DriftReportStatus.FAILED, error=INTERNAL_ERROR_MESSAGE)
+        drift_report_fail(report_id=report_id, message=INTERNAL_ERROR_MESSAGE, attempt=attempt)
         return
-    _finish(report_id, attempt, status=DriftReportStatus.SUCCEEDED, result=result)
+    drift_report_record_success(report_id=report_id, attempt=attempt, result=result)
 
 
 # -- alerts -----------------------------------------------------------------------------------
@@ -227,7 +241,7 @@ def _notify_alert(alert: Alert) -> None:
         actor=None,
         kind=ALERT_NOTIFICATION_KIND,
         text=f"Alert on “{project.name}”: {alert.title}",
-        url=monitoring_url(project),
+        url=f"{monitoring_url(project)}#alert-{alert.pk}",
     )
 
 
@@ -250,6 +264,29 @@ def _raise(alert: Alert) -> Alert | None:
     return alert
 
 
+def _same_breach(project: Project, start: datetime, end: datetime, **rule: Any) -> Alert | None:
+    """The alert of this rule whose breach overlaps [start, end]: late values or windows
+    can extend a breach at either end, and it stays the same breach."""
+    return (
+        Alert.objects.filter(project=project, breach_started_at__lte=end, **rule)
+        .filter(
+            Q(breach_ended_at__gte=start)
+            | Q(breach_ended_at__isnull=True, breach_started_at__gte=start)
+        )
+        .order_by("breach_started_at")
+        .first()
+    )
+
+
+def _extend(alert: Alert, start: datetime, end: datetime, latest: float | None) -> None:
+    Alert.objects.filter(pk=alert.pk).update(
+        value=latest,
+        breach_started_at=min(alert.breach_started_at, start),
+        breach_ended_at=max(alert.breach_ended_at or end, end),
+        updated_at=timezone.now(),
+    )
+
+
 def _metric_alert(project: Project, watched: WatchedMetric, consecutive: int) -> Alert | None:
     series = list(
         MetricValue.objects.filter(metric=watched.metric, segment="")
@@ -261,17 +298,14 @@ def _metric_alert(project: Project, watched: WatchedMetric, consecutive: int) ->
     )
     if length < consecutive or start is None:
         return None
-    # Late values can extend a breach backwards: an alert whose breach began inside this
-    # run is the same breach, so it is updated, not raised again.
-    same = Alert.objects.filter(
-        kind=AlertKind.METRIC,
-        metric=watched.metric,
-        segment="",
-        breach_started_at__gte=start,
-        breach_started_at__lte=end,
-    ).first()
+    rule = {"kind": AlertKind.METRIC, "metric": watched.metric, "segment": ""}
+    same = _same_breach(project, start, end, **rule)
     if same is not None:
-        Alert.objects.filter(pk=same.pk).update(value=latest, updated_at=timezone.now())
+        if same.breach_started_at > start:
+            # Moving the key onto an earlier value keeps it unique: no alert starts there.
+            if Alert.objects.filter(breach_started_at=start, **rule).exists():
+                return None
+        _extend(same, start, end, latest)
         return None
     unit = f" {watched.metric.unit}" if watched.metric.unit else ""
     return _raise(
@@ -284,38 +318,233 @@ def _metric_alert(project: Project, watched: WatchedMetric, consecutive: int) ->
             threshold=watched.threshold,
             value=latest,
             breach_started_at=start,
+            breach_ended_at=end,
             details={"alert_when": watched.alert_when, "run": length, "last": end.isoformat()},
         )
     )
 
 
-def alerts_evaluate(*, project_id: int) -> list[Alert]:
-    """Check the project's rules - each watched metric of its current cycle against its
-    threshold over the latest values - and raise an alert for each new breach. Run after
-    values arrive (late ones too) and by beat; idempotent: a breach alerts once."""
-    project = Project.objects.select_related("organization").filter(pk=project_id).first()
-    if project is None:
-        return []
-    consecutive = monitor_settings(project).consecutive_windows
-    watched = WatchedMetric.objects.filter(
-        cycle__project=project, cycle__number=project.cycle
-    ).select_related("metric")
+# -- window rules -------------------------------------------------------------------------
+
+#: The columns of a window's drift result that are the model's output, not a feature.
+SCORE_COLUMNS = ("score", "prediction")
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """One rule over consecutive monitoring windows: `check(result)` says whether a
+    window breaches and returns what to show (drifted columns, the estimate)."""
+
+    kind: str
+    check: Callable[[dict[str, Any]], dict[str, Any] | None]
+    title: Callable[[list[dict[str, Any]]], str]
+    threshold: float | None = None
+    same_columns: bool = False
+
+
+def _drifted(result: dict[str, Any], *, score: bool) -> list[str]:
+    drift = result.get("drift") or {}
+    return [
+        c["column"]
+        for c in drift.get("columns", [])
+        if c.get("drifted") and (c["column"] in SCORE_COLUMNS) == score
+    ]
+
+
+def _feature_drift(result: dict[str, Any]) -> dict[str, Any] | None:
+    columns = _drifted(result, score=False)
+    return {"columns": columns, "value": len(columns)} if columns else None
+
+
+def _score_drift(result: dict[str, Any]) -> dict[str, Any] | None:
+    columns = _drifted(result, score=True)
+    if not columns:
+        return None
+    drift = {c["column"]: c for c in result["drift"]["columns"]}[columns[0]]
+    return {"columns": columns, "value": drift.get("statistic")}
+
+
+def _shown(columns: list[str]) -> str:
+    return ", ".join(columns[:5]) + (" …" if len(columns) > 5 else "")
+
+
+def _window_rules(project: Project, settings_row: MonitorSettings) -> list[WindowRule]:
+    rules = []
+    if settings_row.alert_on_feature_drift:
+        rules.append(
+            WindowRule(
+                kind=AlertKind.FEATURE_DRIFT,
+                check=_feature_drift,
+                same_columns=True,
+                title=lambda run: (
+                    f"Feature drift in {len(run)} windows in a row: "
+                    + _shown(list(dict.fromkeys(c for w in run for c in w["columns"])))
+                ),
+            )
+        )
+    if settings_row.alert_on_score_drift:
+        rules.append(
+            WindowRule(
+                kind=AlertKind.SCORE_DRIFT,
+                check=_score_drift,
+                title=lambda run: f"Score distribution drifted in {len(run)} windows in a row",
+            )
+        )
+    requirement = selectors.performance_requirement(project=project)
+    if settings_row.alert_on_estimated_performance and requirement is not None:
+        metric, minimum = requirement
+
+        def estimate_below(result: dict[str, Any]) -> dict[str, Any] | None:
+            value = (result.get("estimated_performance") or {}).get(metric)
+            return {"value": value} if value is not None and value < minimum else None
+
+        label = REQUIRED_METRIC_LABELS.get(metric, metric)
+        rules.append(
+            WindowRule(
+                kind=AlertKind.ESTIMATED_PERFORMANCE,
+                check=estimate_below,
+                threshold=minimum,
+                title=lambda run: (
+                    f"Estimated {label} below {minimum:g}: "
+                    f"{run[-1]['value']:.3g} ({len(run)} windows in a row, before labels)"
+                ),
+            )
+        )
+    return rules
+
+
+def window_runs(
+    windows_: list[MonitoringWindow],
+    check: Callable[[dict[str, Any]], dict[str, Any] | None],
+    *,
+    same_columns: bool = False,
+) -> list[list[dict[str, Any]]]:
+    """Every run of consecutive breaching windows (oldest first), each window as
+    {"start", "end", "rows", **what check returned}. Windows are consecutive when no
+    counted window lies between them. With `same_columns`, a run also needs one column
+    breaching in all its windows (a different feature drifting by chance in each window
+    is noise, not a breach)."""
+    runs: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    common: set[str] = set()
+    for window in windows_:
+        found = check(window.result or {})
+        if found is not None and same_columns and current:
+            shared = common & set(found["columns"])
+            if shared:
+                common = shared
+            else:
+                runs.append(current)
+                current = []
+        if found is None:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        if not current:
+            common = set(found.get("columns", []))
+        current.append({"start": window.start, "end": window.end, "rows": window.rows, **found})
+    if current:
+        runs.append(current)
+    if same_columns:
+        for run in runs:
+            shared = set.intersection(*(set(w["columns"]) for w in run))
+            for w in run:
+                w["columns"] = [c for c in w["columns"] if c in shared]
+    return runs
+
+
+def _window_alerts(
+    project: Project, settings_row: MonitorSettings, rule: WindowRule
+) -> list[Alert]:
+    counted = list(
+        MonitoringWindow.objects.filter(
+            project=project,
+            size=settings_row.window,
+            is_reference=False,
+            rows__gte=settings_row.min_volume,
+        ).order_by("-start")[:MAX_RUN_VALUES]
+    )
+    counted.reverse()
     raised = []
-    for rule in watched:
-        alert = _metric_alert(project, rule, consecutive)
+    for run in window_runs(counted, rule.check, same_columns=rule.same_columns):
+        if len(run) < settings_row.consecutive_windows:
+            continue
+        start, end, latest = run[0]["start"], run[-1]["start"], run[-1]["value"]
+        same = _same_breach(project, start, end, kind=rule.kind)
+        if same is not None:
+            if (
+                same.breach_started_at > start
+                and Alert.objects.filter(
+                    project=project, kind=rule.kind, breach_started_at=start
+                ).exists()
+            ):
+                continue
+            _extend(same, start, end, latest)
+            continue
+        details = {
+            "run": len(run),
+            "windows": [w["start"].isoformat() for w in run],
+            "last": end.isoformat(),
+            "size": settings_row.window,
+        }
+        columns = list(dict.fromkeys(c for w in run for c in w.get("columns", [])))
+        if columns:
+            details["columns"] = columns
+        if rule.kind == AlertKind.ESTIMATED_PERFORMANCE:
+            details["metric"] = selectors.performance_requirement(project=project)[0]
+        alert = _raise(
+            Alert(
+                project=project,
+                kind=rule.kind,
+                title=rule.title(run)[:300],
+                threshold=rule.threshold,
+                value=latest,
+                breach_started_at=start,
+                breach_ended_at=end,
+                details=details,
+            )
+        )
         if alert is not None:
             raised.append(alert)
     return raised
 
 
+def alerts_evaluate(*, project_id: int) -> list[Alert]:
+    """Check the project's rules - each watched metric of its current cycle against its
+    threshold over the latest values, and the window rules (feature drift, score drift,
+    estimated performance below step 5's minimum) over its monitoring windows - and raise
+    an alert for each new breach. Run after values or windows arrive (late ones too) and
+    by beat; idempotent: a breach alerts once. Evaluations of one project take turns (a
+    lock on its monitor settings), so two workers never see half of each other's work."""
+    project = Project.objects.select_related("organization").filter(pk=project_id).first()
+    if project is None:
+        return []
+    with transaction.atomic():
+        settings_row = MonitorSettings.objects.get_or_create(project=project)[0]
+        settings_row = MonitorSettings.objects.select_for_update().get(pk=settings_row.pk)
+        watched = WatchedMetric.objects.filter(
+            cycle__project=project, cycle__number=project.cycle
+        ).select_related("metric")
+        raised = []
+        for rule in watched:
+            alert = _metric_alert(project, rule, settings_row.consecutive_windows)
+            if alert is not None:
+                raised.append(alert)
+        for window_rule in _window_rules(project, settings_row):
+            raised += _window_alerts(project, settings_row, window_rule)
+    return raised
+
+
 def alerts_evaluate_all() -> int:
-    """Beat's sweep: evaluate every project with a watched metric that has values."""
-    projects = (
+    """Beat's sweep: evaluate every project with a watched metric that has values, or
+    with monitoring windows."""
+    projects = set(
         MetricValue.objects.filter(metric__watches__isnull=False)
         .values_list("project_id", flat=True)
         .distinct()
-    )
-    return sum(len(alerts_evaluate(project_id=pk)) for pk in projects)
+    ) | set(MonitoringWindow.objects.values_list("project_id", flat=True).distinct())
+    return sum(len(alerts_evaluate(project_id=pk)) for pk in sorted(projects))
 
 
 def drift_alert_raise(report: DriftReport) -> Alert | None:
@@ -338,9 +567,15 @@ def drift_alert_raise(report: DriftReport) -> Alert | None:
 
 
 def windows_compute(*, project_id: int, days: list[str]) -> int:
-    """Compute the windows of these day partitions (ISO dates); a missing project (deleted
+    """Compute the windows of these day partitions (ISO dates), then evaluate the alert
+    rules on them (late labels and re-ingests included); a missing project (deleted
     since) is nothing to do. Returns the number of windows written."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return 0
-    return sum(len(windows.compute_partition(project, date.fromisoformat(day))) for day in days)
+    context = windows.partition_context(project)
+    written = sum(
+        len(windows.compute_partition(project, date.fromisoformat(day), context)) for day in days
+    )
+    alerts_evaluate(project_id=project_id)
+    return written

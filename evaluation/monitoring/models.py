@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from accounts.models import TimeStampedModel
+from accounts.models import BackgroundJob, TimeStampedModel
 from mlprojects.models import Metric, Project
 
 #: File extension of each format `evaluation.metrics.detect_format` recognises.
@@ -35,13 +35,17 @@ def drift_current_name(instance: "DriftReport", filename: str) -> str:
     return _drift_file_name(instance, "current")
 
 
-class DriftReport(TimeStampedModel):
+class DriftReport(BackgroundJob, TimeStampedModel):
     """Data drift of a `current` file against a `reference` file, per column, computed by
     a worker with the drift engine (`evaluation.drift`, Evidently's default methods).
 
     `columns` is what was asked for (empty: every column of the reference); `result` is
-    the engine's report and exists only once the report succeeded. `attempts` counts
-    worker starts, as for evaluations: only the current attempt may record an outcome."""
+    the engine's report and exists only once the report succeeded. It is a background job
+    (`accounts.jobs`), like an evaluation: a lost message is sent again by the sweep, a
+    worker that stops beating is replaced by a new attempt, and only the current attempt
+    may record an outcome."""
+
+    job_task = "evaluation.monitoring.tasks.run_drift_report_task"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drift_reports")
     created_by = models.ForeignKey(
@@ -58,7 +62,6 @@ class DriftReport(TimeStampedModel):
     current_format = models.CharField(max_length=10)
     columns = models.JSONField(default=list, blank=True)
 
-    attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -178,7 +181,19 @@ class WindowSize(models.TextChoices):
 
 class MonitorSettings(TimeStampedModel):
     """A project's alerting rules besides its watched metrics' thresholds (step 8): how many
-    consecutive breaching values make an alert, and whether drift raises one."""
+    consecutive breaching values or windows make an alert, the fewest rows a window needs
+    to count, and which window rules (feature drift, score drift, estimated performance
+    below step 5's minimum) are on."""
+
+    #: The alert rules a project sets (the watched metrics' thresholds live in step 8).
+    ALERT_RULE_FIELDS = (
+        "consecutive_windows",
+        "min_volume",
+        "alert_on_feature_drift",
+        "alert_on_score_drift",
+        "alert_on_estimated_performance",
+        "alert_on_drift",
+    )
 
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, related_name="monitor_settings"
@@ -190,6 +205,28 @@ class MonitorSettings(TimeStampedModel):
     )
     alert_on_drift = models.BooleanField(
         default=True, help_text="A drift report with a drifted column raises an alert."
+    )
+    min_volume = models.PositiveIntegerField(
+        "Minimum rows per window",
+        default=100,
+        help_text="Windows with fewer predictions are left out of the window rules: they "
+        "neither start nor break a run.",
+    )
+    alert_on_feature_drift = models.BooleanField(
+        "Alert on feature drift",
+        default=True,
+        help_text="A window in which any feature drifted from the reference window breaches.",
+    )
+    alert_on_score_drift = models.BooleanField(
+        "Alert on score drift",
+        default=True,
+        help_text="A window whose score distribution drifted from the reference breaches.",
+    )
+    alert_on_estimated_performance = models.BooleanField(
+        "Alert on estimated performance",
+        default=True,
+        help_text="A window whose estimated performance (CBPE) is below the minimum of "
+        "step 5 breaches.",
     )
     window = models.CharField(
         "Window size",
@@ -252,6 +289,17 @@ class MonitoringWindow(models.Model):
 class AlertKind(models.TextChoices):
     METRIC = "metric", "Watched metric past its threshold"
     DRIFT = "drift", "Data drift"
+    FEATURE_DRIFT = "feature_drift", "Feature drift in production windows"
+    SCORE_DRIFT = "score_drift", "Score drift in production windows"
+    ESTIMATED_PERFORMANCE = "estimated_performance", "Estimated performance below the minimum"
+
+
+#: The kinds raised from consecutive monitoring windows (one alert per run of windows).
+WINDOW_ALERT_KINDS = (
+    AlertKind.FEATURE_DRIFT,
+    AlertKind.SCORE_DRIFT,
+    AlertKind.ESTIMATED_PERFORMANCE,
+)
 
 
 class AlertStatus(models.TextChoices):
@@ -262,12 +310,14 @@ class AlertStatus(models.TextChoices):
 
 class Alert(TimeStampedModel):
     """One breach of a rule: a watched metric past its threshold for enough consecutive
-    values (keyed by the first breaching value's time), or a drift report with drifted
-    columns. The key makes an alert fire exactly once per breach, however often the rules
-    are evaluated. It goes open → acknowledged → resolved, each step with who and when."""
+    values, a run of consecutive windows breaching a window rule (both keyed by the first
+    breaching time, `breach_started_at`, up to `breach_ended_at`), or a drift report with
+    drifted columns. The key makes an alert fire exactly once per breach, however often
+    the rules are evaluated. It goes open → acknowledged → resolved, each step with who
+    and when."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
     status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     title = models.CharField(max_length=300)
     metric = models.ForeignKey(
@@ -277,6 +327,9 @@ class Alert(TimeStampedModel):
     threshold = models.FloatField(null=True, blank=True)
     value = models.FloatField(null=True, blank=True, help_text="The latest breaching value.")
     breach_started_at = models.DateTimeField(null=True, blank=True)
+    breach_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="The latest breaching value or window."
+    )
     drift_report = models.ForeignKey(
         DriftReport, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
     )
@@ -304,6 +357,12 @@ class Alert(TimeStampedModel):
                 fields=["metric", "segment", "breach_started_at"],
                 condition=models.Q(kind="metric"),
                 name="alert_once_per_metric_breach",
+                violation_error_message="This breach already has an alert.",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "kind", "breach_started_at"],
+                condition=models.Q(kind__in=[k.value for k in WINDOW_ALERT_KINDS]),
+                name="alert_once_per_window_breach",
                 violation_error_message="This breach already has an alert.",
             ),
             models.UniqueConstraint(

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organization
@@ -15,6 +15,7 @@ from evaluation.drift import NUMERIC, column_distribution, column_partial
 from evaluation.monitoring import windows
 from evaluation.monitoring.models import (
     Alert,
+    AlertStatus,
     Deployment,
     DriftReport,
     MetricValue,
@@ -22,7 +23,7 @@ from evaluation.monitoring.models import (
     MonitorSettings,
     WindowSize,
 )
-from mlprojects.models import Metric, Project, WatchedMetric
+from mlprojects.models import Metric, PerformanceRequirements, Project, WatchedMetric
 
 
 def drift_report_list(*, project: Project) -> QuerySet[DriftReport]:
@@ -491,3 +492,40 @@ def _top_values(chart: dict[str, Any]) -> dict[str, Any]:
     for side in ("reference_share", "current_share"):
         out[side] = [chart[side][i] for i in top] + [sum(chart[side][i] for i in rest)]
     return out
+def performance_requirement(*, project: Project) -> tuple[str, float] | None:
+    """Step 5's minimum performance in production of the current cycle: (metric, minimum)
+    with a metric CBPE estimates, or None when step 5 sets none."""
+    performance = PerformanceRequirements.objects.filter(
+        cycle__project=project, cycle__number=project.cycle
+    ).first()
+    if performance is None or not performance.required_metric:
+        return None
+    if performance.required_minimum is None:
+        return None
+    return performance.required_metric, performance.required_minimum
+
+
+def projects_with_open_alerts(*, org: Organization) -> dict[str, Any]:
+    """For the dashboard: the organization's projects with open alerts (open or
+    acknowledged, not resolved), most open first, with their counts. One query."""
+    rows = (
+        Alert.objects.filter(project__organization=org)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values("project_id", "project__name", "project__slug")
+        .annotate(
+            open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
+            acknowledged=Count("pk", filter=Q(status=AlertStatus.ACKNOWLEDGED)),
+        )
+        .order_by("-open", "-acknowledged", "project__name")
+    )
+    return {
+        "alerting_projects": [
+            {
+                "name": row["project__name"],
+                "url": reverse("monitoring:page", args=[org.slug, row["project__slug"]]),
+                "open": row["open"],
+                "acknowledged": row["acknowledged"],
+            }
+            for row in rows
+        ]
+    }

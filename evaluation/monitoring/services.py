@@ -4,10 +4,12 @@ record a deployment, send metric values. Computing a drift report is background 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import IO, Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import pyarrow as pa
@@ -16,10 +18,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.jobs import job_enqueue
 from accounts.models import User
 from accounts.services import audit
 from evaluation.metrics import EvaluationInputError, detect_format, read_header
@@ -32,17 +36,17 @@ from evaluation.monitoring.models import (
     DriftReport,
     DriftReportStatus,
     MetricValue,
+    MonitoringWindow,
     MonitorSettings,
     WindowSize,
 )
 from evaluation.monitoring.tasks import (
     compute_window_partition_task,
     evaluate_alerts_task,
-    run_drift_report_task,
 )
 from evaluation.registry.models import ModelVersion
 from evaluation.uploads import UploadTooLarge
-from mlprojects.models import Finding, Metric, Project
+from mlprojects.models import EvidenceKind, Finding, Metric, Project
 
 #: The most values one metric-values call may carry (one INSERT … ON CONFLICT per 1,000).
 MAX_METRIC_VALUES = 10_000
@@ -134,7 +138,8 @@ def drift_report_create(
         target=f"drift report {report.pk}",
         data={"drift_report": report.pk, "project": project.pk},
     )
-    transaction.on_commit(lambda: run_drift_report_task.delay(report.pk))
+    # The row is its own outbox: the task is sent after commit, or by the job sweep.
+    job_enqueue(report)
     return report
 
 
@@ -301,15 +306,94 @@ def alert_resolve(*, alert: Alert, user: User | None) -> Alert:
 # -- findings ---------------------------------------------------------------------------------
 
 
-def alert_evidence_url(alert: Alert) -> str:
+def _page_url(project: Project) -> str:
     from django.urls import reverse
 
-    project = alert.project
-    page = reverse(
+    return reverse(
         "monitoring:page",
         kwargs={"org_slug": project.organization.slug, "project_slug": project.slug},
     )
-    return f"{page}#alert-{alert.pk}"
+
+
+def alert_evidence_url(alert: Alert) -> str:
+    return f"{_page_url(alert.project)}#alert-{alert.pk}"
+
+
+def window_evidence_url(window: MonitoringWindow, **query: str) -> str:
+    query_string = urlencode({"window": window.pk, **query})
+    return f"{_page_url(window.project)}?{query_string}#window-{window.pk}"
+
+
+def _when(window: MonitoringWindow) -> str:
+    return f"the {window.get_size_display().lower()} of {window.start:%Y-%m-%d %H:%M} UTC"
+
+
+def _drift_cell(window: MonitoringWindow, column: str) -> dict[str, Any]:
+    cells = {c["column"]: c for c in (window.result.get("drift") or {}).get("columns", [])}
+    if column not in cells:
+        raise ValidationError({"column": f"The window has no drift result for {column!r}."})
+    return cells[column]
+
+
+def _slice(window: MonitoringWindow, column: str, value: str) -> dict[str, Any]:
+    for found in window.result.get("worst_slices", []):
+        if found["column"] == column and str(found["value"]) == value:
+            return found
+    raise ValidationError({"slice_value": "The window has no such worst slice."})
+
+
+def slice_label(found: Mapping[str, Any]) -> str:
+    if found.get("lower") is not None or found.get("upper") is not None:
+        return f"{found['column']} in {found['value']}"
+    return f"{found['column']} = {found['value']}"
+
+
+def _evidence(
+    *,
+    alert: Alert | None,
+    window: MonitoringWindow | None,
+    column: str,
+    slice_column: str,
+    slice_value: str,
+) -> tuple[str, str, str, dict[str, Any]]:
+    """(kind, what was seen, link, what it showed) of the evidence a finding comes from."""
+    if alert is not None:
+        data = {
+            "alert": alert.pk,
+            "kind": alert.kind,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "breach_started_at": alert.breach_started_at,
+            "breach_ended_at": alert.breach_ended_at,
+            **({"details": alert.details} if alert.details else {}),
+        }
+        return EvidenceKind.ALERT, alert.title, alert_evidence_url(alert), data
+    if window is None:
+        return EvidenceKind.OTHER, "", "", {}
+    base = {"window": window.pk, "start": window.start.isoformat(), "size": window.size}
+    if column and not slice_column:
+        cell = _drift_cell(window, column)
+        verdict = "drifted" if cell.get("drifted") else "did not drift"
+        statistic = cell.get("statistic")
+        shown = f"{statistic:.3g}" if isinstance(statistic, float | int) else "undefined"
+        what = (
+            f"{column} {verdict} in {_when(window)}: {cell['method']} {shown} "
+            f"(threshold {cell['threshold']:g}), PSI {cell.get('psi') or 0:.3g}"
+        )
+        url = window_evidence_url(window, column=column)
+        return EvidenceKind.DRIFT_CELL, what, url, {**base, "column": column, "drift": cell}
+    if slice_column and not column:
+        found = _slice(window, slice_column, slice_value)
+        what = (
+            f"Errors concentrate where {slice_label(found)} in {_when(window)}: "
+            f"{found['rate']:.0%} of {found['rows']} rows wrong "
+            f"(95 % interval {found['ci_low']:.0%}–{found['ci_high']:.0%})"
+        )
+        url = window_evidence_url(window, slice=f"{slice_column}={slice_value}")
+        return EvidenceKind.SLICE, what, url, {**base, "slice": found}
+    raise ValidationError(
+        {"window": "Name a drifted column (`column`) or a slice (`slice_column`, `slice_value`)."}
+    )
 
 
 @transaction.atomic
@@ -320,25 +404,45 @@ def finding_record(
     what: str = "",
     evidence_url: str = "",
     suspected_cause: str = "",
+    as_cause: bool = False,
     alert: Alert | None = None,
+    window: MonitoringWindow | None = None,
+    column: str = "",
+    slice_column: str = "",
+    slice_value: str = "",
 ) -> Finding:
-    """Record what monitoring uncovered as a step-9 finding of the current cycle. From an
-    alert, `what` defaults to its title and the evidence links back to it."""
+    """Record what monitoring uncovered as a step-9 finding of the current cycle, from an
+    alert, a drift cell (a window and a column) or a worst slice of a window - or from
+    nothing but a description. `what` defaults to what the evidence showed, the evidence
+    link points back to it, and `evidence` keeps what it showed then (a window is
+    recomputed when late labels arrive)."""
     from mlprojects.lifecycle.services import item_create
 
-    if alert is not None:
-        what = what.strip() or alert.title
-        evidence_url = evidence_url.strip() or alert_evidence_url(alert)
-    if not what.strip():
+    if alert is not None and window is not None:
+        raise ValidationError({"alert": "A finding comes from an alert or from a window."})
+    if window is not None and window.project_id != project.pk:
+        raise ValidationError({"window": "Not a window of this project."})
+    kind, seen, link, data = _evidence(
+        alert=alert,
+        window=window,
+        column=column.strip(),
+        slice_column=slice_column.strip(),
+        slice_value=slice_value,
+    )
+    what = what.strip() or seen
+    if not what:
         raise ValidationError({"what": "Say what was seen."})
     return item_create(
         project=project,
         user=user,
         model=Finding,
         values={
-            "what": what.strip(),
-            "evidence_url": evidence_url.strip(),
+            "what": what,
+            "evidence_url": (evidence_url.strip() or link)[:500],
             "suspected_cause": suspected_cause.strip(),
+            "as_cause": as_cause,
+            "evidence_kind": kind,
+            "evidence": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
         },
     )
 
@@ -431,6 +535,32 @@ def labels_ingest(
     )
     days = _enqueue_windows(project, stored["days"])
     return {"received": stored["rows"], "recomputing": days}
+
+
+@transaction.atomic
+def alert_rules_update(
+    *, project: Project, user: User | None, values: Mapping[str, Any]
+) -> MonitorSettings:
+    """Change the project's alert rules (consecutive windows, minimum rows per window,
+    which rules are on) and evaluate them again after commit: a run that now breaches
+    alerts once, like any other."""
+    unknown = set(values) - set(MonitorSettings.ALERT_RULE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not an alert rule setting: {', '.join(sorted(unknown))}.")
+    settings_row = MonitorSettings.objects.select_for_update().get_or_create(project=project)[0]
+    for name, value in values.items():
+        setattr(settings_row, name, value)
+    settings_row.full_clean(exclude=["project"])
+    settings_row.save()
+    audit(
+        org=project.organization,
+        actor=user,
+        action="monitoring.alert_rules_updated",
+        target=project.name,
+        data={"project": project.pk, **{k: values[k] for k in sorted(values)}},
+    )
+    transaction.on_commit(lambda: evaluate_alerts_task.delay(project.pk))
+    return settings_row
 
 
 def window_settings_update(

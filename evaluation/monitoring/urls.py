@@ -17,4 +17,6 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("alerts/<int:alert_id>/finding/", views.alert_record_finding, name="alert_finding"),
+    path("alert-rules/", views.alert_rules, name="alert_rules"),
+    path("windows/<int:window_id>/finding/", views.window_record_finding, name="window_finding"),
 ]

@@ -12,8 +12,8 @@ from accounts.access import require_perm
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.monitoring import selectors, services
-from evaluation.monitoring.forms import DeploymentForm
-from evaluation.monitoring.models import Alert
+from evaluation.monitoring.forms import AlertRulesForm, DeploymentForm
+from evaluation.monitoring.models import Alert, MonitoringWindow, MonitorSettings
 from mlprojects.lifecycle.selectors import project_get
 
 
@@ -133,3 +133,63 @@ def alert_record_finding(
     else:
         messages.success(request, "Recorded as a finding of step 9.")
     return redirect(_page_url(alert.project) + f"#alert-{alert.pk}")
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def window_record_finding(
+    request: HttpRequest, org_slug: str, project_slug: str, window_id: int
+) -> HttpResponse:
+    """Record a drift cell (`column`) or a worst slice (`slice_column`, `slice_value`) of a
+    window as a step-9 finding (its evidence links back to the window)."""
+    project = project_get(org=request.org, slug=project_slug)
+    window = MonitoringWindow.objects.filter(project=project, pk=window_id).first()
+    if window is None:
+        raise Http404("No such window.")
+    try:
+        services.finding_record(
+            project=project,
+            user=request.user,
+            window=window,
+            column=request.POST.get("column", ""),
+            slice_column=request.POST.get("slice_column", ""),
+            slice_value=request.POST.get("slice_value", ""),
+            suspected_cause=request.POST.get("suspected_cause", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Recorded as a finding of step 9.")
+    return redirect(_page_url(project) + f"#window-{window.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.EDIT)
+def alert_rules(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """The project's alert rules: consecutive windows, minimum volume, which rules are on."""
+    project = project_get(org=request.org, slug=project_slug)
+    current = MonitorSettings.objects.filter(project=project).first() or MonitorSettings(
+        project=project
+    )
+    form = AlertRulesForm(request.POST if request.method == "POST" else None, instance=current)
+    if form.is_valid():
+        try:
+            services.alert_rules_update(
+                project=project, user=request.user, values=form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Alert rules saved; they are evaluated again now.")
+            return redirect(_page_url(project) + "#alerts")
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "evaluation/monitoring/alert_rules.html",
+        {
+            "project": project,
+            "form": form,
+            "requirement": selectors.performance_requirement(project=project),
+        },
+        status=status,
+    )

@@ -28,6 +28,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -241,10 +242,13 @@ def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": len(frame), "days": written}
 
 
-def store_labels(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
-    """Validate label rows and store them with their arrival time, filed under the day of
-    their prediction (pending when it has not arrived). Returns the row count, the ids and
-    the days whose windows they change."""
+def store_labels(
+    project: Project, frame: pd.DataFrame, *, received_at: pd.Series | None = None
+) -> dict[str, Any]:
+    """Validate label rows and store them with their arrival time (now, or per row
+    `received_at` when replaying labels that arrived in the past: the demo's history),
+    filed under the day of their prediction (pending when it has not arrived). Returns the
+    row count, the ids and the days whose windows they change."""
     if frame.empty:
         raise IngestError("No rows.")
     ids = _clean_ids(frame, "label")
@@ -260,6 +264,8 @@ def store_labels(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
             "received_at": pd.Timestamp(timezone.now()).tz_convert("UTC"),
         }
     )
+    if received_at is not None:
+        stored["received_at"] = pd.to_datetime(received_at, utc=True).to_numpy()
     stored["received_at"] = stored["received_at"].astype("datetime64[us, UTC]")
     rows, received = len(stored), set(stored["prediction_id"])
     days, pending = _file_labels(project, stored, partition_days(project))
@@ -487,11 +493,32 @@ def _fit_cbpe(reference: pd.DataFrame) -> Any:
         return None
 
 
-def compute_partition(project: Project, day: date) -> list[MonitoringWindow]:
-    """(Re)compute the windows of one day partition and drop those left without rows."""
+@dataclass(frozen=True)
+class PartitionContext:
+    """What every day partition of a project is computed against: the window size, the
+    reference window's rows and the CBPE model fitted on them. Read once when several
+    partitions are computed together."""
+
+    size: str
+    ref_start: Any
+    reference: pd.DataFrame
+    cbpe_model: Any
+
+
+def partition_context(project: Project) -> PartitionContext:
     size = monitor_settings(project).window
     ref_start, reference = reference_rows(project, size)
     cbpe_model = _fit_cbpe(reference) if len(reference) else None
+    return PartitionContext(size, ref_start, reference, cbpe_model)
+
+
+def compute_partition(
+    project: Project, day: date, context: PartitionContext | None = None
+) -> list[MonitoringWindow]:
+    """(Re)compute the windows of one day partition and drop those left without rows."""
+    context = context or partition_context(project)
+    size, ref_start = context.size, context.ref_start
+    reference, cbpe_model = context.reference, context.cbpe_model
     frame = _joined(project, day, read_partition(project, day))
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     step = timedelta(hours=1) if size == WindowSize.HOUR else timedelta(days=1)

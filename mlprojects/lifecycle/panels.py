@@ -55,3 +55,31 @@ def register_project_panel(
 def project_panels(slot: str) -> list[ProjectPanel]:
     """The panels of `slot`, in registration order."""
     return [panel for panel in _panels.values() if panel.slot == slot]
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardPanel:
+    """A part of an organization's dashboard that a higher layer fills: a template and
+    a function `context(org=…)` giving its variables (an empty dict hides nothing; the
+    template decides what to show)."""
+
+    key: str
+    template: str
+    context: Callable[..., dict[str, Any]]
+
+
+_dashboard_panels: dict[str, DashboardPanel] = {}
+
+
+def register_dashboard_panel(
+    *, key: str, template: str, context: Callable[..., dict[str, Any]]
+) -> None:
+    """Add a panel above the dashboard's project list; the same key again replaces it."""
+    _dashboard_panels[key] = DashboardPanel(key=key, template=template, context=context)
+
+
+def dashboard_panels() -> list[DashboardPanel]:
+    return list(_dashboard_panels.values())

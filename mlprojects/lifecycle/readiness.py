@@ -187,6 +187,15 @@ def evaluate(steps: dict) -> Readiness:
         dep["watched_metrics"],
         "Choose the metrics to watch after deployment, with alert thresholds.",
     )
+    # The loop back: a cycle is not done while monitoring's findings wait for a decision.
+    for finding in steps["further_analysis"].get("finding_items", []):
+        add(
+            f"finding:{finding['id']}",
+            "further_analysis",
+            finding["status"] != "open",
+            f"Finding “{finding['what'][:60]}” has no decision: carry it into the next "
+            "cycle, or say why it won't be fixed.",
+        )
     return Readiness(checks)
 
 

@@ -22,6 +22,7 @@ from mlprojects.models import (
     EvaluationPlan,
     Feasibility,
     Feedback,
+    Finding,
     FurtherAnalysis,
     Goal,
     Hypothesis,
@@ -105,6 +106,7 @@ def cycle_queryset() -> QuerySet[ProjectCycle]:
         "baselines",
         "references",
         "feedback",
+        "findings",
         Prefetch("watched_metrics", queryset=WatchedMetric.objects.select_related("metric")),
         Prefetch("evaluation_plan__metrics", queryset=Metric.objects.order_by("id")),
     )
@@ -296,8 +298,20 @@ def dump_deployment_plan(cycle: ProjectCycle) -> dict:
     }
 
 
+def dump_finding(finding: Finding) -> dict:
+    return {
+        "id": finding.id,
+        **_pick(finding, Finding.EDITABLE_FIELDS),
+        "status": finding.status,
+        "decision_reason": finding.decision_reason,
+    }
+
+
 def dump_further_analysis(cycle: ProjectCycle) -> dict:
-    return _pick(cycle.further_analysis, FurtherAnalysis.EDITABLE_FIELDS)
+    return {
+        **_pick(cycle.further_analysis, FurtherAnalysis.EDITABLE_FIELDS),
+        "finding_items": [dump_finding(f) for f in cycle.findings.all()],
+    }
 
 
 def cycle_steps(cycle: ProjectCycle) -> dict:

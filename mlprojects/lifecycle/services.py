@@ -13,6 +13,7 @@ import math
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Organization, User
@@ -364,10 +365,53 @@ def _clone(obj: models.Model, **changes) -> models.Model:
     return obj
 
 
+#: The decisions a finding of step 9 can get, and the status each gives it.
+FINDING_DECISIONS = {
+    "carry": FindingStatus.TO_CARRY,
+    "wont_fix": FindingStatus.DISMISSED,
+    "reopen": FindingStatus.OPEN,
+}
+
+
+@transaction.atomic
+def finding_decide(
+    *, project: Project, user: User | None, finding: Finding, decision: str, reason: str = ""
+) -> Finding:
+    """Decide what happens to a finding of the current cycle: carry it into the next
+    cycle, or won't fix (a reason is required), or reopen it. A finding already carried
+    into a cycle keeps its decision."""
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    _check_writable(project, finding.cycle_id)
+    if decision not in FINDING_DECISIONS:
+        raise ValidationError({"decision": "Carry it, won't fix, or reopen."})
+    if finding.status == FindingStatus.CARRIED_FORWARD:
+        raise ValidationError({"decision": "This finding is already carried into a new cycle."})
+    reason = reason.strip()
+    if decision == "wont_fix" and not reason:
+        raise ValidationError({"reason": "Say why it won't be fixed."})
+    finding.status = FINDING_DECISIONS[decision]
+    finding.decision_reason = reason
+    finding.decided_by = user if decision != "reopen" else None
+    finding.decided_at = timezone.now() if decision != "reopen" else None
+    finding.full_clean(exclude=["cycle"])
+    finding.save()
+    _after_change(
+        project=project, step=Finding.step, user=user, action=f"finding.decided_{decision}"
+    )
+    return finding
+
+
 def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
-    """Each open finding of step 9 becomes a hypothesis of the new cycle's phenomenon, its
-    evidence linked, and the finding is marked carried forward (pointing at it)."""
-    for finding in Finding.objects.filter(cycle=old, status=FindingStatus.OPEN):
+    """Each finding of step 9 to carry (or still open) becomes a hypothesis of the new
+    cycle's phenomenon with its evidence linked - and, when asked, a cause under the new
+    cycle's first problem too (the tree's first node when it has none) - and is marked
+    carried forward (pointing at both).
+    Findings decided "won't fix" stay behind."""
+    root = ProblemNode.objects.filter(cycle=new, parent__isnull=True).order_by("id").first()
+    carried = Finding.objects.filter(
+        cycle=old, status__in=(FindingStatus.OPEN, FindingStatus.TO_CARRY)
+    )
+    for finding in carried:
         statement = finding.what
         if finding.suspected_cause:
             statement += f" Suspected cause: {finding.suspected_cause}"
@@ -376,8 +420,20 @@ def _seed_from_findings(old: ProjectCycle, new: ProjectCycle) -> None:
             statement=statement,
             evidence=f"Finding of cycle {old.number}: {finding.evidence_url}".strip(": "),
         )
-        finding.status, finding.hypothesis = FindingStatus.CARRIED_FORWARD, hypothesis
-        finding.save(update_fields=["status", "hypothesis", "updated_at"])
+        cause = None
+        if finding.as_cause:
+            cause = ProblemNode.objects.create(
+                cycle=new,
+                parent=root,
+                title=(finding.suspected_cause or finding.what)[:300],
+                notes=f"Finding of cycle {old.number}: {finding.what}\n{finding.evidence_url}",
+            )
+        finding.status, finding.hypothesis, finding.cause = (
+            FindingStatus.CARRIED_FORWARD,
+            hypothesis,
+            cause,
+        )
+        finding.save(update_fields=["status", "hypothesis", "cause", "updated_at"])
 
 
 @transaction.atomic

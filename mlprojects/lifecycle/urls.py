@@ -41,4 +41,9 @@ urlpatterns = [
         name="item_delete",
     ),
     path("projects/<slug:project_slug>/next-cycle/", views.next_cycle, name="next_cycle"),
+    path(
+        "projects/<slug:project_slug>/findings/<int:finding_id>/decision/",
+        views.finding_decision,
+        name="finding_decision",
+    ),
 ]

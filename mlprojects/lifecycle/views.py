@@ -19,6 +19,7 @@ from mlprojects.models import (
     Baseline,
     EvidenceKind,
     Feedback,
+    Finding,
     Hypothesis,
     Metric,
     MetricKind,
@@ -475,10 +476,12 @@ def item_delete(
 def next_cycle(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = selectors.project_get(org=request.org, slug=project_slug)
     cycle = services.cycle_start_next(project=project, user=request.user)
+    seeded = Finding.objects.filter(hypothesis__cycle=cycle).count()
     messages.success(
         request,
-        f"Cycle {cycle.number} started from cycle {cycle.number - 1}'s definition. "
-        f"Cycle {cycle.number - 1} stays readable under “Cycles”.",
+        f"Cycle {cycle.number} started from cycle {cycle.number - 1}'s definition"
+        + (f"; {seeded} finding(s) became hypotheses of step 1" if seeded else "")
+        + f". Cycle {cycle.number - 1} stays readable under “Cycles”.",
     )
     url = reverse("mlprojects:project_detail", args=[org_slug, project_slug])
     if request.htmx:
@@ -486,6 +489,29 @@ def next_cycle(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
         response["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def finding_decision(
+    request: HttpRequest, org_slug: str, project_slug: str, finding_id: int
+) -> HttpResponse:
+    """Decide on a finding of step 9: carry it into the next cycle, or won't fix (with a
+    reason), or reopen it."""
+    project = selectors.project_get(org=request.org, slug=project_slug)
+    finding = selectors.cycle_item_get(project=project, model=Finding, pk=finding_id)
+    try:
+        services.finding_decide(
+            project=project,
+            user=request.user,
+            finding=finding,
+            decision=request.POST.get("decision", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    url = reverse("mlprojects:project_detail", args=[org_slug, project_slug])
+    return redirect(f"{url}#finding-{finding.pk}")
 
 
 # ---------------------------------------------------------------- history

@@ -271,6 +271,7 @@ class AlertSerializer(StrictModelSerializer):
             "threshold",
             "value",
             "breach_started_at",
+            "breach_ended_at",
             "drift_report",
             "details",
             "created_at",
@@ -300,20 +301,67 @@ class AlertQuerySerializer(serializers.Serializer):
 
 class FindingInputSerializer(serializers.Serializer):
     what = StrictCharField(
-        required=False, allow_blank=True, help_text="What was seen (default: the alert's title)."
+        required=False,
+        allow_blank=True,
+        help_text="What was seen (default: what the alert, drift cell or slice showed).",
     )
     evidence_url = StrictCharField(
-        max_length=500, required=False, allow_blank=True, help_text="A link to the evidence."
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="A link to the evidence (default: back to the alert, window or slice).",
     )
     suspected_cause = StrictCharField(required=False, allow_blank=True)
+    as_cause = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Carried into the next cycle, it becomes a cause in the problem tree too.",
+    )
     alert = serializers.IntegerField(
         required=False, help_text="An alert of the project this finding comes from."
     )
+    window = serializers.IntegerField(
+        required=False,
+        help_text="A monitoring window of the project (an id of GET …/monitoring/); with "
+        "`column` for a drift cell, or with `slice_column` and `slice_value` for a worst slice.",
+    )
+    column = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="The drift cell's column."
+    )
+    slice_column = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="The worst slice's column."
+    )
+    slice_value = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The worst slice's value, as the window's `worst_slices` shows it.",
+    )
+
+    def validate(self, attrs):
+        if "alert" in attrs and "window" in attrs:
+            raise serializers.ValidationError(
+                {"window": "A finding comes from an alert or from a window, not both."}
+            )
+        cell = bool(attrs.get("column"))
+        piece = bool(attrs.get("slice_column"))
+        if "window" in attrs and cell == piece:
+            raise serializers.ValidationError(
+                {"window": "With a window, name a column or a slice (one of them)."}
+            )
+        if "window" not in attrs and (cell or piece):
+            raise serializers.ValidationError({"window": "Name the window of the column or slice."})
+        return attrs
 
 
 class FindingSerializer(StrictModelSerializer):
     cycle = serializers.IntegerField(source="cycle.number", read_only=True)
     hypothesis = serializers.IntegerField(source="hypothesis_id", read_only=True, allow_null=True)
+    cause = serializers.IntegerField(source="cause_id", read_only=True, allow_null=True)
+    decided_by = serializers.SerializerMethodField()
+    evidence = serializers.JSONField(
+        read_only=True, help_text="What the alert, drift cell or slice showed when recorded."
+    )
 
     class Meta:
         model = Finding
@@ -321,16 +369,37 @@ class FindingSerializer(StrictModelSerializer):
             "id",
             "cycle",
             "what",
+            "evidence_kind",
             "evidence_url",
+            "evidence",
             "suspected_cause",
+            "as_cause",
             "status",
+            "decision_reason",
+            "decided_by",
+            "decided_at",
             "hypothesis",
+            "cause",
             "created_at",
         ]
+
+    def get_decided_by(self, finding: Finding) -> str | None:
+        return finding.decided_by.email if finding.decided_by else None
 
 
 class FindingListSerializer(serializers.Serializer):
     results = FindingSerializer(many=True)
+
+
+class FindingDecisionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[
+            ("carry", "Carry into the next cycle"),
+            ("wont_fix", "Won't fix (give a reason)"),
+            ("reopen", "Back to open, without a decision"),
+        ]
+    )
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 # -- predictions, labels and windows ------------------------------------------------------------

@@ -30,6 +30,11 @@ urlpatterns = [
         name="api-alert-acknowledge",
     ),
     path("projects/<int:pk>/findings/", views.FindingListView.as_view(), name="api-finding-list"),
+    path(
+        "projects/<int:pk>/findings/<int:finding_id>/decision/",
+        views.FindingDecisionView.as_view(),
+        name="api-finding-decision",
+    ),
     path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="api-alert-resolve"),
     path(
         "projects/<int:pk>/predictions/",

@@ -22,6 +22,7 @@ from evaluation.monitoring.api.serializers import (
     DeploymentSerializer,
     DriftReportInputSerializer,
     DriftReportSerializer,
+    FindingDecisionInputSerializer,
     FindingInputSerializer,
     FindingListSerializer,
     FindingSerializer,
@@ -35,8 +36,9 @@ from evaluation.monitoring.api.serializers import (
     WindowListSerializer,
     WindowSerializer,
 )
-from evaluation.monitoring.models import Alert, DriftReport
+from evaluation.monitoring.models import Alert, DriftReport, MonitoringWindow
 from evaluation.uploads import UploadTooLarge, limit_upload_size
+from mlprojects.lifecycle.services import finding_decide
 from mlprojects.models import Finding, Project
 from mlprojects.site.limits import body_limit
 
@@ -231,8 +233,10 @@ class AlertResolveView(AlertActionView):
 
 class FindingListView(ProjectScopedView):
     """GET: the step-9 findings of every cycle of the project. POST: record one - what was
-    seen, a link to the evidence, the suspected cause - optionally from an alert. Starting
-    the next cycle turns each open finding into a hypothesis of the new cycle."""
+    seen, a link to the evidence, the suspected cause - from an alert, a drift cell
+    (`window` and `column`), a worst slice (`window`, `slice_column`, `slice_value`) or a
+    description alone. Each needs a decision (…/findings/{id}/decision/) before the cycle
+    is ready; starting the next cycle turns each one to carry into a hypothesis."""
 
     serializer_class = FindingSerializer
     schema = ListSchema()
@@ -240,7 +244,9 @@ class FindingListView(ProjectScopedView):
     @extend_schema(responses=FindingListSerializer)
     def get(self, request: Request, pk: int) -> Response:
         project = self.get_project()
-        findings = Finding.objects.filter(cycle__project=project).select_related("cycle")
+        findings = Finding.objects.filter(cycle__project=project).select_related(
+            "cycle", "decided_by"
+        )
         return Response({"results": FindingSerializer(findings, many=True).data})
 
     @extend_schema(request=FindingInputSerializer, responses={201: FindingSerializer})
@@ -249,13 +255,54 @@ class FindingListView(ProjectScopedView):
         serializer = FindingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
-        alert = None
+        alert = window = None
         if "alert" in values:
             alert = Alert.objects.filter(project=project, pk=values.pop("alert")).first()
             if alert is None:
                 raise exceptions.ValidationError({"alert": ["Not an alert of this project."]})
-        finding = services.finding_record(project=project, user=request.user, alert=alert, **values)
+        if "window" in values:
+            window = MonitoringWindow.objects.filter(
+                project=project, pk=values.pop("window")
+            ).first()
+            if window is None:
+                raise exceptions.ValidationError({"window": ["Not a window of this project."]})
+        try:
+            finding = services.finding_record(
+                project=project, user=request.user, alert=alert, window=window, **values
+            )
+        except ValidationError as exc:
+            raise exceptions.ValidationError(_errors(exc)) from None
         return Response(FindingSerializer(finding).data, status=201)
+
+
+def _errors(exc: ValidationError) -> dict | list:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+
+
+class FindingDecisionView(ProjectScopedView):
+    """POST: decide what happens to a finding of the current cycle - `carry` it into the
+    next cycle, `wont_fix` (with a `reason`), or `reopen` it. Findings of earlier cycles
+    are read-only (400)."""
+
+    serializer_class = FindingSerializer
+
+    @extend_schema(request=FindingDecisionInputSerializer, responses={200: FindingSerializer})
+    def post(self, request: Request, pk: int, finding_id: int) -> Response:
+        project = self.get_project()
+        finding = get_object_or_404(Finding, cycle__project=project, pk=finding_id)
+        serializer = FindingDecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            finding = finding_decide(
+                project=project,
+                user=request.user,
+                finding=finding,
+                decision=serializer.validated_data["decision"],
+                reason=serializer.validated_data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            raise exceptions.ValidationError(_errors(exc)) from None
+        return Response(FindingSerializer(finding).data)
 
 
 @body_limit("MONITORING_MAX_UPLOAD_BYTES")

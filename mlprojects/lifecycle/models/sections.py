@@ -675,14 +675,36 @@ class ErrorPreference(models.TextChoices):
     FEWER_FALSE_POSITIVES = "fewer_fp", "A false alarm is worse (avoid false positives)"
 
 
+class RequiredMetric(models.TextChoices):
+    """The metrics of a binary classifier that monitoring can estimate before labels
+    arrive (CBPE), so that a minimum in production can be checked every window."""
+
+    ROC_AUC = "roc_auc", "ROC AUC"
+    PRECISION = "precision", "Precision"
+    RECALL = "recall", "Recall"
+    F1 = "f1", "F1"
+    SPECIFICITY = "specificity", "Specificity"
+    ACCURACY = "accuracy", "Accuracy"
+
+
+#: How a title names each metric ("Estimated recall below 0.6").
+REQUIRED_METRIC_LABELS = {
+    c.value: c.label if c == RequiredMetric.ROC_AUC else c.label.lower() for c in RequiredMetric
+}
+
+
 class PerformanceRequirements(CycleItem):
     """Step 5's performance constraints: the baseline to beat, the decision threshold, the
-    speed/accuracy trade-off, who needs explanations and which errors are tolerable."""
+    minimum performance in production (monitoring alerts when the estimate falls below
+    it), the speed/accuracy trade-off, who needs explanations and which errors are
+    tolerable."""
 
     EDITABLE_FIELDS = (
         "baseline_to_beat",
         "threshold",
         "threshold_rationale",
+        "required_metric",
+        "required_minimum",
         "speed_vs_accuracy",
         "interpretability_needed",
         "interpretability_for",
@@ -696,6 +718,19 @@ class PerformanceRequirements(CycleItem):
     baseline_to_beat = models.TextField(blank=True)
     threshold = models.FloatField("Decision threshold", null=True, blank=True)
     threshold_rationale = models.TextField(blank=True)
+    required_metric = models.CharField(
+        "Metric required in production",
+        max_length=12,
+        choices=RequiredMetric.choices,
+        blank=True,
+        help_text="Monitoring estimates it every window before labels arrive.",
+    )
+    required_minimum = models.FloatField(
+        "Minimum in production",
+        null=True,
+        blank=True,
+        help_text="An estimate below it raises an alert (e.g. 0.6).",
+    )
     speed_vs_accuracy = models.TextField("Speed vs accuracy trade-off", blank=True)
     interpretability_needed = models.BooleanField(default=False)
     interpretability_for = models.CharField("Explanations needed by", max_length=200, blank=True)
@@ -907,26 +942,55 @@ class FurtherAnalysis(CycleItem):
 
 
 class FindingStatus(models.TextChoices):
-    OPEN = "open", "Open"
+    """open (no decision yet) → to carry | won't fix (a decision, with who and when);
+    to carry (and open) → carried forward when the next cycle starts."""
+
+    OPEN = "open", "Open (no decision)"
+    TO_CARRY = "to_carry", "To carry into the next cycle"
     CARRIED_FORWARD = "carried_forward", "Carried into the next cycle"
-    DISMISSED = "dismissed", "Dismissed"
+    DISMISSED = "dismissed", "Won't fix"
+
+
+class EvidenceKind(models.TextChoices):
+    ALERT = "alert", "Alert"
+    DRIFT_CELL = "drift_cell", "Drift of a column in a window"
+    SLICE = "slice", "Worst slice of a window"
+    OTHER = "other", "Other"
 
 
 class Finding(CycleItem):
-    """Step 9: one thing monitoring uncovered - what was seen, a link to the evidence (an
-    alert, a drift report, a slice), the suspected cause. Starting the next cycle turns
-    each open finding into a hypothesis of the new phenomenon (`hypothesis`)."""
+    """Step 9: one thing monitoring uncovered - what was seen, the evidence (a link back to
+    the alert, window × column or slice, and what it showed in `evidence`), the suspected
+    cause. Each needs a decision before the cycle is ready: carry it into the next cycle
+    (then it becomes a hypothesis of the new phenomenon, `hypothesis`, and with
+    `as_cause` also a cause in the problem tree, `cause`) or won't fix, with a reason."""
 
-    EDITABLE_FIELDS = ("what", "evidence_url", "suspected_cause", "status")
+    EDITABLE_FIELDS = ("what", "evidence_url", "suspected_cause", "as_cause")
 
     step = Stage.FURTHER_ANALYSIS
     cycle = models.ForeignKey(ProjectCycle, on_delete=models.CASCADE, related_name="findings")
     what = models.TextField("What was seen")
     evidence_url = models.CharField("Evidence", max_length=500, blank=True)
     suspected_cause = models.TextField(blank=True)
+    evidence_kind = models.CharField(
+        max_length=12, choices=EvidenceKind.choices, default=EvidenceKind.OTHER
+    )
+    evidence = models.JSONField(
+        default=dict, blank=True, help_text="What the evidence showed when it was recorded."
+    )
+    as_cause = models.BooleanField(
+        "Also a cause in the problem tree",
+        default=False,
+        help_text="Carried into the next cycle, it becomes a cause under the problem too.",
+    )
     status = models.CharField(
         max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN
     )
+    decision_reason = models.TextField("Reason", blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
     hypothesis = models.ForeignKey(
         Hypothesis,
         on_delete=models.SET_NULL,
@@ -935,12 +999,31 @@ class Finding(CycleItem):
         related_name="+",
         help_text="The next cycle's hypothesis this finding became.",
     )
+    cause = models.ForeignKey(
+        ProblemNode,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The next cycle's cause this finding became.",
+    )
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="dismissed") | ~models.Q(decision_reason=""),
+                name="finding_wont_fix_has_reason",
+                violation_error_message="Say why it won't be fixed.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.what[:80]
+
+    @property
+    def needs_decision(self) -> bool:
+        return self.status == FindingStatus.OPEN
 
 
 # ---------------------------------------------------------------- History

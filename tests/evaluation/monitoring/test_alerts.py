@@ -108,7 +108,7 @@ def test_the_members_are_notified_in_app(project, member, owner, viewer, recall_
     assert {member.pk, owner.pk} <= notified
     assert viewer.pk not in notified
     note = Notification.objects.filter(recipient=member).get()
-    assert note.url.endswith(f"/projects/{project.slug}/monitoring/")
+    assert note.url.endswith(f"/projects/{project.slug}/monitoring/#alert-{Alert.objects.get().pk}")
 
 
 def test_posting_values_checks_the_rules_after_commit(

@@ -4,7 +4,7 @@ with its evidence, then starting the next cycle turns each open one into a hypot
 import pytest
 
 from evaluation.models import Alert
-from mlprojects.lifecycle.services import cycle_start_next
+from mlprojects.lifecycle.services import cycle_start_next, finding_decide
 from mlprojects.models import Finding, Hypothesis
 
 
@@ -52,7 +52,13 @@ def test_starting_the_next_cycle_seeds_hypotheses_from_open_findings(api, projec
         content_type="application/json",
     )
     api.post(url(project), {"what": "Not worth it"}, content_type="application/json")
-    Finding.objects.filter(what="Not worth it").update(status="dismissed")
+    finding_decide(
+        project=project,
+        user=member,
+        finding=Finding.objects.get(what="Not worth it"),
+        decision="wont_fix",
+        reason="Seen once, on a test account.",
+    )
     cycle_start_next(project=project, user=member)
     seeded = Hypothesis.objects.get(cycle__number=2, statement__startswith="Drift in")
     assert "New merchant category." in seeded.statement
