@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -76,6 +77,47 @@ def abtest_stop(*, abtest: ABTest, user: User) -> ABTest:
     abtest = state.locked(abtest)
     state.transition(abtest, "stop", user=user)
     return abtest
+
+
+@transaction.atomic
+def abtest_rename(*, abtest: ABTest, user: User | None, name: str) -> ABTest:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the A/B test a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Keep the name under 200 characters."})
+    abtest = state.locked(abtest)
+    old, abtest.name = abtest.name, name
+    abtest.save(update_fields=["name", "updated_at"])
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.renamed",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "from": old},
+    )
+    return abtest
+
+
+@transaction.atomic
+def abtest_delete(*, abtest: ABTest, user: User | None) -> None:
+    """Delete the test with its results, analyses and decisions and, once that is committed,
+    its uploaded raw files (through the storage API). A running test is stopped first, so
+    nobody deletes a live experiment by a slip."""
+    abtest = state.locked(abtest)
+    if abtest.status == ABTestStatus.RUNNING:
+        raise ValidationError("This test is running; stop it before deleting it.")
+    files = [u.file.name for u in abtest.raw_uploads.all() if u.file.name]
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.deleted",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "files": len(files)},
+    )
+    abtest.delete()
+    if files:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
 
 
 # --- design ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
+from accounts.actions import run_action
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.abtests import selectors, services, state
@@ -411,13 +412,44 @@ def abtest_transition(
     handlers = {"start": services.abtest_start, "stop": services.abtest_stop}
     if action not in handlers:
         messages.error(request, "Unknown action.")
-    else:
-        try:
-            handlers[action](abtest=abtest, user=request.user)
-            messages.success(request, "Test started." if action == "start" else "Test stopped.")
-        except ValidationError as exc:
-            messages.error(request, _error_text(exc))
-    return redirect(_detail_url(abtest))
+        return redirect(_detail_url(abtest))
+    return run_action(
+        request,
+        lambda: handlers[action](abtest=abtest, user=request.user),
+        done="Test started." if action == "start" else "Test stopped.",
+        back=_detail_url(abtest),
+    )
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_rename(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    return run_action(
+        request,
+        lambda: services.abtest_rename(
+            abtest=abtest, user=request.user, name=request.POST.get("name", "")
+        ),
+        done="Renamed.",
+        back=_detail_url(abtest),
+    )
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_delete(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    return run_action(
+        request,
+        lambda: services.abtest_delete(abtest=abtest, user=request.user),
+        done=f"Deleted the A/B test “{abtest.name}”.",
+        back=_detail_url(abtest),
+        then=reverse("abtests:list", args=[org_slug, project_slug]),
+    )
 
 
 # --- results -------------------------------------------------------------------------------

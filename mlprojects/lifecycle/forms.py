@@ -48,6 +48,14 @@ class ProjectForm(forms.ModelForm):
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
 
 
+class ProjectDeleteForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type the project's name to confirm",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class CycleForm(forms.ModelForm):
     """A form whose choices of related items are narrowed to one cycle."""
 
