@@ -524,11 +524,22 @@ def abtest_analysis_request(
         raise state.TransitionError("This test is decided; its analysis is final.")
     clean = clean_analysis_options(options, abtest=abtest)
     inputs = analysis_inputs(abtest)
-    missing = [m["key"] for m in inputs["metrics"] if m["key"] not in inputs["results"]]
-    if missing:
+    # Analyse what has data: a secondary metric or a guardrail without results for every
+    # variant is left out (and named on the analysis), only the primary metric is required.
+    variant_keys = {v["key"] for v in inputs["variants"]}
+    complete = [
+        m for m in inputs["metrics"] if set(inputs["results"].get(m["key"], ())) >= variant_keys
+    ]
+    primary = next(m for m in inputs["metrics"] if m["role"] == MetricRole.PRIMARY)
+    if primary not in complete:
         raise ValidationError(
-            {"results": f"Enter results for {', '.join(map(repr, missing))} before analysing."}
+            {
+                "results": "Enter results of every variant for the primary metric "
+                f"“{primary['key']}” before analysing."
+            }
         )
+    inputs["metrics"] = complete
+    inputs["results"] = {m["key"]: inputs["results"][m["key"]] for m in complete}
     try:
         parse_results(
             inputs["results"],

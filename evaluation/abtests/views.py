@@ -161,8 +161,11 @@ def _analysis_context(abtest: ABTest, analysis: ABTestAnalysis | None) -> dict[s
     rows = analysis_rows(analysis, abtest) if analysis and analysis.result else []
     warnings = (analysis.result or {}).get("warnings", []) if analysis else []
     alpha = analysis.options.get("alpha", 0.05) if analysis else 0.05
+    analysed = {m["key"] for m in (analysis.inputs or {}).get("metrics", [])} if analysis else set()
     return {
         "analysis": analysis,
+        # Metrics without results when the analysis was requested: not analysed, named.
+        "left_out": [m for m in abtest.metrics.all() if analysis and m.key not in analysed],
         "conf_level": f"{(1 - alpha) * 100:g}",
         "analysis_rows": rows,
         "analysis_warnings": [w for w in warnings if w["code"] not in ("srm", "guardrail_breach")],
@@ -276,9 +279,18 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
     metric_formset = MetricFormSet(
         post, initial=metric_initial if post is None else None, prefix="metrics"
     )
-    if post is not None and all(
-        [form.is_valid(), variant_formset.is_valid(), metric_formset.is_valid()]
-    ):
+    if post is not None:
+        # Every check at once, in the form's units: the fields, then the traffic split.
+        valid = all([form.is_valid(), variant_formset.is_valid(), metric_formset.is_valid()])
+        if variant_formset.is_valid():
+            total = sum(v["allocation"] for v in design_variants(variant_formset)) * 100
+            if abs(total - 100) > 1e-6:
+                form.add_error(
+                    None,
+                    f"The traffic shares add up to {total:g} %; make them add up to 100 %.",
+                )
+                valid = False
+    if post is not None and valid:
         data = form.cleaned_data
         arguments = {
             "user": request.user,

@@ -250,8 +250,11 @@ def evaluation_detail(
             result=result,
             info=result["info"],
             headline=[
-                {"name": n, "label": metric_label(n, k=evaluation_k(evaluation)),
-                 "value": result["metrics"].get(n)}
+                {
+                    "name": n,
+                    "label": metric_label(n, k=evaluation_k(evaluation)),
+                    "value": result["metrics"].get(n),
+                }
                 for n in headline_names
                 if n in result["metrics"]
             ],

@@ -6,15 +6,17 @@ computed from them, and proposals will freeze them for review. Keys and order ar
 lists are ordered by id, trees by id within each parent.
 """
 
+import functools
 from dataclasses import dataclass
 
+from django.apps import apps as django_apps
 from django.db import models, router
 from django.db.models import Prefetch, QuerySet
 from django.db.models.deletion import Collector
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from mlprojects.lifecycle import readiness
+from mlprojects.lifecycle import feasibility, readiness
 from mlprojects.models import (
     LABEL_NEXT_STEPS,
     Baseline,
@@ -415,3 +417,27 @@ def section_versions(*, project: Project, cycle: ProjectCycle, step: str) -> lis
         .select_related("author")
         .order_by("-number")
     )
+
+
+@functools.cache
+def snapshot_words() -> dict[str, str]:
+    """Labels for the keys and coded values of a step's snapshot (section history, proposal
+    diffs): every field's verbose name and every choice's label of the lifecycle models,
+    with the feasibility criteria and red flags in the lecture's words."""
+    words: dict[str, str] = {}
+    for model in django_apps.get_app_config("mlprojects").get_models():
+        for field in model._meta.concrete_fields:
+            verbose = str(field.verbose_name)
+            if verbose and verbose != field.name.replace("_", " "):
+                words.setdefault(field.name, verbose[:1].upper() + verbose[1:])
+            for value, label in field.choices or []:
+                if isinstance(value, str) and not isinstance(label, list | tuple):
+                    words.setdefault(value, str(label))
+    # "objective" is also the key of an objective's id elsewhere; "Objective" fits both.
+    words.update({k: v for k, v in feasibility.CRITERION_NAMES.items() if k != "objective"})
+    words.update(feasibility.RED_FLAGS)
+    words.update(
+        {f"{key}_rationale": f"{label} — why" for key, label in feasibility.RED_FLAGS.items()}
+    )
+    words.update(feasibility.VERDICTS)
+    return words

@@ -532,7 +532,12 @@ def section_history(
     entries = []
     for i, version in enumerate(versions):
         previous = versions[i + 1].data if i + 1 < len(versions) else None
-        entries.append({"version": version, "diff": section_diff(previous, version.data)})
+        entries.append(
+            {
+                "version": version,
+                "diff": section_diff(previous, version.data, words=selectors.snapshot_words()),
+            }
+        )
     context = {
         "project": project,
         "cycle": cycle,

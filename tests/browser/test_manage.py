@@ -22,7 +22,12 @@ def media_root(settings, tmp_path):
 
 def test_rename_and_delete_an_ab_test_after_confirming(page, project, member):
     abtest = abtest_services.abtest_create(
-        project=project, user=member, name="Menu", hypothesis="h", variants=VARIANTS, metrics=METRICS
+        project=project,
+        user=member,
+        name="Menu",
+        hypothesis="h",
+        variants=VARIANTS,
+        metrics=METRICS,
     )
     log_in(page, member.email)
     page.goto(f"/o/acme/projects/{project.slug}/ab-tests/{abtest.pk}/")

@@ -17,7 +17,9 @@ from accounts.models import AuditEvent, User
 
 pytestmark = pytest.mark.django_db
 
-SKIP = re.compile(r"(/api/|/mlflow|/export\.|/download|/file|/media/|/static/|/admin/|\.csv$|/logout)")
+SKIP = re.compile(
+    r"(/api/|/mlflow|/export\.|/download|/file|/media/|/static/|/admin/|\.csv$|/logout)"
+)
 MAX_PAGES = 150
 # Text inside these elements is the user's own, code or data, not the product's words.
 VERBATIM = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "select", "option"}
