@@ -19,6 +19,7 @@ class Perm(models.TextChoices):
     APPROVE = "approve", "Decide on proposals"
     MANAGE_MEMBERS = "manage_members", "Invite members, change roles, remove members"
     MANAGE_TOKENS = "manage_tokens", "Create and revoke own API tokens"
+    DELETE_PROJECTS = "delete_projects", "Delete projects with everything in them"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

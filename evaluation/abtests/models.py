@@ -604,9 +604,13 @@ class ABTestDecision(models.Model):
     with, once measured, the metric's new value (the decision's business impact)."""
 
     abtest = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="decisions")
-    analysis = models.ForeignKey(ABTestAnalysis, on_delete=models.PROTECT, related_name="decisions")
+    analysis = models.ForeignKey(
+        ABTestAnalysis, on_delete=models.RESTRICT, related_name="decisions"
+    )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     rationale = models.TextField()
+    # RESTRICT, not PROTECT: an analysis a decision rests on cannot be deleted on its own,
+    # but deleting the A/B test (or its project) takes both.
     # The business metric the decision was argued on (the test's, unless another of the
     # project's business metrics is named when deciding).
     business_metric = models.ForeignKey(

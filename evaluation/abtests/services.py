@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -85,6 +86,47 @@ def abtest_stop(*, abtest: ABTest, user: User) -> ABTest:
     abtest = state.locked(abtest)
     state.transition(abtest, "stop", user=user)
     return abtest
+
+
+@transaction.atomic
+def abtest_rename(*, abtest: ABTest, user: User | None, name: str) -> ABTest:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the A/B test a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Keep the name under 200 characters."})
+    abtest = state.locked(abtest)
+    old, abtest.name = abtest.name, name
+    abtest.save(update_fields=["name", "updated_at"])
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.renamed",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "from": old},
+    )
+    return abtest
+
+
+@transaction.atomic
+def abtest_delete(*, abtest: ABTest, user: User | None) -> None:
+    """Delete the test with its results, analyses and decisions and, once that is committed,
+    its uploaded raw files (through the storage API). A running test is stopped first, so
+    nobody deletes a live experiment by a slip."""
+    abtest = state.locked(abtest)
+    if abtest.status == ABTestStatus.RUNNING:
+        raise ValidationError("This test is running; stop it before deleting it.")
+    files = [u.file.name for u in abtest.raw_uploads.all() if u.file.name]
+    audit(
+        org=abtest.project.organization,
+        actor=user,
+        action="abtest.deleted",
+        target=abtest.name,
+        data={"abtest": abtest.pk, "files": len(files)},
+    )
+    abtest.delete()
+    if files:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
 
 
 # --- design ------------------------------------------------------------------------------
@@ -491,11 +533,22 @@ def abtest_analysis_request(
         raise state.TransitionError("This test is decided; its analysis is final.")
     clean = clean_analysis_options(options, abtest=abtest)
     inputs = analysis_inputs(abtest)
-    missing = [m["key"] for m in inputs["metrics"] if m["key"] not in inputs["results"]]
-    if missing:
+    # Analyse what has data: a secondary metric or a guardrail without results for every
+    # variant is left out (and named on the analysis), only the primary metric is required.
+    variant_keys = {v["key"] for v in inputs["variants"]}
+    complete = [
+        m for m in inputs["metrics"] if set(inputs["results"].get(m["key"], ())) >= variant_keys
+    ]
+    primary = next(m for m in inputs["metrics"] if m["role"] == MetricRole.PRIMARY)
+    if primary not in complete:
         raise ValidationError(
-            {"results": f"Enter results for {', '.join(map(repr, missing))} before analysing."}
+            {
+                "results": "Enter results of every variant for the primary metric "
+                f"“{primary['key']}” before analysing."
+            }
         )
+    inputs["metrics"] = complete
+    inputs["results"] = {m["key"]: inputs["results"][m["key"]] for m in complete}
     try:
         parse_results(
             inputs["results"],

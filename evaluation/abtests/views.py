@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
+from accounts.actions import run_action
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.abtests import selectors, services, state
@@ -172,8 +173,11 @@ def _analysis_context(abtest: ABTest, analysis: ABTestAnalysis | None) -> dict[s
     rows = analysis_rows(analysis, abtest) if analysis and analysis.result else []
     warnings = (analysis.result or {}).get("warnings", []) if analysis else []
     alpha = analysis.options.get("alpha", 0.05) if analysis else 0.05
+    analysed = {m["key"] for m in (analysis.inputs or {}).get("metrics", [])} if analysis else set()
     return {
         "analysis": analysis,
+        # Metrics without results when the analysis was requested: not analysed, named.
+        "left_out": [m for m in abtest.metrics.all() if analysis and m.key not in analysed],
         "conf_level": f"{(1 - alpha) * 100:g}",
         "analysis_rows": rows,
         "analysis_warnings": [w for w in warnings if w["code"] not in ("srm", "guardrail_breach")],
@@ -287,9 +291,18 @@ def _design_page(request: HttpRequest, project: Project, abtest: ABTest | None) 
     metric_formset = MetricFormSet(
         post, initial=metric_initial if post is None else None, prefix="metrics"
     )
-    if post is not None and all(
-        [form.is_valid(), variant_formset.is_valid(), metric_formset.is_valid()]
-    ):
+    if post is not None:
+        # Every check at once, in the form's units: the fields, then the traffic split.
+        valid = all([form.is_valid(), variant_formset.is_valid(), metric_formset.is_valid()])
+        if variant_formset.is_valid():
+            total = sum(v["allocation"] for v in design_variants(variant_formset)) * 100
+            if abs(total - 100) > 1e-6:
+                form.add_error(
+                    None,
+                    f"The traffic shares add up to {total:g} %; make them add up to 100 %.",
+                )
+                valid = False
+    if post is not None and valid:
         data = form.cleaned_data
         arguments = {
             "user": request.user,
@@ -423,13 +436,44 @@ def abtest_transition(
     handlers = {"start": services.abtest_start, "stop": services.abtest_stop}
     if action not in handlers:
         messages.error(request, "Unknown action.")
-    else:
-        try:
-            handlers[action](abtest=abtest, user=request.user)
-            messages.success(request, "Test started." if action == "start" else "Test stopped.")
-        except ValidationError as exc:
-            messages.error(request, _error_text(exc))
-    return redirect(_detail_url(abtest))
+        return redirect(_detail_url(abtest))
+    return run_action(
+        request,
+        lambda: handlers[action](abtest=abtest, user=request.user),
+        done="Test started." if action == "start" else "Test stopped.",
+        back=_detail_url(abtest),
+    )
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_rename(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    return run_action(
+        request,
+        lambda: services.abtest_rename(
+            abtest=abtest, user=request.user, name=request.POST.get("name", "")
+        ),
+        done="Renamed.",
+        back=_detail_url(abtest),
+    )
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def abtest_delete(
+    request: HttpRequest, org_slug: str, project_slug: str, abtest_id: int
+) -> HttpResponse:
+    abtest = _get_abtest(request, project_slug, abtest_id)
+    return run_action(
+        request,
+        lambda: services.abtest_delete(abtest=abtest, user=request.user),
+        done=f"Deleted the A/B test “{abtest.name}”.",
+        back=_detail_url(abtest),
+        then=reverse("abtests:list", args=[org_slug, project_slug]),
+    )
 
 
 # --- results -------------------------------------------------------------------------------

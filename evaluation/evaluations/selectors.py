@@ -46,6 +46,22 @@ METRIC_LABELS = {
 }
 
 
+def metric_label(name: str, *, k: int | None = None) -> str:
+    """The label of a metric; ranking metrics show their cut-off (NDCG@10, not NDCG@k)
+    when it is known."""
+    label = METRIC_LABELS.get(name, name)
+    return label.replace("@k", f"@{k}") if k else label
+
+
+def evaluation_k(evaluation: Evaluation) -> int | None:
+    """The ranking cut-off an evaluation was computed with (None for other tasks)."""
+    if evaluation.task != "ranking":
+        return None
+    info = (evaluation.result or {}).get("info") or {}
+    k = info.get("k") or (evaluation.options or {}).get("k")
+    return int(k) if isinstance(k, int | float) and not isinstance(k, bool) else None
+
+
 def evaluation_list(*, project: Project) -> QuerySet[Evaluation]:
     model_metrics = EvaluationMetric.objects.filter(source="model").order_by("pk")
     return (
@@ -104,10 +120,11 @@ def evaluation_evidence(*, project: Project) -> list[dict]:
         for value in evaluation.metric_values.all():
             by_source.setdefault(value.source, {})[value.name] = value.value
         headline = HEADLINE_METRICS.get(evaluation.task, ())
+        k = evaluation_k(evaluation)
         for source in sorted(by_source, key=lambda s: (s != "model", s)):
             values = by_source[source]
             names = [n for n in headline if n in values] or sorted(values)
-            text = ", ".join(f"{METRIC_LABELS.get(n, n)} {metric_text(values[n])}" for n in names)
+            text = ", ".join(f"{metric_label(n, k=k)} {metric_text(values[n])}" for n in names)
             label = "Model" if source == "model" else f"Baseline “{source}”"
             fields.append({"label": label, "value": text})
         entries.append({"title": evaluation.name, "fields": fields})

@@ -588,3 +588,17 @@ def evaluation_retry(*, evaluation: Evaluation, user: User | None) -> Evaluation
         data={"evaluation": evaluation.pk},
     )
     return evaluation
+
+
+@transaction.atomic
+def evaluation_drafts_delete(*, project: Project, user: User | None) -> int:
+    """Delete every draft of the project — uploads whose columns were never mapped — with
+    their stored files, one audit entry each. Returns how many were deleted."""
+    drafts = list(
+        Evaluation.objects.select_for_update()
+        .select_related("project")
+        .filter(project=project, status=EvaluationStatus.DRAFT)
+    )
+    for draft in drafts:
+        evaluation_delete(evaluation=draft, user=user)
+    return len(drafts)

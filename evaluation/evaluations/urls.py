@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:evaluation_id>/rename/", views.evaluation_rename, name="rename"),
     path("<int:evaluation_id>/delete/", views.evaluation_delete, name="delete"),
     path("<int:evaluation_id>/retry/", views.evaluation_retry, name="retry"),
+    path("drafts/delete/", views.evaluation_drafts_delete, name="drafts_delete"),
 ]

@@ -8,15 +8,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import require_perm
+from accounts.actions import run_action
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.evaluations import selectors, services
 from evaluation.evaluations.forms import EvaluationColumnsForm, EvaluationUploadForm
-from evaluation.evaluations.selectors import HEADLINE_METRICS, METRIC_LABELS
+from evaluation.evaluations.selectors import HEADLINE_METRICS, evaluation_k, metric_label
 from evaluation.metrics import PRIMARY_METRIC, EvaluationInputError, compare
 from evaluation.models import Evaluation, EvaluationStatus
 from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
@@ -35,8 +38,9 @@ def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> H
     for evaluation in evaluations:
         primary = PRIMARY_METRIC.get(evaluation.task)
         evaluation.headline = next((m for m in evaluation.model_metrics if m.name == primary), None)
-        evaluation.headline_label = METRIC_LABELS.get(primary)
+        evaluation.headline_label = metric_label(primary, k=evaluation_k(evaluation))
     finished = [e for e in evaluations if e.status == EvaluationStatus.SUCCEEDED]
+    drafts = sum(e.status == EvaluationStatus.DRAFT for e in evaluations)
     return render(
         request,
         "evaluation/evaluations/list.html",
@@ -44,6 +48,7 @@ def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> H
             "project": project,
             "evaluations": evaluations,
             "finished": finished,
+            "drafts": drafts,
         },
     )
 
@@ -139,8 +144,6 @@ def evaluation_configure(
 
 
 def _detail_url(evaluation: Evaluation) -> str:
-    from django.urls import reverse
-
     return reverse(
         "evaluations:detail",
         kwargs={
@@ -153,7 +156,7 @@ def _detail_url(evaluation: Evaluation) -> str:
 
 def _metric_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per metric: the model's value and each baseline's value with the lift."""
-    rows = []
+    rows, k = [], result["info"].get("k")
     for name, value in result["metrics"].items():
         baselines = []
         for base_name, base in result["baselines"].items():
@@ -165,7 +168,7 @@ def _metric_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 lift["relative_improvement"] = sign * abs(lift["relative"])
             baselines.append({"name": base_name, "value": base.get(name), "lift": lift})
         rows.append(
-            {"name": name, "label": METRIC_LABELS.get(name, name), "value": value,
+            {"name": name, "label": metric_label(name, k=k), "value": value,
              "baselines": baselines}
         )  # fmt: skip
     return rows
@@ -174,7 +177,7 @@ def _metric_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 def _charts(evaluation: Evaluation) -> dict[str, Any]:
     """The data behind each chart, passed to the page with `json_script`."""
     result, task = evaluation.result, evaluation.task
-    curves = result["curves"]
+    curves, k = result["curves"], evaluation_k(evaluation)
     charts: dict[str, Any] = {}
     if task == "binary":
         charts["roc"] = [{"x": p["fpr"], "y": p["tpr"]} for p in curves["roc"]]
@@ -202,12 +205,12 @@ def _charts(evaluation: Evaluation) -> dict[str, Any]:
         charts["slices"] = {
             "labels": [f"{s['column']} = {s['value']}" for s in slices],
             "values": [s["primary_value"] for s in slices],
-            "metric": METRIC_LABELS.get(slices[0]["primary_metric"], ""),
+            "metric": metric_label(slices[0]["primary_metric"], k=k),
         }
     if result.get("tradeoff"):
         metric = result["info"]["tradeoff"]["metrics"][0]
         charts["tradeoff"] = {
-            "metric": METRIC_LABELS.get(metric, metric),
+            "metric": metric_label(metric, k=k),
             "points": [
                 {"x": p["a"][metric], "y": p["b"][metric], "weight": p["weight"],
                  "pareto": p["pareto_optimal"]}
@@ -247,7 +250,11 @@ def evaluation_detail(
             result=result,
             info=result["info"],
             headline=[
-                {"name": n, "label": METRIC_LABELS.get(n, n), "value": result["metrics"].get(n)}
+                {
+                    "name": n,
+                    "label": metric_label(n, k=evaluation_k(evaluation)),
+                    "value": result["metrics"].get(n),
+                }
                 for n in headline_names
                 if n in result["metrics"]
             ],
@@ -287,15 +294,14 @@ def evaluation_rename(
 ) -> HttpResponse:
     project = _project(request, project_slug)
     evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
-    try:
-        services.evaluation_rename(
+    return run_action(
+        request,
+        lambda: services.evaluation_rename(
             evaluation=evaluation, user=request.user, name=request.POST.get("name", "")
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Renamed.")
-    return redirect(_detail_url(evaluation))
+        ),
+        done="Renamed.",
+        back=_detail_url(evaluation),
+    )
 
 
 @require_POST
@@ -305,13 +311,28 @@ def evaluation_delete(
 ) -> HttpResponse:
     project = _project(request, project_slug)
     evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
-    try:
-        services.evaluation_delete(evaluation=evaluation, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(_detail_url(evaluation))
-    messages.success(request, f"Deleted “{evaluation.name}” and its file.")
-    return redirect("evaluations:list", org_slug=request.org.slug, project_slug=project.slug)
+    return run_action(
+        request,
+        lambda: services.evaluation_delete(evaluation=evaluation, user=request.user),
+        done=f"Deleted “{evaluation.name}” and its file.",
+        back=_detail_url(evaluation),
+        then=reverse("evaluations:list", args=[request.org.slug, project.slug]),
+    )
+
+
+@require_POST
+@require_perm(Perm.EDIT)
+def evaluation_drafts_delete(
+    request: HttpRequest, org_slug: str, project_slug: str
+) -> HttpResponse:
+    """Delete every draft of the project (uploads whose columns were never mapped)."""
+    project = _project(request, project_slug)
+    return run_action(
+        request,
+        lambda: services.evaluation_drafts_delete(project=project, user=request.user),
+        done=lambda count: f"Deleted {count} draft{pluralize(count)} and the uploaded files.",
+        back=reverse("evaluations:list", args=[request.org.slug, project.slug]),
+    )
 
 
 @require_POST
@@ -321,17 +342,13 @@ def evaluation_retry(
 ) -> HttpResponse:
     project = _project(request, project_slug)
     evaluation = selectors.evaluation_get(project=project, evaluation_id=evaluation_id)
-    try:
-        services.evaluation_retry(evaluation=evaluation, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(_detail_url(evaluation))
-    messages.info(request, "Check the column mapping and submit again; the file is kept.")
-    return redirect(
-        "evaluations:configure",
-        org_slug=request.org.slug,
-        project_slug=project.slug,
-        evaluation_id=evaluation.pk,
+    return run_action(
+        request,
+        lambda: services.evaluation_retry(evaluation=evaluation, user=request.user),
+        done="Check the column mapping and submit again; the file is kept.",
+        level=messages.INFO,
+        back=_detail_url(evaluation),
+        then=reverse("evaluations:configure", args=[request.org.slug, project.slug, evaluation.pk]),
     )
 
 
@@ -362,7 +379,8 @@ def evaluation_compare(request: HttpRequest, org_slug: str, project_slug: str) -
             except EvaluationInputError as exc:
                 context["error"] = str(exc)
             else:
+                k = evaluation_k(a) if evaluation_k(a) == evaluation_k(b) else None
                 for row in rows:
-                    row["label"] = METRIC_LABELS.get(row["metric"], row["metric"])
+                    row["label"] = metric_label(row["metric"], k=k)
                 context["rows"] = rows
     return render(request, "evaluation/evaluations/compare.html", context)

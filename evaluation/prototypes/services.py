@@ -166,6 +166,15 @@ def example_save(
     return PrototypeExample.objects.create(endpoint=endpoint, name=name.strip(), inputs=inputs)
 
 
+def example_delete(*, endpoint: PrototypeEndpoint, example_id: int) -> str:
+    """Delete a saved example of the endpoint; returns its name."""
+    example = endpoint.examples.filter(pk=example_id).first()
+    if example is None:
+        raise ValidationError("That example is already gone.")
+    example.delete()
+    return example.name
+
+
 # -- calling the model ------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
 from accounts.access import require_perm
+from accounts.actions import run_action
 from accounts.forms import add_validation_errors
 from accounts.permissions import Perm
 from evaluation.prototypes import selectors, services
@@ -351,9 +352,14 @@ def example_delete(
 ) -> HttpResponse:
     project = _project(request, project_slug)
     endpoint = selectors.endpoint_get(project=project)
-    if endpoint is not None:
-        endpoint.examples.filter(pk=example_id).delete()
-    return redirect(reverse("prototypes:page", args=[org_slug, project_slug]))
+    if endpoint is None:
+        raise Http404("This project has no prototype.")
+    return run_action(
+        request,
+        lambda: services.example_delete(endpoint=endpoint, example_id=example_id),
+        done=lambda name: f"Example “{name}” deleted.",
+        back=reverse("prototypes:page", args=[org_slug, project_slug]),
+    )
 
 
 @require_POST
@@ -421,9 +427,12 @@ def host_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_perm(Perm.MANAGE_MEMBERS)
 def host_delete(request: HttpRequest, org_slug: str, host_id: int) -> HttpResponse:
     entry = selectors.host_get(org=request.org, pk=host_id)
-    services.allowed_host_remove(entry=entry, user=request.user)
-    messages.success(request, f"{entry.host} removed from the allow-list.")
-    return redirect("prototype_hosts:list", org_slug=org_slug)
+    return run_action(
+        request,
+        lambda: services.allowed_host_remove(entry=entry, user=request.user),
+        done=f"{entry.host} removed from the allow-list.",
+        back=reverse("prototype_hosts:list", args=[org_slug]),
+    )
 
 
 # -- share links: people outside the organization -------------------------------------------

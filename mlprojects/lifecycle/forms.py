@@ -3,7 +3,7 @@ keeps references inside the cycle); the services save."""
 
 from django import forms
 
-from mlprojects.lifecycle.feasibility import CRITERIA, RED_FLAGS
+from mlprojects.lifecycle.feasibility import CRITERIA, CRITERION_NAMES, RED_FLAGS
 from mlprojects.models import (
     Baseline,
     DataSource,
@@ -46,6 +46,14 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = ["name", "summary"]
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+
+class ProjectDeleteForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type the project's name to confirm",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
 
 class CycleForm(forms.ModelForm):
@@ -101,14 +109,12 @@ class FeasibilityForm(CycleForm):
 
     def criteria_rows(self):
         return [
-            (key, question, self[key], self[f"{key}_rationale"])
+            (CRITERION_NAMES[key], question, self[key], self[f"{key}_rationale"])
             for key, question in CRITERIA.items()
         ]
 
     def flag_rows(self):
-        return [
-            (key, label, self[key], self[f"{key}_rationale"]) for key, label in RED_FLAGS.items()
-        ]
+        return [(label, self[key], self[f"{key}_rationale"]) for key, label in RED_FLAGS.items()]
 
     def split(self) -> dict:
         """The cleaned data as the arguments of `services.feasibility_update`."""

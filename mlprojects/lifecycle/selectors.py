@@ -6,15 +6,19 @@ computed from them, and proposals will freeze them for review. Keys and order ar
 lists are ordered by id, trees by id within each parent.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.apps import apps as django_apps
+from django.db import models, router
 from django.db.models import Prefetch, QuerySet
+from django.db.models.deletion import Collector
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from mlprojects.lifecycle import readiness
+from mlprojects.lifecycle import feasibility, readiness
 from mlprojects.models import (
     LABEL_NEXT_STEPS,
     Baseline,
@@ -78,6 +82,46 @@ def project_list(
 def project_get(*, org: Organization, slug: str) -> Project:
     """The project `slug` of `org`, or 404 — also for another organization's slug."""
     return get_object_or_404(Project.objects.select_related("owner"), organization=org, slug=slug)
+
+
+@dataclass(frozen=True)
+class ProjectContents:
+    """What deleting a project takes with it: every row below it (through the foreign keys
+    of this app and of the apps above it) and the files those rows keep in storage."""
+
+    collector: Collector
+    counts: list[tuple[str, int]]
+    files: list[str]
+
+
+def _stored_files(objects) -> list[str]:
+    names = []
+    for obj in objects:
+        for field in obj._meta.concrete_fields:
+            if isinstance(field, models.FileField) and getattr(obj, field.attname).name:
+                names.append(getattr(obj, field.attname).name)
+    return names
+
+
+def project_contents(*, project: Project) -> ProjectContents:
+    """Collect (without deleting) what `project_delete` would remove, for the confirmation
+    page and for the deletion itself. The collector follows the foreign keys, so the apps
+    that depend on this one are covered without this layer naming them."""
+    collector = Collector(using=router.db_for_write(Project))
+    collector.collect([project])
+    counts: dict[str, int] = {}
+    for model, objs in collector.data.items():
+        if model is not Project and objs:
+            label = str(model._meta.verbose_name_plural)
+            counts[label] = counts.get(label, 0) + len(objs)
+    for qs in collector.fast_deletes:
+        if qs.model is not Project and (n := qs.count()):
+            label = str(qs.model._meta.verbose_name_plural)
+            counts[label] = counts.get(label, 0) + n
+    files = [name for objs in collector.data.values() for name in _stored_files(objs)]
+    return ProjectContents(
+        collector=collector, counts=sorted(counts.items(), key=lambda kv: -kv[1]), files=files
+    )
 
 
 ONE_TO_ONE = [
@@ -400,3 +444,27 @@ def section_versions(*, project: Project, cycle: ProjectCycle, step: str) -> lis
         .select_related("author")
         .order_by("-number")
     )
+
+
+@functools.cache
+def snapshot_words() -> dict[str, str]:
+    """Labels for the keys and coded values of a step's snapshot (section history, proposal
+    diffs): every field's verbose name and every choice's label of the lifecycle models,
+    with the feasibility criteria and red flags in the lecture's words."""
+    words: dict[str, str] = {}
+    for model in django_apps.get_app_config("mlprojects").get_models():
+        for field in model._meta.concrete_fields:
+            verbose = str(field.verbose_name)
+            if verbose and verbose != field.name.replace("_", " "):
+                words.setdefault(field.name, verbose[:1].upper() + verbose[1:])
+            for value, label in field.choices or []:
+                if isinstance(value, str) and not isinstance(label, list | tuple):
+                    words.setdefault(value, str(label))
+    # "objective" is also the key of an objective's id elsewhere; "Objective" fits both.
+    words.update({k: v for k, v in feasibility.CRITERION_NAMES.items() if k != "objective"})
+    words.update(feasibility.RED_FLAGS)
+    words.update(
+        {f"{key}_rationale": f"{label} — why" for key, label in feasibility.RED_FLAGS.items()}
+    )
+    words.update(feasibility.VERDICTS)
+    return words

@@ -11,6 +11,7 @@ import json
 import math
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
@@ -506,3 +507,27 @@ def cycle_start_next(*, project: Project, user: User | None) -> ProjectCycle:
     )
     project_refresh(project=project)
     return new
+
+
+@transaction.atomic
+def project_delete(*, project: Project, user: User | None, confirm: str) -> int:
+    """Delete the project with everything that belongs to it and, once that is committed,
+    the files its rows kept in storage (evaluation uploads, A/B raw files, drift data…),
+    through the storage API so a bucket is emptied too. `confirm` must be the project's
+    name, typed by the person deleting. Returns how many files are removed."""
+    project = Project.objects.select_for_update().select_related("organization").get(pk=project.pk)
+    if confirm.strip() != project.name:
+        raise ValidationError({"confirm": "Type the project's name exactly to delete it."})
+    contents = selectors.project_contents(project=project)
+    files = contents.files
+    audit(
+        org=project.organization,
+        actor=user,
+        action="project.deleted",
+        target=project.name,
+        data={"project": project.pk, "slug": project.slug, "files": len(files)},
+    )
+    contents.collector.delete()
+    if files:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+    return len(files)

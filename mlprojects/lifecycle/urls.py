@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/new/", views.project_create, name="project_create"),
     path("projects/<slug:project_slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:project_slug>/edit/", views.project_edit, name="project_edit"),
+    path("projects/<slug:project_slug>/delete/", views.project_delete, name="project_delete"),
     path("projects/<slug:project_slug>/steps/<slug:step>/", views.step_detail, name="step_detail"),
     path(
         "projects/<slug:project_slug>/steps/<slug:step>/history/",

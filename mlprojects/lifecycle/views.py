@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -93,6 +94,29 @@ def project_edit(request: HttpRequest, org_slug: str, project_slug: str) -> Http
         return redirect("mlprojects:project_detail", org_slug=org_slug, project_slug=project.slug)
     context = {"form": form, "project": project}
     return render(request, "mlprojects/lifecycle/project_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm(Perm.DELETE_PROJECTS)
+def project_delete(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """Ask first — the page lists what goes with the project and wants its name typed —
+    then delete it with its rows and stored files."""
+    project = selectors.project_get(org=request.org, slug=project_slug)
+    form = forms.ProjectDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.project_delete(
+                project=project, user=request.user, confirm=form.cleaned_data["confirm"]
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            files = f" and {count} stored file{pluralize(count)}" if count else ""
+            messages.success(request, f"Deleted the project “{project.name}”{files}.")
+            return redirect("mlprojects:dashboard", org_slug=org_slug)
+    contents = selectors.project_contents(project=project)
+    context = {"project": project, "form": form, "contents": contents}
+    return render(request, "mlprojects/lifecycle/project_delete.html", context)
 
 
 # ---------------------------------------------------------------- the workspace
@@ -536,7 +560,12 @@ def section_history(
     entries = []
     for i, version in enumerate(versions):
         previous = versions[i + 1].data if i + 1 < len(versions) else None
-        entries.append({"version": version, "diff": section_diff(previous, version.data)})
+        entries.append(
+            {
+                "version": version,
+                "diff": section_diff(previous, version.data, words=selectors.snapshot_words()),
+            }
+        )
     context = {
         "project": project,
         "cycle": cycle,

@@ -370,6 +370,6 @@ def proposal_diff(old: Proposal, new: Proposal) -> list[dict]:
     for key, label in Stage.choices:
         a = old.snapshot["steps"].get(key)
         b = new.snapshot["steps"].get(key)
-        rows = section_diff(a, b) if a != b else []
+        rows = section_diff(a, b, words=selectors.snapshot_words()) if a != b else []
         diffs.append({"key": key, "title": label, "rows": rows})
     return diffs

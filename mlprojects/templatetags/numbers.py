@@ -4,6 +4,7 @@
 """
 
 import math
+from decimal import Decimal
 
 from django import template
 
@@ -31,10 +32,20 @@ def metric(value) -> str:
 
 @register.filter
 def signed(value: float | None) -> str:
-    """A difference between two metric values: 0.0123 → "+0.0123"."""
+    """A difference between two metric values: 0.0123 → "+0.0123"; a difference that
+    rounds to nothing is a tie and has no sign ("0.0000")."""
     if value is None:
         return MISSING
+    if tie(value):
+        return f"{0:.4f}"
     return f"{value:+.4f}"
+
+
+@register.filter
+def tie(value: float | None) -> bool:
+    """Whether a difference shows as zero at the four decimals of `signed` — to be shown
+    neutral, neither as a gain nor as a loss."""
+    return value is not None and abs(value) < 0.00005
 
 
 @register.filter
@@ -64,9 +75,27 @@ def pvalue(value: float | None) -> str:
 
 
 @register.filter
-def number(value: float | None, digits: int = 4) -> str:
-    """A count or an average: `digits` significant digits with thousands separators, whole
-    numbers from a million on."""
-    if value is None:
+def number(value, digits: int = 4) -> str:
+    """Any number a person typed or a worker measured: `digits` significant digits, never
+    in exponent notation from a ten-thousandth up (0.9111083 → 0.9111, 12345.6 → 12,346,
+    0.5 → 0.5), thousands separated; whole numbers as such (1,200)."""
+    if value is None or value == "":
         return MISSING
-    return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, Decimal):  # amounts of money, typed with their cents
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) < 0.0001:
+        return f"{value:.{max(digits - 1, 1)}e}"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(digits - 1 - magnitude, 0)
+    text = f"{round(value, decimals):,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

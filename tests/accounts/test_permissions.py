@@ -6,8 +6,24 @@ from django.urls import reverse
 from accounts.permissions import ROLE_PERMISSIONS, Perm, Role, role_can
 
 EXPECTED = {
-    Role.OWNER: {"read", "edit", "comment", "approve", "manage_members", "manage_tokens"},
-    Role.ADMIN: {"read", "edit", "comment", "approve", "manage_members", "manage_tokens"},
+    Role.OWNER: {
+        "read",
+        "edit",
+        "comment",
+        "approve",
+        "manage_members",
+        "manage_tokens",
+        "delete_projects",
+    },
+    Role.ADMIN: {
+        "read",
+        "edit",
+        "comment",
+        "approve",
+        "manage_members",
+        "manage_tokens",
+        "delete_projects",
+    },
     Role.MEMBER: {"read", "edit", "comment", "manage_tokens"},
     Role.STAKEHOLDER: {"read", "comment", "approve", "manage_tokens"},
     Role.VIEWER: {"read"},

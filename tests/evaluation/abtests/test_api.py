@@ -366,12 +366,12 @@ def test_bad_analysis_options_are_a_400_and_queue_nothing(api, running_abtest, o
     assert not ABTestAnalysis.objects.exists()
 
 
-def test_analyzing_incomplete_results_is_a_400(api, abtest):
-    body = {"metric": "conversion", "variants": RESULTS["conversion"]}
+def test_analyzing_without_the_primary_metrics_results_is_a_400(api, abtest):
+    body = {"metric": "revenue", "variants": RESULTS["revenue"]}
     post(api, f"/api/v1/ab-tests/{abtest.pk}/results/", body)
     response = post(api, f"/api/v1/ab-tests/{abtest.pk}/analyze/")
     assert response.status_code == 400
-    assert "revenue" in str(response.json()["error"]["fields"])
+    assert "conversion" in str(response.json()["error"]["fields"])
     assert not ABTestAnalysis.objects.exists()
 
 

@@ -75,7 +75,16 @@ def test_allocations_not_adding_up_show_an_error_and_save_nothing(org, project, 
         base(org, project) + "new/", design_post(**{"variants-1-allocation": "40"})
     )
     assert response.status_code == 200
-    assert "add up to 1" in response.text
+    assert "The traffic shares add up to 90 %; make them add up to 100 %." in response.text
+    assert not ABTest.objects.exists()
+
+
+def test_a_missing_name_and_a_bad_split_are_reported_together(org, project, member, client_for):
+    response = client_for(member).post(
+        base(org, project) + "new/", design_post(name="", **{"variants-1-allocation": "60"})
+    )
+    assert "This field is required." in response.text
+    assert "add up to 110 %" in response.text
     assert not ABTest.objects.exists()
 
 

@@ -5,7 +5,10 @@ import pytest
 from django.core.files.storage import default_storage
 
 from accounts.models import AuditEvent
+from evaluation.evaluations import services
 from evaluation.models import Evaluation, EvaluationStatus
+
+from .conftest import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +87,37 @@ def test_only_a_failed_evaluation_can_be_retried(make_evaluation, member, client
     client_for(member).post(f"{BASE}/{evaluation.pk}/retry/")
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.SUCCEEDED
+
+
+def _draft(project, member, name="draft.csv"):
+    return services.evaluation_upload(
+        project=project, user=member, upload=upload(b"label,score\n1,0.2\n0,0.9\n", name)
+    )
+
+
+def test_abandoned_drafts_are_deleted_together_with_their_files(
+    project, member, client_for, make_evaluation, django_capture_on_commit_callbacks
+):
+    drafts = [_draft(project, member, f"d{i}.csv") for i in range(2)]
+    finished = make_evaluation()
+    names = [d.file.name for d in drafts]
+    client = client_for(member)
+    html = client.get(f"{BASE}/").content.decode()
+    assert "Delete 2 drafts" in html and f'action="{BASE}/drafts/delete/" data-confirm=' in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{BASE}/drafts/delete/", follow=True)
+    assert "Deleted 2 drafts" in response.content.decode()
+    assert list(Evaluation.objects.values_list("pk", flat=True)) == [finished.pk]
+    assert not any(default_storage.exists(n) for n in names)
+    assert AuditEvent.objects.filter(action="evaluation.deleted").count() == 2
+
+
+def test_without_drafts_the_list_offers_no_drafts_button(make_evaluation, member, client_for):
+    make_evaluation()
+    assert "drafts/delete/" not in client_for(member).get(f"{BASE}/").content.decode()
+
+
+def test_a_viewer_cannot_delete_drafts(project, member, viewer, client_for):
+    draft = _draft(project, member)
+    assert client_for(viewer).post(f"{BASE}/drafts/delete/").status_code == 403
+    assert Evaluation.objects.filter(pk=draft.pk).exists()

@@ -296,3 +296,12 @@ def test_a_member_saves_the_current_input_as_an_example(echo_endpoint, member, c
 def test_a_viewer_can_not_save_examples(echo_endpoint, viewer, client_for):
     response = client_for(viewer).post(BASE + "examples/", INPUT | {"name": "x"})
     assert response.status_code == 403
+
+
+def test_deleting_an_example_twice_says_it_is_gone(echo_endpoint, member, client_for):
+    example = echo_endpoint.examples.create(name="Spicy", inputs={})
+    client = client_for(member)
+    first = client.post(f"{BASE}examples/{example.pk}/delete/", follow=True).content.decode()
+    assert "Example “Spicy” deleted." in first
+    again = client.post(f"{BASE}examples/{example.pk}/delete/", follow=True).content.decode()
+    assert "That example is already gone." in again
