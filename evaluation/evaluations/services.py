@@ -42,6 +42,9 @@ from mlprojects.site.storage import open_stored
 # Options given as columns (tradeoff) or as rule baselines (rules) are not plain options.
 RESERVED_OPTIONS = ("rules", "tradeoff")
 PREVIEW_ROWS = 5
+# The column-mapping step guesses the roles from this many first rows (enough for the
+# uniqueness and cardinality checks; the 64 KiB read in `file_preview` caps it anyway).
+SAMPLE_ROWS = 200
 
 
 # -- reading an upload ------------------------------------------------------------------------
@@ -399,11 +402,13 @@ def evaluation_upload(
     return evaluation
 
 
-def evaluation_header(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    """The stored file's header and first rows (for the column-mapping step)."""
+def evaluation_header(
+    evaluation: Evaluation, *, rows: int = PREVIEW_ROWS
+) -> tuple[list[str], list[list[str]]]:
+    """The stored file's header and first `rows` rows (for the column-mapping step)."""
     with open_stored(evaluation.file.name) as fh:
         _, header = inspect_file(fh)
-        return header, file_preview(fh, evaluation.file_format)
+        return header, file_preview(fh, evaluation.file_format, rows=rows)
 
 
 def _enqueue(evaluation: Evaluation) -> None:
