@@ -6,11 +6,8 @@ from typing import Any
 from django import forms
 
 from evaluation.metrics import HIGHER_IS_BETTER, suggest_mapping
+from evaluation.metrics.guess import column_roles, guess_columns
 from evaluation.models import EvaluationTask
-
-# Slicing by every column of a wide file would be slow and unreadable; the form suggests
-# at most this many of the detected feature columns.
-SUGGESTED_SLICES = 4
 
 
 class EvaluationUploadForm(forms.Form):
@@ -21,13 +18,21 @@ class EvaluationUploadForm(forms.Form):
     name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
 
 
+def _values(data: Any, key: str) -> list[str]:
+    """A multi-valued field of submitted data (a QueryDict, or a dict in tests)."""
+    if hasattr(data, "getlist"):
+        return data.getlist(key)
+    value = data.get(key) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def _optional(header: list[str]) -> list[tuple[str, str]]:
     return [("", "—")] + [(c, c) for c in header]
 
 
 class EvaluationColumnsForm(forms.Form):
     """Step 2: which column is which, the task and the options, with the guesses of
-    `suggest_mapping` as initial values."""
+    `guess_columns` (from the header and the first rows) as initial values."""
 
     name = forms.CharField(max_length=200)
     task = forms.ChoiceField(choices=EvaluationTask.choices)
@@ -93,14 +98,16 @@ class EvaluationColumnsForm(forms.Form):
         *args: Any,
         header: list[str],
         evaluation: Any,
+        rows: list[list[str]] = (),
         metrics: list[Any] = (),
         rule_baselines: list[dict[str, Any]] = (),
         **kwargs: Any,
     ) -> None:
-        """`metrics`: the model metrics of the project's current cycle (for the target);
-        `rule_baselines`: the project's rule baselines (the checkbox shows only if any)."""
+        """`rows`: the file's first rows (the guess reads their values); `metrics`: the
+        model metrics of the project's current cycle (for the target); `rule_baselines`:
+        the project's rule baselines (the checkbox shows only if any)."""
         self.header = header
-        suggestion = suggest_mapping(header, task=None)
+        self.guess = suggestion = guess_columns(header, rows)
         mapping = suggestion["mapping"]
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("name", evaluation.name)
@@ -110,11 +117,12 @@ class EvaluationColumnsForm(forms.Form):
         initial.setdefault("proba", list((mapping.get("proba") or {}).values()))
         features = mapping.get("features", [])
         initial.setdefault("features", features)
-        initial.setdefault("slice_columns", features[:SUGGESTED_SLICES])
+        initial.setdefault("slice_columns", suggestion["slices"])
         super().__init__(*args, **kwargs)
         every = [(c, c) for c in header]
-        for role in ("y_true",):
-            self.fields[role].choices = every
+        # No guess for the label leaves it blank (required): the first column of a file
+        # is often an id, which a silent default would take as the label.
+        self.fields["y_true"].choices = [("", "— choose —"), *every]
         for role in ("y_score", "y_pred", "group", "item", "score_b", "label_b"):
             self.fields[role].choices = _optional(header)
         for name in ("proba", "features", "slice_columns"):
@@ -130,6 +138,23 @@ class EvaluationColumnsForm(forms.Form):
             self.fields[
                 "project_rules"
             ].help_text = f"{names}. {self.fields['project_rules'].help_text}"
+
+    def column_roles(self) -> dict[str, str]:
+        """Each column's role under the mapping now in the form (the guess, or what was
+        submitted), for the preview table."""
+        if self.is_bound:
+            data = self.data
+            mapping: dict[str, Any] = {
+                role: data.get(role, "")
+                for role in ("y_true", "y_score", "y_pred", "group", "item", "score_b", "label_b")
+            }
+            mapping["proba"] = {c: c for c in _values(data, "proba")}
+            mapping["features"] = _values(data, "features")
+            slices = _values(data, "slice_columns")
+        else:
+            mapping = {**self.initial, "proba": self.guess["mapping"].get("proba") or {}}
+            slices = self.initial.get("slice_columns", [])
+        return column_roles(mapping, slices, self.header)
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [

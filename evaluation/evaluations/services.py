@@ -42,6 +42,9 @@ from mlprojects.site.storage import open_stored
 # Options given as columns (tradeoff) or as rule baselines (rules) are not plain options.
 RESERVED_OPTIONS = ("rules", "tradeoff")
 PREVIEW_ROWS = 5
+# The column-mapping step guesses the roles from this many first rows (enough for the
+# uniqueness and cardinality checks; the 64 KiB read in `file_preview` caps it anyway).
+SAMPLE_ROWS = 200
 
 
 # -- reading an upload ------------------------------------------------------------------------
@@ -221,7 +224,9 @@ def _check_option_limits(options: Mapping[str, Any]) -> None:
         )
 
 
-def _clean_rule_baselines(specs: Any, task: str, header: list[str]) -> list[dict[str, Any]]:
+def _clean_rule_baselines(
+    specs: Any, task: str, header: list[str], *, has_item: bool = True
+) -> list[dict[str, Any]]:
     if not specs:
         return []
     if not isinstance(specs, list):
@@ -238,6 +243,8 @@ def _clean_rule_baselines(specs: Any, task: str, header: list[str]) -> list[dict
             rule_set = parse_rules(spec["rules"], features=header, task=task)
         except EvaluationInputError as exc:
             raise ValidationError({"rule_baselines": f"{name}: {exc}"}) from None
+        if rule_set.recommends and not has_item:
+            raise ValidationError({"rule_baselines": f"{name}: {NEEDS_ITEM}"})
         clean.append({"name": name, "rules": rule_set.to_dict()})
     return clean
 
@@ -259,7 +266,12 @@ def validate_configuration(
     return (
         _clean_columns(task, columns, header),
         _clean_options(options, header),
-        _clean_rule_baselines(rule_baselines, task, header),
+        _clean_rule_baselines(
+            rule_baselines,
+            task,
+            header,
+            has_item=bool(isinstance(columns, Mapping) and columns.get("item")),
+        ),
     )
 
 
@@ -312,8 +324,16 @@ def project_rule_baselines(*, project: Project) -> list[dict[str, Any]]:
     return [{"name": b.name, "rules": b.rules} for b in baselines]
 
 
+NEEDS_ITEM = "its rules recommend items, which needs the item column: map it."
+
+
 def applicable_rule_baselines(
-    specs: list[dict[str, Any]], *, task: str, header: list[str], taken: Iterable[str] = ()
+    specs: list[dict[str, Any]],
+    *,
+    task: str,
+    header: list[str],
+    taken: Iterable[str] = (),
+    has_item: bool = True,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The project's rule baselines the engine can run on this file and task, and a
     warning for each one skipped (a feature that is not a column, a prediction of the
@@ -325,9 +345,12 @@ def applicable_rule_baselines(
             warnings.append(f"Rule baseline “{name}” skipped: another baseline has this name.")
             continue
         try:
-            parse_rules(spec["rules"], features=header, task=task)
+            rule_set = parse_rules(spec["rules"], features=header, task=task)
         except EvaluationInputError as exc:
             warnings.append(f"Rule baseline “{name}” skipped: {exc}")
+            continue
+        if rule_set.recommends and not has_item:
+            warnings.append(f"Rule baseline “{name}” skipped: {NEEDS_ITEM}")
             continue
         names.add(name)
         usable.append({"name": name, "rules": spec["rules"]})
@@ -335,12 +358,16 @@ def applicable_rule_baselines(
 
 
 def _with_project_rules(
-    project: Project, rule_baselines: Any, *, task: str, header: list[str]
+    project: Project, rule_baselines: Any, *, task: str, header: list[str], columns: Any
 ) -> tuple[Any, list[str]]:
     explicit = rule_baselines if isinstance(rule_baselines, list) else []
     taken = [s.get("name") for s in explicit if isinstance(s, Mapping)]
     usable, warnings = applicable_rule_baselines(
-        project_rule_baselines(project=project), task=task, header=header, taken=taken
+        project_rule_baselines(project=project),
+        task=task,
+        header=header,
+        taken=taken,
+        has_item=bool(isinstance(columns, Mapping) and columns.get("item")),
     )
     return [*explicit, *usable] if (explicit or usable) else rule_baselines, warnings
 
@@ -399,11 +426,13 @@ def evaluation_upload(
     return evaluation
 
 
-def evaluation_header(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    """The stored file's header and first rows (for the column-mapping step)."""
+def evaluation_header(
+    evaluation: Evaluation, *, rows: int = PREVIEW_ROWS
+) -> tuple[list[str], list[list[str]]]:
+    """The stored file's header and first `rows` rows (for the column-mapping step)."""
     with open_stored(evaluation.file.name) as fh:
         _, header = inspect_file(fh)
-        return header, file_preview(fh, evaluation.file_format)
+        return header, file_preview(fh, evaluation.file_format, rows=rows)
 
 
 def _enqueue(evaluation: Evaluation) -> None:
@@ -438,7 +467,7 @@ def evaluation_configure(
     warnings: list[str] = []
     if project_rules and task in EvaluationTask.values:
         rule_baselines, warnings = _with_project_rules(
-            evaluation.project, rule_baselines, task=task, header=header
+            evaluation.project, rule_baselines, task=task, header=header, columns=columns
         )
     columns, options, rules = validate_configuration(
         task=task, columns=columns, options=options, header=header, rule_baselines=rule_baselines
@@ -491,7 +520,7 @@ def evaluation_create(
     warnings: list[str] = []
     if project_rules and task in EvaluationTask.values:
         rule_baselines, warnings = _with_project_rules(
-            project, rule_baselines, task=task, header=header
+            project, rule_baselines, task=task, header=header, columns=columns
         )
     columns, options, rules = validate_configuration(
         task=task, columns=columns, options=options, header=header, rule_baselines=rule_baselines

@@ -26,6 +26,9 @@ from evaluation.uploads import UploadTooLarge, human_bytes, limit_upload
 from mlprojects.lifecycle.selectors import project_get
 from mlprojects.site.storage import open_stored
 
+# The mapping page shows this many first rows under their guessed roles.
+MAPPING_PREVIEW_ROWS = 10
+
 
 def _project(request: HttpRequest, project_slug: str):
     return project_get(org=request.org, slug=project_slug)
@@ -106,13 +109,14 @@ def evaluation_configure(
     if evaluation.status != EvaluationStatus.DRAFT:
         return redirect(_detail_url(evaluation))
     try:
-        header, preview = services.evaluation_header(evaluation)
+        header, sample = services.evaluation_header(evaluation, rows=services.SAMPLE_ROWS)
     except ValidationError as exc:
         raise Http404(" ".join(exc.messages)) from None
     rule_baselines = services.project_rule_baselines(project=project)
     form = EvaluationColumnsForm(
         request.POST or None,
         header=header,
+        rows=sample,
         evaluation=evaluation,
         metrics=selectors.target_metric_choices(project=project),
         rule_baselines=rule_baselines,
@@ -139,7 +143,12 @@ def evaluation_configure(
             messages.success(request, "Evaluation queued. The results appear here when ready.")
             return redirect(_detail_url(evaluation))
     context = {"project": project, "evaluation": evaluation, "form": form}
-    context.update(header=header, preview=preview)
+    context.update(
+        header=header,
+        preview=sample[:MAPPING_PREVIEW_ROWS],
+        roles=form.column_roles(),
+        guess_notes=form.guess["notes"],
+    )
     return render(request, "evaluation/evaluations/configure.html", context)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._common import HIGHER_IS_BETTER, jsonable, warning
 from .baselines import (
@@ -258,7 +259,18 @@ def evaluate(
         result["info"]["rule_baselines"] = {}
     for name, rules in rule_sets.items():
         mset, usage = _rule_baseline(data, rules, opts)
-        result["baselines"][f"rule:{name}"] = _baseline_entry(model_metrics, mset)
+        if mset is None:
+            # A ranking rule set that ranks nothing: said, not scored (it would tie Random).
+            result["baselines"][f"rule:{name}"] = {
+                **dict.fromkeys(model_metrics),
+                "lift": lift(model_metrics, dict.fromkeys(model_metrics)),
+                "cannot_rank": usage["cannot_rank"],
+            }
+            result["warnings"].append(
+                warning("rule_cannot_rank", usage["cannot_rank"], scope=f"baseline:rule:{name}")
+            )
+        else:
+            result["baselines"][f"rule:{name}"] = _baseline_entry(model_metrics, mset)
         result["info"]["rule_baselines"][name] = usage
 
     if opts.slice_columns:
@@ -448,9 +460,13 @@ def _evaluate_ranking(data: PreparedData, opts: EvaluationOptions, result: dict[
 
 def _rule_baseline(
     data: PreparedData, rules: Any, opts: EvaluationOptions
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The metrics of a rule set as a baseline, and how many rows each rule took. For a
+    ranking rule set that gives every item of each group the same score, the metrics are
+    None and the usage says why (``"cannot_rank"``)."""
     cols = data.columns
-    pred, usage = apply_rules(rules, columns=cols, n_rows=data.n)
+    item = cols.get("item") if data.task == "ranking" else None
+    pred, usage = apply_rules(rules, columns=cols, n_rows=data.n, item=item)
     if data.task == "binary":
         scores = SortedScores.from_arrays(
             y_true=cols["y_true"], y_score=pred.astype(np.float64), validate=False
@@ -472,15 +488,29 @@ def _rule_baseline(
     if data.task == "regression":
         report = regression_metrics(y_true=cols["y_true"], y_pred=pred.astype(np.float64))
         return {"metrics": report["metrics"], "undefined": report["undefined"]}, usage
+    scores = pred.astype(np.float64)
+    if not _ranks_within_groups(cols["group"], scores):
+        usage["cannot_rank"] = (
+            "These rules give every item of a group the same score, so they cannot rank "
+            "(they would score exactly like the random baseline). Add conditions on the "
+            "items' own columns, or a rule that recommends items."
+        )
+        return None, usage
     report = ranking_metrics(
         group=cols["group"],
         y_true=cols["y_true"],
-        y_score=pred.astype(np.float64),
+        y_score=scores,
         k=opts.k,
         item=cols.get("item"),
         include_groups_without_relevant=opts.include_groups_without_relevant,
     )
     return {"metrics": report["metrics"], "undefined": report["undefined"]}, usage
+
+
+def _ranks_within_groups(group: np.ndarray, scores: np.ndarray) -> bool:
+    """Whether some group's items get different scores (else the order is a tie)."""
+    frame = pd.DataFrame({"group": group, "score": scores})
+    return bool((frame.groupby("group", sort=False)["score"].nunique() > 1).any())
 
 
 def _tradeoff(

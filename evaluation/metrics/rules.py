@@ -21,6 +21,13 @@ Format (what a project stores)::
   regression a number; for ranking a score; for multiclass a class label.
 * Missing feature values (empty cells) make every condition on that feature false,
   including ``!=`` and ``not_in``: "unknown" is never evidence.
+* Ranking only: instead of ``then``, a rule may ``recommend`` a list of items ("if liked X,
+  recommend Y"). On a row of a group (user, query) whose conditions hold and whose item is
+  in the list, the rule gives a score above every ``then`` and ``default``; earlier rules
+  and earlier items of a list rank higher. Rows it does not recommend go on to the next
+  rules. This needs the file's item column.
+* A ranking rule set that gives every item of each group the same score cannot rank: the
+  engine reports that instead of scoring it (which would equal the random baseline).
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class Condition:
 class Rule:
     when: tuple[Condition, ...]
     then: Any
+    recommend: tuple[Any, ...] | None = None  # ranking: the items this rule recommends
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,22 @@ class RuleSet:
     rules: tuple[Rule, ...]
     default: Any
 
+    @property
+    def recommends(self) -> bool:
+        """Whether some rule recommends items (a ranking rule set that can rank by itself)."""
+        return any(r.recommend is not None for r in self.rules)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (what `parse_rules` accepts)."""
         return {
             "rules": [
                 {
                     "when": [{"feature": c.feature, "op": c.op, "value": c.value} for c in r.when],
-                    "then": r.then,
+                    **(
+                        {"recommend": list(r.recommend)}
+                        if r.recommend is not None
+                        else {"then": r.then}
+                    ),
                 }
                 for r in self.rules
             ],
@@ -222,8 +239,23 @@ def parse_rules(
             raise EvaluationInputError(
                 f'{where}: must be an object {{"when": [...], "then": ...}}.'
             )
-        _unknown_keys(raw, ("when", "then"), where)
-        if "then" not in raw:
+        _unknown_keys(raw, ("when", "then", "recommend"), where)
+        recommend = None
+        if "recommend" in raw:
+            if "then" in raw:
+                raise EvaluationInputError(f"{where}: give either 'then' or 'recommend'.")
+            if task not in (None, "ranking"):
+                raise EvaluationInputError(
+                    f"{where}.recommend: only ranking rules recommend items; a {task} rule "
+                    "gives its prediction in 'then'."
+                )
+            items = raw["recommend"]
+            if not isinstance(items, list) or not items or not all(_is_scalar(i) for i in items):
+                raise EvaluationInputError(
+                    f"{where}.recommend: must be a non-empty list of items, got {items!r}."
+                )
+            recommend = tuple(items)
+        elif "then" not in raw:
             raise EvaluationInputError(f"{where}: missing 'then' (the prediction).")
         when = raw.get("when", [])
         if not isinstance(when, list):
@@ -232,8 +264,9 @@ def parse_rules(
             _parse_condition(c, where=f"{where}.when[{j}]", features=features)
             for j, c in enumerate(when)
         )
-        _check_outcome(raw["then"], where=f"{where}.then", task=task)
-        rules.append(Rule(when=conditions, then=raw["then"]))
+        if recommend is None:
+            _check_outcome(raw["then"], where=f"{where}.then", task=task)
+        rules.append(Rule(when=conditions, then=raw.get("then"), recommend=recommend))
     return RuleSet(rules=tuple(rules), default=spec["default"])
 
 
@@ -267,15 +300,36 @@ def _condition_mask(condition: Condition, column: np.ndarray) -> np.ndarray:
     return hit & present
 
 
+def recommendation_scores(rules: RuleSet) -> dict[tuple[int, int], float]:
+    """The score of each (rule, position in its list) of the recommending rules: above
+    every ``then`` and ``default``, earlier rules and earlier items first."""
+    plain = [r.then for r in rules.rules if r.recommend is None] + [rules.default]
+    top = max(float(v) for v in plain if _is_number(v)) if any(map(_is_number, plain)) else 0
+    slots = [
+        (i, p) for i, r in enumerate(rules.rules) if r.recommend for p in range(len(r.recommend))
+    ]
+    return {slot: top + len(slots) - n for n, slot in enumerate(slots)}
+
+
 def apply_rules(
-    rules: RuleSet, *, columns: Mapping[str, np.ndarray], n_rows: int
+    rules: RuleSet,
+    *,
+    columns: Mapping[str, np.ndarray],
+    n_rows: int,
+    item: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Predictions for every row (first matching rule wins) and how many rows each rule took.
 
     Returns ``(predictions, {"rows_per_rule": [int, ...], "rows_default": int})``.
     Predictions are float64 when every outcome is a number, else an object array of labels.
+    Rules that `recommend` items match the rows whose `item` is in their list (ranking).
     """
-    outcomes = [r.then for r in rules.rules] + [rules.default]
+    if rules.recommends and item is None:
+        raise EvaluationInputError(
+            "The rules recommend items, which needs the file's item column: map it."
+        )
+    scores = recommendation_scores(rules)
+    outcomes = [r.then for r in rules.rules if r.recommend is None] + [rules.default]
     numeric = all(_is_number(v) for v in outcomes)
     if numeric:
         pred: np.ndarray = np.full(n_rows, float(rules.default))
@@ -283,7 +337,7 @@ def apply_rules(
         pred = np.full(n_rows, rules.default, dtype=object)
     unassigned = np.ones(n_rows, dtype=bool)
     taken = []
-    for rule in rules.rules:
+    for index, rule in enumerate(rules.rules):
         match = unassigned.copy()
         for condition in rule.when:
             if condition.feature not in columns:
@@ -291,7 +345,42 @@ def apply_rules(
                     f"Rule feature {condition.feature!r} is not a column of the file."
                 )
             match &= _condition_mask(condition, columns[condition.feature])
-        pred[match] = rule.then
-        unassigned &= ~match
-        taken.append(int(np.count_nonzero(match)))
+        if rule.recommend is None:
+            pred[match] = rule.then
+            unassigned &= ~match
+            taken.append(int(np.count_nonzero(match)))
+            continue
+        took = 0
+        for position, wanted in enumerate(rule.recommend):
+            hit = match & _condition_mask(Condition("item", "==", wanted), item)
+            pred[hit] = scores[(index, position)]
+            match &= ~hit
+            unassigned &= ~hit
+            took += int(np.count_nonzero(hit))
+        taken.append(took)
     return pred, {"rows_per_rule": taken, "rows_default": int(np.count_nonzero(unassigned))}
+
+
+def recommended_items(rules: RuleSet, row: Mapping[str, Any]) -> list[Any]:
+    """The items the rules recommend for one input (a prototype's form), best first: the
+    lists of the matching recommending rules in order, up to the first matching rule that
+    gives a plain score instead (in an evaluation it takes every remaining item of the
+    group). Conditions hold as in `apply_rules`; a missing value makes them false."""
+    columns = {}
+    for rule in rules.rules:
+        for c in rule.when:
+            value = row.get(c.feature)
+            numeric = _is_number(value) or isinstance(value, bool)
+            columns[c.feature] = (
+                np.array([np.nan if value is None else float(value)])
+                if numeric or value is None and isinstance(c.value, int | float)
+                else np.array([value], dtype=object)
+            )
+    items: list[Any] = []
+    for rule in rules.rules:
+        if not all(_condition_mask(c, columns[c.feature])[0] for c in rule.when):
+            continue
+        if rule.recommend is None:
+            break
+        items += [i for i in rule.recommend if i not in items]
+    return items

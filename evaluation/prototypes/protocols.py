@@ -230,12 +230,15 @@ def readable_answer(raw: Any, *, kind: str, top_k: int = 5) -> dict[str, Any]:
 def same_answer(model: dict[str, Any] | None, baseline: dict[str, Any] | None) -> bool | None:
     """Whether the model and the baseline agree (None when one of them is missing): the
     same class, the same first item of a ranking, numbers within 1e-9."""
-    if not model or not baseline or "error" in model:
+    if not model or not baseline or "error" in model or "error" in baseline:
         return None
     if model["kind"] == REGRESSION:
         other = _number(baseline.get("value"))
         return other is not None and abs(model["value"] - other) <= 1e-9 * max(1, abs(other))
     if model["kind"] == RANKING:
         first = model["items"][0]["item"] if model["items"] else None
+        items = baseline.get("value")
+        if isinstance(items, list):  # rules that recommend items: compare the first ones
+            return first is not None and bool(items) and str(items[0]) == first
         return first is not None and str(baseline.get("text")) == first
     return str(model.get("label")) == str(baseline.get("text"))

@@ -15,7 +15,7 @@ from accounts.models import Organization, User
 from accounts.services import audit
 from evaluation.metrics.errors import EvaluationInputError
 from evaluation.prototypes import builtin, outbound, protocols, schema
-from evaluation.prototypes.baseline import rule_answers
+from evaluation.prototypes.baseline import rule_answers, rule_recommendations
 from evaluation.prototypes.headers import HeadersUnreadable, decrypt_headers, encrypt_headers
 from evaluation.prototypes.models import (
     AllowedHost,
@@ -262,6 +262,17 @@ def baseline_rows(endpoint: PrototypeEndpoint, rows: list[dict[str, Any]]) -> li
     if baseline is None:
         return None
     try:
+        if endpoint.output_kind == protocols.RANKING:
+            recommended = rule_recommendations(baseline.rules, rows)
+            return [
+                {
+                    "name": baseline.name,
+                    "text": ", ".join(str(i) for i in items)
+                    or "No rule recommends anything for this input.",
+                    "value": items,
+                }
+                for items in recommended
+            ]
         answers = rule_answers(baseline.rules, rows)
     except EvaluationInputError as exc:
         return [{"name": baseline.name, "error": str(exc)} for _ in rows]

@@ -305,14 +305,21 @@ def _restaurant(project: Project, user: User) -> None:
             "rules": [
                 {
                     "when": [{"feature": "likes_spicy", "op": "==", "value": True}],
-                    "then": "kimchi_jjigae",
+                    "recommend": ["kimchi_jjigae", "tteokbokki"],
                 },
                 {
                     "when": [{"feature": "diet", "op": "in", "value": ["vegetarian", "vegan"]}],
-                    "then": "bibimbap",
+                    "recommend": ["bibimbap"],
+                },
+                {
+                    "when": [
+                        {"feature": "likes_spicy", "op": "==", "value": False},
+                        {"feature": "diet", "op": "==", "value": "none"},
+                    ],
+                    "recommend": ["bulgogi"],
                 },
             ],
-            "default": "bulgogi",
+            "default": 0,
         },
         result="NDCG@5 0.29",
     )

@@ -1,11 +1,16 @@
 """Forms of the lifecycle workspace. They validate (including the models' `clean`, which
 keeps references inside the cycle); the services save."""
 
+import json
+
 from django import forms
 
+from mlprojects.lifecycle import rule_builder
 from mlprojects.lifecycle.feasibility import CRITERIA, CRITERION_NAMES, RED_FLAGS
+from mlprojects.lifecycle.rules import validate_rules
 from mlprojects.models import (
     Baseline,
+    BaselineKind,
     DataSource,
     DeploymentPlan,
     EvaluationPlan,
@@ -272,16 +277,83 @@ class RulesField(forms.JSONField):
 
 
 class BaselineForm(CycleForm):
+    """A baseline; a rules baseline's rules are built with the rule builder (rows of
+    conditions, then/recommend, a default) or typed as JSON (`rules_mode` says which view
+    was submitted). A `rules_action` (add or remove a row, switch the view) re-renders the
+    form without saving: `rebuilding` tells the view."""
+
     class Meta:
         model = Baseline
         fields = list(Baseline.EDITABLE_FIELDS)
         field_classes = {"rules": RulesField}
-        widgets = {"rules": forms.Textarea(attrs={"rows": 6, "class": "mono"})}
+        labels = {"rules": "Rules (JSON)"}
+        widgets = {"rules": forms.Textarea(attrs={"rows": 10, "class": "mono"})}
         help_texts = {
-            "rules": 'Rules baselines only, as JSON: {"rules": [{"when": [{"feature": "age", '
-            '"op": ">=", "value": 30}], "then": 1}], "default": 0}. '
-            "Ops: == != > >= < <= in not_in."
+            "rules": 'As JSON: {"rules": [{"when": [{"feature": "age", "op": ">=", "value": 30}],'
+            ' "then": 1}], "default": 0}; for ranking a rule may "recommend": ["item", …] '
+            "instead of “then”. Ops: == != > >= < <= in not_in."
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = self.data if self.is_bound else {}
+        mode = data.get("rules_mode") or ("json" if data.get("rules") else "form")
+        self.rules_mode = "json" if mode == "json" else "form"
+        self.rules_action = data.get("rules_action", "")
+        self.rebuilding = bool(self.rules_action)
+        self.json_error = ""
+        if self.is_bound and self.rules_mode == "form":
+            self.builder = rule_builder.builder_from_data(data)
+        else:
+            self.builder = rule_builder.builder_from_spec(self.instance.rules)
+        if self.rules_action == "view-json":
+            self._to_json()
+        elif self.rules_action == "view-form":
+            self._to_form()
+        elif self.rules_action:
+            rule_builder.apply_action(self.builder, self.rules_action)
+        self.builder.padded()
+
+    op_labels = list(rule_builder.OP_LABELS.items())
+    blank_rule = rule_builder.RuleRow()
+
+    def _to_json(self) -> None:
+        spec = rule_builder.builder_to_spec(self.builder)
+        if rule_builder.has_errors(self.builder):
+            return  # stay on the form, with its errors shown
+        self.rules_mode = "json"
+        self.data = self.data.copy()
+        self.data["rules"] = "" if spec is None else json.dumps(spec, indent=2, ensure_ascii=False)
+
+    def _to_form(self) -> None:
+        text = self.data.get("rules", "").strip()
+        try:
+            spec = json.loads(text) if text else None
+        except json.JSONDecodeError as exc:
+            self.json_error = (
+                f"This is not valid JSON ({exc.msg}, line {exc.lineno}): fix it first."
+            )
+            return
+        problems = validate_rules(spec) if spec is not None else []
+        if problems:
+            self.json_error = " ".join(problems)
+            return
+        self.builder = rule_builder.builder_from_spec(spec)
+        self.rules_mode = "form"
+
+    def clean(self):
+        data = super().clean()
+        if self.rules_mode != "form":
+            return data
+        if data.get("kind") != BaselineKind.RULES:
+            data["rules"] = None  # rows left in the builder of another kind are not its rules
+            return data
+        spec = rule_builder.builder_to_spec(self.builder)
+        if rule_builder.has_errors(self.builder):
+            self.add_error(None, "Fix the rules marked below.")
+        else:
+            data["rules"] = spec
+        return data
 
 
 class ReferenceForm(CycleForm):

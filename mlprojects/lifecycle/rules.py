@@ -6,7 +6,12 @@ The one format, shared with the evaluation engine, which applies exactly this::
      "default": 0}
 
 Rules are tried in order; the first whose conditions all hold gives `then`, else
-`default`. `validate_rules` is strict (unknown keys, wrong types, empty lists, null and
+`default`. For ranking, a rule may `recommend` items instead of giving a `then` score
+(“if liked bibimbap, recommend bulgogi, japchae”)::
+
+    {"rules": [{"when": [{"feature": "liked", "op": "==", "value": "bibimbap"}],
+                "recommend": ["bulgogi", "japchae"]}], "default": 0}
+ `validate_rules` is strict (unknown keys, wrong types, empty lists, null and
 non-finite numbers are errors) so that what is saved is exactly what the engine can run.
 Applying rules is the engine's job (`evaluation.metrics.rules`, vectorised over a file);
 this module only guards the format at save time and describes it for reading.
@@ -50,11 +55,17 @@ def validate_rules(spec: Any) -> list[str]:
         if not isinstance(rule, dict):
             errors.append(f"{where} must be an object with “when” and “then”.")
             continue
-        extra = sorted(set(rule) - {"when", "then"})
+        extra = sorted(set(rule) - {"when", "then", "recommend"})
         if extra:
             errors.append(f"{where}: unknown key(s) {', '.join(extra)}.")
-        if "then" not in rule:
-            errors.append(f"{where}: “then” is required.")
+        if "then" in rule and "recommend" in rule:
+            errors.append(f"{where}: give either “then” or “recommend”, not both.")
+        elif "recommend" in rule:
+            items = rule["recommend"]
+            if not isinstance(items, list) or not items or not all(_is_scalar(i) for i in items):
+                errors.append(f"{where}: “recommend” must be a non-empty list of items.")
+        elif "then" not in rule:
+            errors.append(f"{where}: “then” is required (or “recommend”, for ranking).")
         elif not _is_scalar(rule["then"]):
             errors.append(f"{where}: “then” must be a finite number, string or boolean.")
         when = rule.get("when")
@@ -101,6 +112,10 @@ def describe_rules(spec: dict) -> list[str]:
         conds = " and ".join(
             f"{c['feature']} {c['op'].replace('_', ' ')} {c['value']}" for c in rule["when"]
         )
-        lines.append(f"if {conds} then {rule['then']}")
+        if "recommend" in rule:
+            outcome = "recommend " + ", ".join(str(i) for i in rule["recommend"])
+        else:
+            outcome = str(rule["then"])
+        lines.append(f"if {conds} then {outcome}")
     lines.append(f"otherwise {spec.get('default')}")
     return lines

@@ -425,7 +425,9 @@ def item_create(request: HttpRequest, org_slug: str, project_slug: str, kind: st
         if request.GET.get(name, "").isdigit():
             initial[name] = int(request.GET[name])
     form = item_kind.form(request.POST or None, initial=initial, cycle=cycle)
-    if request.method == "POST" and form.is_valid():
+    # A form may be re-rendered without saving (the rule builder's add/remove/view buttons).
+    rebuilding = getattr(form, "rebuilding", False)
+    if request.method == "POST" and not rebuilding and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
             services.item_create(
@@ -459,7 +461,9 @@ def item_edit(
     cycle = item.cycle
     cycle.project = project
     form = item_kind.form(request.POST or None, instance=item, cycle=cycle)
-    if request.method == "POST" and form.is_valid():
+    # A form may be re-rendered without saving (the rule builder's add/remove/view buttons).
+    rebuilding = getattr(form, "rebuilding", False)
+    if request.method == "POST" and not rebuilding and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
             services.item_update(project=project, user=request.user, item=item, values=values)

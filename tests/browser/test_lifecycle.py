@@ -108,11 +108,13 @@ def test_build_the_restaurant_project_through_nine_steps(page, screenshot):
     form = open_form(page, "baselines", "+ Add a baseline")
     form.get_by_label("Name").fill("Waiter rules")
     form.get_by_label("Kind").select_option("rules")
-    form.get_by_role("textbox", name="Rules").fill('{"rules": [], "default": "bulgogi"}')
+    form.get_by_role("button", name="Edit as JSON").click()
+    form = page.locator(".editing form").first
+    form.get_by_role("textbox", name="Rules (JSON)").fill('{"rules": [], "default": "bulgogi"}')
     form.get_by_role("button", name="Save").click()
     expect(page.locator(".editing")).to_contain_text("“rules” must be a non-empty list.")
     form = page.locator(".editing form").first
-    form.get_by_role("textbox", name="Rules").fill(
+    form.get_by_role("textbox", name="Rules (JSON)").fill(
         '{"rules": [{"when": [{"feature": "likes_spicy", "op": "==", "value": true}],'
         ' "then": "kimchi_jjigae"}], "default": "bulgogi"}'
     )

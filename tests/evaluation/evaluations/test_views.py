@@ -57,7 +57,7 @@ def test_uploading_stores_a_draft_and_asks_for_the_columns(project, member, clie
     assert evaluation.original_filename == "cancer.csv"
     assert ".." not in evaluation.file.name
     page = client.get(response["Location"])
-    assert "<th>texture</th>" in page.text  # the header
+    assert '<th scope="col">texture</th>' in page.text  # the header
     assert "<td>large</td>" in page.text or "<td>small</td>" in page.text  # a preview row
     assert page.context["form"]["y_true"].value() == "label"  # suggested
     assert page.context["form"]["y_score"].value() == "score"
@@ -253,3 +253,62 @@ def test_reading_a_stuck_evaluation_writes_nothing(
         )
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/").status_code == 200
     assert refresh(evaluation).status == EvaluationStatus.RUNNING
+
+
+def _ranking_csv() -> bytes:
+    from tests.evaluation.metrics.test_guess import ranking_rows
+
+    header, rows = ranking_rows()
+    return ("\n".join(",".join(r) for r in [header, *rows]) + "\n").encode()
+
+
+def _selected(page: str, name: str) -> list[str]:
+    """The values pre-selected or pre-ticked for a field of the mapping form."""
+    import re
+
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    if select:
+        return re.findall(r'<option value="([^"]*)"[^>]*selected', select.group(1))
+    return re.findall(rf'<input type="checkbox" name="{name}" value="([^"]*)"[^>]*checked', page)
+
+
+def test_the_mapping_page_guesses_a_ranking_file_and_previews_it(project, member, client_for):
+    client = client_for(member)
+    response = client.post(BASE + "new/", {"file": upload(_ranking_csv(), "dishes.csv")})
+    page = client.get(response["Location"]).text
+    assert _selected(page, "task") == ["ranking"]
+    assert _selected(page, "group") == ["guest_id"]
+    assert _selected(page, "item") == ["dish"]
+    assert _selected(page, "y_true") == ["ordered"]
+    assert _selected(page, "features") == ["party_size", "meal"]
+    assert _selected(page, "slice_columns") == ["party_size", "meal"]
+    # The preview: ten rows, each column with its role.
+    preview = page.split('id="mapping-preview"')[1].split("</section>")[0]
+    assert preview.count("<tr>") == 1 + 10  # the header row and ten rows
+    assert '<td data-role-of="guest_id"><span class="badge">Group</span>' in preview
+    assert '<td data-role-of="meal"><span class="badge">Feature · Slice</span>' in preview
+    assert "Not used" in preview  # rank
+
+
+def test_the_preview_shows_the_submitted_mapping_when_the_form_has_errors(
+    project, member, client_for
+):
+    client = client_for(member)
+    response = client.post(BASE + "new/", {"file": upload(_ranking_csv(), "dishes.csv")})
+    page = client.post(
+        response["Location"], {"name": "x", "task": "ranking", "y_true": "", "group": "meal"}
+    ).text
+    assert "This field is required." in page
+    assert '<td data-role-of="meal"><span class="badge">Group</span>' in page
+    assert '<td data-role-of="guest_id"><span class="badge muted">Not used</span>' in page
+
+
+def test_a_file_without_a_label_name_leaves_the_label_to_choose(project, member, client_for):
+    content = b"guest_id,dish,rank\n" + b"".join(
+        f"G{g},d{d},{d + 1}\n".encode() for g in range(5) for d in range(4)
+    )
+    client = client_for(member)
+    response = client.post(BASE + "new/", {"file": upload(content, "ranks.csv")})
+    page = client.get(response["Location"]).text
+    assert _selected(page, "y_true") == [""]  # "— choose —", not the id in the first column
+    assert "looks like a rank position" in page

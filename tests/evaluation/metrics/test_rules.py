@@ -141,3 +141,97 @@ def test_binary_prediction_outside_zero_one_is_rejected():
 def test_invalid_json_text_is_rejected():
     with pytest.raises(EvaluationInputError, match="not valid JSON"):
         parse_rules('{"rules": [}')
+
+
+# -- ranking rules that recommend items -------------------------------------------------------
+
+from evaluation.metrics import evaluate  # noqa: E402
+from evaluation.metrics.rules import recommended_items  # noqa: E402
+
+RECOMMEND = {
+    "rules": [
+        {"when": [{"feature": "liked", "op": "==", "value": "bibimbap"}],
+         "recommend": ["bulgogi", "japchae"]},
+        {"when": [{"feature": "liked", "op": "==", "value": "japchae"}], "recommend": ["kimchi"]},
+    ],
+    "default": 0,
+}  # fmt: skip
+
+
+def _dishes() -> dict[str, np.ndarray]:
+    """Two guests and three dishes each; guest A liked bibimbap and ordered bulgogi, guest
+    B liked japchae and ordered kimchi."""
+    return {
+        "group": np.array(["A", "A", "A", "B", "B", "B"], dtype=object),
+        "item": np.array(
+            ["japchae", "kimchi", "bulgogi", "bulgogi", "japchae", "kimchi"], dtype=object
+        ),  # fmt: skip
+        "y_true": np.array([0, 0, 1, 0, 0, 1], dtype=np.float64),
+        "y_score": np.array([0.2, 0.9, 0.1, 0.8, 0.3, 0.1]),
+        "liked": np.array(["bibimbap"] * 3 + ["japchae"] * 3, dtype=object),
+    }
+
+
+def test_a_recommending_rule_scores_its_items_above_the_rest_in_list_order():
+    cols = _dishes()
+    pred, usage = apply_rules(
+        parse_rules(RECOMMEND, task="ranking"), columns=cols, n_rows=6, item=cols["item"]
+    )
+    # A: bulgogi first, japchae second, kimchi not recommended; B: kimchi only.
+    assert pred[2] > pred[0] > pred[1] == 0
+    assert pred[5] > 0 and pred[3] == pred[4] == 0
+    assert usage == {"rows_per_rule": [2, 1], "rows_default": 3}
+
+
+def test_recommending_rules_are_scored_by_the_ranking_metrics():
+    result = evaluate(task="ranking", columns=_dishes(), options={"k": 1, "rules": RECOMMEND})
+    rule = result["baselines"]["rule:custom"]
+    assert rule["hit_rate"] == 1.0 and rule["ndcg_at_k"] == 1.0
+    assert result["metrics"]["hit_rate"] == 0.0  # the model put the wrong dish first
+    assert rule["lift"]["ndcg_at_k"]["better"] is False
+
+
+def test_a_ranking_rule_that_gives_a_group_one_score_says_it_cannot_rank():
+    per_guest = {"rules": [{"when": [{"feature": "liked", "op": "==", "value": "japchae"}],
+                            "then": 1}], "default": 0}  # fmt: skip
+    result = evaluate(task="ranking", columns=_dishes(), options={"rules": per_guest})
+    rule = result["baselines"]["rule:custom"]
+    assert rule["ndcg_at_k"] is None and "cannot rank" in rule["cannot_rank"]
+    assert "cannot rank" in result["info"]["rule_baselines"]["custom"]["cannot_rank"]
+    assert any(w["code"] == "rule_cannot_rank" for w in result["warnings"])
+
+
+def test_a_ranking_rule_on_the_items_own_column_still_ranks():
+    cols = {**_dishes(), "spicy": np.array([0, 1, 0, 0, 0, 1], dtype=np.float64)}
+    spicy = {"rules": [{"when": [{"feature": "spicy", "op": "==", "value": 1}], "then": 1}],
+             "default": 0}  # fmt: skip
+    result = evaluate(task="ranking", columns=cols, options={"rules": spicy})
+    assert result["baselines"]["rule:custom"]["ndcg_at_k"] is not None
+
+
+def test_recommending_needs_the_item_column():
+    cols = _dishes()
+    with pytest.raises(EvaluationInputError, match="item column"):
+        apply_rules(parse_rules(RECOMMEND), columns=cols, n_rows=6)
+
+
+def test_only_ranking_rules_recommend():
+    with pytest.raises(EvaluationInputError, match="only ranking rules recommend"):
+        parse_rules(RECOMMEND, task="binary")
+
+
+def test_a_rule_cannot_both_recommend_and_give_a_score():
+    spec = {"rules": [{"when": [], "then": 1, "recommend": ["x"]}], "default": 0}
+    with pytest.raises(EvaluationInputError, match="either 'then' or 'recommend'"):
+        parse_rules(spec)
+
+
+def test_the_recommendations_for_one_input_follow_the_rule_order():
+    rules = parse_rules(RECOMMEND)
+    assert recommended_items(rules, {"liked": "bibimbap"}) == ["bulgogi", "japchae"]
+    assert recommended_items(rules, {"liked": "tofu"}) == []
+    assert recommended_items(rules, {"liked": None}) == []
+
+
+def test_recommending_rules_round_trip_through_json():
+    assert parse_rules(RECOMMEND).to_dict() == RECOMMEND

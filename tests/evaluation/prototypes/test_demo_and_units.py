@@ -133,3 +133,41 @@ def test_a_category_value_outside_its_choices_is_refused():
     fields = schema.build_fields([{"name": "diet", "type": "category", "choices": ["none"]}])
     with pytest.raises(schema.SchemaError, match="diet: 'meat' is not a valid category"):
         schema.coerce_row(fields, {"diet": "meat"})
+
+
+def test_rules_that_recommend_items_answer_a_ranking_prototype_in_rule_order():
+    from evaluation.prototypes.baseline import rule_recommendations
+
+    rules = {
+        "rules": [
+            {"when": [{"feature": "likes_spicy", "op": "==", "value": True}],
+             "recommend": ["kimchi_jjigae", "tteokbokki"]},
+            {"when": [{"feature": "diet", "op": "==", "value": "vegan"}],
+             "recommend": ["bibimbap", "tteokbokki"]},
+        ],
+        "default": 0,
+    }  # fmt: skip
+    rows = [
+        {"likes_spicy": True, "diet": "vegan"},
+        {"likes_spicy": False, "diet": "none"},
+    ]
+    assert rule_recommendations(rules, rows) == [
+        ["kimchi_jjigae", "tteokbokki", "bibimbap"],
+        [],
+    ]
+
+
+def test_ranking_rules_without_recommendations_say_they_cannot_rank():
+    from evaluation.metrics.errors import EvaluationInputError
+    from evaluation.prototypes.baseline import rule_recommendations
+
+    with pytest.raises(EvaluationInputError, match="cannot rank"):
+        rule_recommendations(WAITER_RULES, [{"likes_spicy": True, "diet": "none"}])
+
+
+def test_a_ranking_baseline_agrees_when_its_first_item_is_the_models():
+    model = {"kind": protocols.RANKING, "items": [{"item": "bibimbap", "score": 0.9}]}
+    assert protocols.same_answer(model, {"text": "bibimbap, bulgogi",
+                                         "value": ["bibimbap", "bulgogi"]})  # fmt: skip
+    assert not protocols.same_answer(model, {"text": "bulgogi", "value": ["bulgogi"]})
+    assert protocols.same_answer(model, {"name": "x", "error": "cannot rank"}) is None
