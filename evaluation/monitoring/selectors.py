@@ -492,6 +492,8 @@ def _top_values(chart: dict[str, Any]) -> dict[str, Any]:
     for side in ("reference_share", "current_share"):
         out[side] = [chart[side][i] for i in top] + [sum(chart[side][i] for i in rest)]
     return out
+
+
 def performance_requirement(*, project: Project) -> tuple[str, float] | None:
     """Step 5's minimum performance in production of the current cycle: (metric, minimum)
     with a metric CBPE estimates, or None when step 5 sets none."""
