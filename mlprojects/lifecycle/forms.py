@@ -119,7 +119,9 @@ class FeasibilityForm(CycleForm):
         ]
 
     def flag_rows(self):
-        return [(label, self[key], self[f"{key}_rationale"]) for key, label in RED_FLAGS.items()]
+        return [
+            (key, label, self[key], self[f"{key}_rationale"]) for key, label in RED_FLAGS.items()
+        ]
 
     def split(self) -> dict:
         """The cleaned data as the arguments of `services.feasibility_update`."""

@@ -18,7 +18,7 @@ from mlprojects.lifecycle.diffs import section_diff
 from mlprojects.lifecycle.rules import describe_rules
 from mlprojects.models import (
     Baseline,
-    EvidenceKind,
+    CauseEvidenceKind,
     Feedback,
     Finding,
     Hypothesis,
@@ -126,7 +126,9 @@ def _node_views(tree: list[dict], solutions: dict[int, list]) -> list[dict]:
     return [
         {
             **n,
-            "evidence_label": EvidenceKind(n["evidence_kind"]).label if n["evidence_kind"] else "",
+            "evidence_label": CauseEvidenceKind(n["evidence_kind"]).label
+            if n["evidence_kind"]
+            else "",
             "solutions": solutions.get(n["id"], []),
             "children": _node_views(n["children"], solutions),
         }

@@ -75,6 +75,17 @@ def pvalue(value: float | None) -> str:
 
 
 @register.filter
+def money(value) -> str:
+    """An amount of money with its cents and thousands separated: 25000 → "25,000.00"."""
+    if value is None or value == "":
+        return MISSING
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except ArithmeticError:
+        return str(value)
+
+
+@register.filter
 def number(value, digits: int = 4) -> str:
     """Any number a person typed or a worker measured: `digits` significant digits, never
     in exponent notation from a ten-thousandth up (0.9111083 → 0.9111, 12345.6 → 12,346,

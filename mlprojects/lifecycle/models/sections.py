@@ -152,7 +152,7 @@ class ProblemDefinition(CycleItem):
     build_in_parallel = models.TextField("What is built in parallel", blank=True)
 
 
-class EvidenceKind(models.TextChoices):
+class CauseEvidenceKind(models.TextChoices):
     INTERVIEWS = "interviews", "Interviews"
     DATA_CHECK = "data_check", "Data check"
     INTERVIEWS_AND_DATA = "interviews_and_data", "Interviews and a data check"
@@ -176,7 +176,7 @@ class ProblemNode(CycleItem):
     )
     title = models.CharField(max_length=300)
     evidence_kind = models.CharField(
-        "Evidence from", max_length=20, choices=EvidenceKind.choices, blank=True
+        "Evidence from", max_length=20, choices=CauseEvidenceKind.choices, blank=True
     )
     evidence = models.TextField(
         "What the evidence shows",
