@@ -195,7 +195,10 @@ def test_the_project_page_query_count_is_bounded(
             project=proj, user=member, model=ProblemNode, values={"title": f"N{i}"}
         )
     client = client_for(member)
-    with django_assert_max_num_queries(30):
+    # The nine steps with their panels (runs, evaluations, A/B tests, prototype, monitoring,
+    # deployments, findings) are 30 queries however many items they hold; the first request
+    # in an organization also remembers it in the session.
+    with django_assert_max_num_queries(34):
         assert client.get(url(proj, "project_detail")).status_code == 200
 
 
