@@ -125,7 +125,8 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
             user=user,
             outcome=Outcome.SHIP,
             rationale=MENU_RATIONALE,
-            measured_value=MENU_MEASURED_REVISIT_RATE,
+            # Written back to the business metric when the project has one (the full demo).
+            measured_value=MENU_MEASURED_REVISIT_RATE if abtest.business_metric_id else None,
         )
         abtest.refresh_from_db()
     return abtest

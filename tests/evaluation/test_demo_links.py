@@ -28,7 +28,7 @@ def test_the_demo_has_six_recommender_runs_linked_to_the_recommender_objective(d
     assert [r.name for r in runs if r.role == "baseline"] == ["taste-mf-baseline"]
     assert all(r.status == "finished" for r in runs)
     first = runs[0]
-    assert set(first.latest_metrics) == {"ndcg@5", "ndcg@10", "precision@10"}
+    assert set(first.latest_metrics) == {"ndcg@5", "ndcg@10", "precision@10", "latency_ms"}
     assert RunMetric.objects.filter(run=first, key="precision@10").count() == 6  # epochs
 
 

@@ -63,7 +63,7 @@ def test_the_run_page_lists_its_logged_models_with_metrics(client_for, member, o
     )  # fmt: skip
     html = client_for(member).get(page(org, project, run)).text
     assert "Logged models" in html and model.pk in html
-    assert "acc = 0.7500" in html
+    assert "acc = 0.75" in html
 
 
 def test_images_are_shown_inline_and_other_files_downloaded(client_for, member, org, project, run):

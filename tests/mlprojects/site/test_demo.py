@@ -15,6 +15,7 @@ def test_every_apps_loaders_are_registered_in_the_storys_order():
         "projects",
         "abtests",
         "runs",
+        "registry",
         "evaluations",
         "monitoring",
         "prototypes",
