@@ -77,8 +77,8 @@ def test_a_versions_entry_shows_its_runs_params_and_metrics_and_its_models_metri
     entry = html[html.index(f'id="version-{version.pk}"') :]
     assert "<dt>C</dt><dd><code>0.5</code></dd>" in entry
     assert "<dt>solver</dt><dd><code>lbfgs</code></dd>" in entry
-    assert "<dt>accuracy</dt><dd>0.9500</dd>" in entry  # the latest value
-    assert "<dt>f1</dt><dd>0.8300</dd>" in entry  # the logged model's last value
+    assert "<dt>accuracy</dt><dd>0.95</dd>" in entry  # the latest value
+    assert "<dt>f1</dt><dd>0.83</dd>" in entry  # the logged model's last value
 
 
 def test_another_projects_run_shows_no_params_on_this_page(client_for, member, org, project):
