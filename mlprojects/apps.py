@@ -30,8 +30,12 @@ def register_notification_kinds() -> None:
 def register_demo_loaders() -> None:
     from mlprojects.analyses.demo import load_uber_analysis
     from mlprojects.lifecycle import demo
+    from mlprojects.review.demo import load_review_story
     from mlprojects.site.demo import register_demo_loader
 
     register_demo_loader("projects", order=10, load=demo.load_project_stories)
+    # After the A/B test (20) wrote its measured impact to step 4 and the prototype (46):
+    # v2, in review, is then up to date with the project.
+    register_demo_loader("review", order=48, load=load_review_story)
     register_demo_loader("uber-analysis", order=50, load=lambda orgs: load_uber_analysis(orgs.demo))
     register_demo_loader("other-company", order=60, load=demo.load_other_company)

@@ -26,7 +26,6 @@ from mlprojects.models import (
     Solution,
     WatchedMetric,
 )
-from mlprojects.review.demo import load_review_demo
 from mlprojects.site.demo import DemoOrganizations
 
 
@@ -500,7 +499,8 @@ FRAUD = "fraud-detection"
 
 
 def load_project_stories(orgs: DemoOrganizations) -> None:
-    """The restaurant (with its review story), the news feed and the fraud projects."""
+    """The restaurant, the news feed and the fraud projects (the restaurant's review story
+    is its own loader, after the A/B test has written its measured impact back)."""
     demo = orgs.demo
     restaurant = _ensure_project(
         org=demo,
@@ -512,7 +512,6 @@ def load_project_stories(orgs: DemoOrganizations) -> None:
     )
     if _is_blank(restaurant):
         _restaurant(restaurant, User.objects.get(email="member@example.com"))
-    load_review_demo(restaurant)
     news = _ensure_project(
         org=demo,
         slug="news-feed-ranking",

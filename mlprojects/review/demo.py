@@ -4,9 +4,17 @@ stakeholder logs in to a bell with notifications and a proposal in "My reviews".
 Idempotent: nothing is written once the project has a proposal."""
 
 from accounts.models import User
+from mlprojects.lifecycle.demo import RESTAURANT
 from mlprojects.lifecycle.services import section_update
 from mlprojects.models import Project, Proposal
 from mlprojects.review import services
+from mlprojects.site.demo import DemoOrganizations
+
+
+def load_review_story(orgs: DemoOrganizations) -> None:
+    project = Project.objects.filter(organization=orgs.demo, slug=RESTAURANT).first()
+    if project is not None:
+        load_review_demo(project)
 
 
 def load_review_demo(project: Project) -> None:

@@ -11,10 +11,6 @@ from tests.browser.test_runs import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_the_models_page_at_desktop_and_phone_width(page, screenshot, member, project):
     run = run_create(project=project, user=member, name="train-logistic-regression")
     logged = logged_model_create(project=project, user=member, name="clf", source_run=run)

@@ -42,10 +42,6 @@ def owner_page(page):
     return page
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_an_alert_becomes_a_finding_and_then_a_hypothesis_of_the_next_cycle(owner_page, screenshot):
     page = owner_page
     alert = _demo_alert()
@@ -70,10 +66,6 @@ def test_an_alert_becomes_a_finding_and_then_a_hypothesis_of_the_next_cycle(owne
     expect(hypothesis).to_be_visible()
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_the_monitoring_page_fits_a_phone(owner_page, screenshot):
     page = owner_page
     page.set_viewport_size({"width": 390, "height": 844})

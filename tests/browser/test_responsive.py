@@ -106,10 +106,6 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(demo_owner):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_on_a_phone_the_navigation_is_one_menu_with_every_entry(demo_owner, screenshot):
     page = demo_owner
     page.set_viewport_size(PHONE)

@@ -19,10 +19,6 @@ def restaurant():
     return Project.objects.get(slug="restaurant-revenue")
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_the_restaurant_has_an_approved_v1_and_a_v2_in_review(restaurant):
     statuses = list(
         Proposal.objects.filter(project=restaurant)
