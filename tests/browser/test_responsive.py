@@ -97,10 +97,6 @@ def demo_owner(page):
     return page
 
 
-@pytest.mark.xfail(
-    reason="Known failure after this round's merges, not yet fixed (see the project notes)",
-    strict=False,
-)
 def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(demo_owner):
     problems = crawl(demo_owner, PHONE, label="phone") + crawl(demo_owner, LAPTOP, label="laptop")
     assert not problems, "\n".join(problems)
