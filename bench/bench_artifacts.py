@@ -19,6 +19,7 @@ dropped, when it ends."""
 import argparse
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import shutil
@@ -88,10 +89,12 @@ class Side:
     def transfer(self, path: Path, workdir: Path, expected: str, timed: bool = True) -> None:
         """Upload `path` to a new run, download it back, check it; time both halves."""
         self.activate()
-        with mlflow.start_run(experiment_id=self.experiment_id) as run:
-            started = time.perf_counter()
-            mlflow.log_artifact(str(path))
-            uploaded = time.perf_counter()
+        # The client prints the run's URL when it ends; not part of the report.
+        with contextlib.redirect_stdout(io.StringIO()):
+            with mlflow.start_run(experiment_id=self.experiment_id) as run:
+                started = time.perf_counter()
+                mlflow.log_artifact(str(path))
+                uploaded = time.perf_counter()
         target = Path(tempfile.mkdtemp(dir=workdir, prefix="download-"))
         downloaded_at = time.perf_counter()
         local = download_artifacts(
