@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_tracking import free_port, start, stop, wait_until_up  # the same process handling
+from servers import free_port, start, stop, wait_until_up  # the same process handling
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

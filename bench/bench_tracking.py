@@ -18,119 +18,29 @@ into the project's.
 Both servers are started here and stopped, and their databases removed, when it ends."""
 
 import argparse
-import importlib.metadata
-import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
+from servers import (
+    Database,
+    ensure_mlflow_server,
+    free_port,
+    ours_env,
+    setup_ours,
+    start_mlflow,
+    start_ours,
+    stop,
+    wait_until_up,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-MLFLOW_VENV = Path(tempfile.gettempdir()) / "mlprojects-bench-mlflow"
-STARTUP_TIMEOUT = 300
 TARGET_RATIO = {"postgres": 3.0, "sqlite": 2.0}
 WARMUP_RUNS = 2
 ROUNDS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, headers: dict | None = None) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"server exited with {proc.returncode}; its log ends:\n{tail}")
-        try:
-            if requests.get(url, headers=headers, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:  # refused, or a busy server still starting
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT}s")
-
-
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    # A process group of its own, so that stopping it also stops its worker processes.
-    return subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def ensure_mlflow_server(postgres: bool) -> Path:
-    """The `mlflow` server executable, from a virtualenv under /tmp made on first use, at
-    the version of the mlflow client the project tests against."""
-    version = importlib.metadata.version("mlflow-skinny")
-    python = MLFLOW_VENV / "bin" / "python"
-    packages = [f"mlflow=={version}"] + (["psycopg[binary]"] if postgres else [])
-    if not python.exists():
-        print(f"installing mlflow=={version} into {MLFLOW_VENV} (once)…", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
-    missing = subprocess.run(
-        [str(python), "-c", "import mlflow.server" + (", psycopg" if postgres else "")],
-        capture_output=True,
-    ).returncode
-    if missing:
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             *packages],
-            check=True,
-        )  # fmt: skip
-    return MLFLOW_VENV / "bin" / "mlflow"
-
-
-class Database:
-    """Two empty databases of one engine: one for our server, one for MLflow's."""
-
-    def __init__(self, engine: str, workdir: Path, postgres_url: str):
-        self.engine, self.workdir, self.postgres_url = engine, workdir, postgres_url.rstrip("/")
-        self.created: list[str] = []
-
-    def new(self, name: str) -> tuple[str, str]:
-        """(Django DATABASE_URL, SQLAlchemy URL) of a new database."""
-        if self.engine == "sqlite":
-            path = self.workdir / f"{name}.sqlite3"
-            return f"sqlite:///{path}", f"sqlite:///{path}"
-        import psycopg
-
-        db = f"mlp_bench_{name}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(f"{self.postgres_url}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db}"')
-        self.created.append(db)
-        url = f"{self.postgres_url}/{db}"
-        return url, url.replace("postgres://", "postgresql://", 1)
-
-    def drop_all(self) -> None:
-        if not self.created:
-            return
-        import psycopg
-
-        with psycopg.connect(f"{self.postgres_url}/postgres", autocommit=True) as conn:
-            for db in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def metric_batches(metrics: int, batch: int, keys: int = 10):
@@ -190,27 +100,6 @@ def mlflow_experiment(session, base: str) -> str:
     raise AssertionError("unreachable")
 
 
-def setup_ours(env: dict) -> str:
-    """Migrate, create an organization, a member, a project and a write token."""
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], env=env,
-                   cwd=ROOT, check=True)  # fmt: skip
-    script = (
-        "from accounts.services import user_signup; from mlprojects.lifecycle.services import "
-        "project_create; u, o = user_signup(email='bench@example.com', password='x-bench-pw-1',"
-        " organization_name='Bench'); project_create(org=o, user=u, name='bench', slug='bench')"
-    )
-    subprocess.run(
-        [python, "manage.py", "shell", "-v", "0", "-c", script], env=env, cwd=ROOT, check=True
-    )
-    token = subprocess.run(
-        [python, "manage.py", "create_api_token", "--user", "bench@example.com", "--org",
-         "bench", "--name", "bench", "--scope", "write"],
-        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    return token
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=100)
@@ -224,16 +113,17 @@ def main() -> int:
         help="the cache of our production settings (PostgreSQL runs only)",
     )
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--db-prefix", default="mlp_bench", help="names of the scratch databases")
     args = parser.parse_args()
     if not 1 <= args.batch <= 1000:
         parser.error("--batch must be 1 to 1000 (the API's and MLflow's limit)")
 
     workdir = Path(tempfile.mkdtemp(prefix="mlp-bench-tracking-"))
-    db = Database(args.db, workdir, args.postgres_url)
+    db = Database(args.db, workdir, args.postgres_url, prefix=args.db_prefix)
     procs: list[subprocess.Popen] = []
     ours_session, mlflow_session = requests.Session(), requests.Session()
     try:
-        mlflow_exe = ensure_mlflow_server(args.db == "postgres")
+        mlflow_exe, mlflow_env = ensure_mlflow_server(args.db == "postgres")
         batches = metric_batches(args.metrics, args.batch)
         total = args.runs * args.metrics
         print(f"workload: {args.runs} runs × {args.metrics} metric values in batches of "
@@ -241,45 +131,21 @@ def main() -> int:
 
         ours_url, _ = db.new("ours")
         port = free_port()
-        env = {
-            **os.environ,
-            "DEBUG": "false",
-            "DATABASE_URL": ours_url,
-            "API_THROTTLE_USER": "100000000/min",
-            "LOG_LEVEL": "WARNING",
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "WEB_CONCURRENCY": str(args.workers),
-        }
-        if args.db == "postgres":  # as the README's production section runs it
-            env |= {
-                "DJANGO_SETTINGS_MODULE": "mlprojects.settings.production",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                "ALLOWED_HOSTS": "127.0.0.1",
-                "CELERY_BROKER_URL": args.redis_url,
-                "REDIS_URL": args.redis_url,
-                "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy
-                "CONN_MAX_AGE": "60",
-            }
-        else:
-            env["DJANGO_SETTINGS_MODULE"] = "mlprojects.settings.local"
+        env = ours_env(
+            database_url=ours_url, port=port, workers=args.workers,
+            postgres=args.db == "postgres", redis_url=args.redis_url, workdir=workdir,
+        )  # fmt: skip
         token = setup_ours(env)
-        procs.append(start(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-             "mlprojects.wsgi"],
-            env, workdir / "ours.log",
-        ))  # fmt: skip
+        procs.append(start_ours(env, workdir / "ours.log"))
         ours = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
         wait_until_up(f"{ours}/api/v1/me/", procs[-1], workdir / "ours.log", headers)
 
         _, mlflow_db = db.new("mlflow")
         mlflow_port = free_port()
-        procs.append(start(
-            [str(mlflow_exe), "server", "--backend-store-uri", mlflow_db,
-             "--default-artifact-root", str(workdir / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", str(args.workers)],
-            {**os.environ, "MLFLOW_HOME": str(workdir)}, workdir / "mlflow.log",
+        procs.append(start_mlflow(
+            mlflow_exe, mlflow_env, backend=mlflow_db, port=mlflow_port, workers=args.workers,
+            workdir=workdir, artifacts=["--default-artifact-root", str(workdir / "artifacts")],
         ))  # fmt: skip
         mlflow = f"http://127.0.0.1:{mlflow_port}"
         wait_until_up(f"{mlflow}/health", procs[-1], workdir / "mlflow.log")

@@ -55,6 +55,7 @@ LISTS = {
     "api-analysis-list",
     "api-data-source-list",
     "api-abtest-data-source-list",
+    "api-abtest-query-list",
 }
 
 KWARG = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
@@ -161,6 +162,7 @@ def foreign_kwargs(
                 "api-abtest-stop",
                 "api-abtest-decide",
                 "api-abtest-warehouse",
+                "api-abtest-queries",
                 "api-abtest-refresh",
                 "api-abtest-upload-list",
                 "api-abtest-upload-detail",

@@ -21,3 +21,17 @@ def test_api_ignores_organization_header_of_a_foreign_org(
 ):
     response = client_for(member).get("/api/v1/projects/", HTTP_X_ORGANIZATION=other_org.slug)
     assert response.status_code == 404
+
+
+def test_api_saved_query_list_returns_only_own_queries(
+    org, member, admin, other_warehouse_query, client_for
+):
+    from evaluation.abtests import services
+
+    source = services.data_source_create(org=org, user=admin, name="dwh", url="postgresql://r@h/d")
+    services.query_create(
+        org=org, user=member, data_source=source, name="Ours", kind="exposure", sql="SELECT 1"
+    )
+    response = client_for(member).get("/api/v1/ab-queries/")
+    assert response.status_code == 200
+    assert [q["name"] for q in response.json()["results"]] == ["Ours"]

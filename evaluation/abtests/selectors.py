@@ -262,7 +262,9 @@ def query_list(*, org: Organization) -> QuerySet[ABQuery]:
         .prefetch_related(
             Prefetch(
                 "versions",
-                queryset=ABQueryVersion.objects.order_by("-number"),
+                queryset=ABQueryVersion.objects.select_related("author", "reviewed_by").order_by(
+                    "-number"
+                ),
                 to_attr="version_list",
             )
         )

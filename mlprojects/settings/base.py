@@ -497,6 +497,7 @@ SPECTACULAR_SETTINGS = {
         # A/B tests' words for a metric's direction.
         "ChangeDirectionEnum": [("increase", "Increase is good"), ("decrease", "Decrease is good")],
         "PrototypeVerdictEnum": "evaluation.prototypes.models.Verdict",
+        "ABQueryKindEnum": "evaluation.models.QueryKind",
     },
 }
 

@@ -15,6 +15,8 @@ from evaluation.models import (
     MetricRole,
     MetricType,
     Outcome,
+    QueryKind,
+    QueryVersionStatus,
 )
 from mlprojects.models import Direction
 
@@ -153,6 +155,9 @@ class MetricSerializer(serializers.Serializer):
     direction = DirectionField()
     description = StrictCharField()
     quantile_level = serializers.FloatField(allow_null=True)
+    query = serializers.IntegerField(
+        source="query_id", allow_null=True, help_text="The saved metric definition it runs."
+    )
 
 
 class BusinessMetricSerializer(serializers.Serializer):
@@ -198,6 +203,7 @@ class ABTestSerializer(StrictModelSerializer):
     project = serializers.IntegerField(source="project_id")
     objective = serializers.IntegerField(source="objective_id", allow_null=True)
     business_metric = serializers.IntegerField(source="business_metric_id", allow_null=True)
+    exposure_query = serializers.IntegerField(source="exposure_query_id", allow_null=True)
     control = serializers.SerializerMethodField()
     variants = VariantSerializer(many=True)
     metrics = MetricSerializer(many=True)
@@ -222,6 +228,9 @@ class ABTestSerializer(StrictModelSerializer):
             "planned_days",
             "sequential_testing",
             "sequential_tuning_parameter",
+            "exposure_query",
+            "conversion_window_hours",
+            "cuped_lookback_days",
             "started_at",
             "stopped_at",
             "created_at",
@@ -365,3 +374,90 @@ class RawUploadSerializer(serializers.Serializer):
     error = StrictCharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- saved warehouse queries ---------------------------------------------------------------
+
+
+class ABQueryInputSerializer(serializers.Serializer):
+    data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(max_length=300, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=QueryKind.choices)
+    metric_type = serializers.ChoiceField(
+        choices=MetricType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Metric definitions only: proportion (binomial), mean, ratio or quantile.",
+    )
+    sql = StrictCharField(
+        help_text="One SELECT. Exposure: user_id, variant, exposed_at. "
+        "Metric: user_id, value, ts (the numerator for a ratio)."
+    )
+    denominator_sql = StrictCharField(
+        required=False, allow_blank=True, help_text="Ratio metrics: the denominator's events."
+    )
+    note = StrictCharField(
+        max_length=300, required=False, allow_blank=True, help_text="A note to the reviewer."
+    )
+
+
+class ABQueryVersionInputSerializer(serializers.Serializer):
+    sql = StrictCharField()
+    denominator_sql = StrictCharField(required=False, allow_blank=True)
+    note = StrictCharField(
+        max_length=300, required=False, allow_blank=True, help_text="What changed, and why."
+    )
+
+
+class ABQueryReviewInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=list(services.REVIEW_DECISIONS))
+    comment = StrictCharField(
+        required=False, allow_blank=True, help_text="Required when requesting changes."
+    )
+
+
+class ABTestQueriesInputSerializer(serializers.Serializer):
+    exposure_query = serializers.IntegerField(help_text="Id of a saved exposure query.")
+    metric_queries = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="Per metric key, the id of a saved metric definition of the same type "
+        "(null for none).",
+    )
+    conversion_window_hours = serializers.FloatField(default=72.0)
+    cuped_lookback_days = serializers.FloatField(
+        default=14.0, help_text="0 for no CUPED covariate."
+    )
+
+
+class ABQueryVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    sql = StrictCharField()
+    denominator_sql = StrictCharField()
+    note = StrictCharField()
+    status = serializers.ChoiceField(choices=QueryVersionStatus.choices)
+    author = serializers.EmailField(source="author.email", allow_null=True, default=None)
+    reviewed_by = serializers.EmailField(source="reviewed_by.email", allow_null=True, default=None)
+    review_comment = StrictCharField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ABQuerySerializer(serializers.Serializer):
+    """A saved query with its versions, newest first. `approved_version` is the version
+    experiments run (the newest approved one), null until one is approved."""
+
+    id = serializers.IntegerField()
+    name = StrictCharField()
+    description = StrictCharField()
+    kind = serializers.ChoiceField(choices=QueryKind.choices)
+    metric_type = StrictCharField(help_text="Empty for an exposure query.")
+    data_source = serializers.IntegerField(source="data_source_id")
+    approved_version = serializers.SerializerMethodField()
+    versions = ABQueryVersionSerializer(many=True, source="version_list")
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_approved_version(self, query: Any) -> int | None:
+        approved = [v.number for v in query.version_list if v.status == QueryVersionStatus.APPROVED]
+        return max(approved, default=None)

@@ -39,10 +39,31 @@ urlpatterns = [
         name="api-abtest-warehouse",
     ),
     path(
+        "ab-tests/<int:pk>/queries/",
+        views.ABTestQueriesView.as_view(),
+        name="api-abtest-queries",
+    ),
+    path(
         "ab-tests/<int:pk>/refresh/", views.ABTestRefreshView.as_view(), name="api-abtest-refresh"
     ),
     path(
         "ab-data-sources/", views.ABDataSourceListView.as_view(), name="api-abtest-data-source-list"
+    ),
+    path("ab-queries/", views.ABQueryListView.as_view(), name="api-abtest-query-list"),
+    path(
+        "ab-queries/<int:query_id>/",
+        views.ABQueryDetailView.as_view(),
+        name="api-abtest-query-detail",
+    ),
+    path(
+        "ab-queries/<int:query_id>/versions/",
+        views.ABQueryVersionListView.as_view(),
+        name="api-abtest-query-version-list",
+    ),
+    path(
+        "ab-queries/<int:query_id>/versions/<int:number>/review/",
+        views.ABQueryVersionReviewView.as_view(),
+        name="api-abtest-query-version-review",
     ),
     path("sample-size/", views.SampleSizeView.as_view(), name="api-sample-size"),
 ]

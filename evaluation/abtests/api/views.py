@@ -17,13 +17,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.base import OrgScopedAPIView
+from accounts.api.schema import ListSchema
 from evaluation.abtests import selectors, services, state
 from evaluation.abtests.api.serializers import (
     ABDataSourceInputSerializer,
     ABDataSourceSerializer,
+    ABQueryInputSerializer,
+    ABQueryReviewInputSerializer,
+    ABQuerySerializer,
+    ABQueryVersionInputSerializer,
     ABTestAnalysisSerializer,
     ABTestCreateSerializer,
     ABTestDecisionInputSerializer,
+    ABTestQueriesInputSerializer,
     ABTestSerializer,
     AnalysisOptionsSerializer,
     RawUploadInputSerializer,
@@ -33,7 +39,7 @@ from evaluation.abtests.api.serializers import (
     SampleSizeQuerySerializer,
     WarehouseInputSerializer,
 )
-from evaluation.models import ABDataSource, ABTest, ResultSource
+from evaluation.models import ABDataSource, ABQuery, ABTest, ResultSource
 from evaluation.uploads import UploadTooLarge, limit_upload_size
 from mlprojects.models import Project
 from mlprojects.site.limits import body_limit
@@ -310,6 +316,95 @@ class ABDataSourceListView(OrgScopedAPIView):
         return Response(ABDataSourceSerializer(source).data, status=201)
 
 
+# --- saved warehouse queries: the same actions as the organization's warehouse pages ------
+
+
+class ABQueryView(OrgScopedAPIView):
+    org_filter = "organization"
+
+    def get_queryset(self):
+        return self.scope_queryset(selectors.query_list(org=self.org))
+
+    def get_query(self, query_id: int) -> ABQuery:
+        return get_object_or_404(self.get_queryset(), pk=query_id)
+
+    def answer(self, query_id: int, status: int = 200) -> Response:
+        return Response(ABQuerySerializer(self.get_query(query_id)).data, status=status)
+
+
+class ABQueryListView(ABQueryView):
+    """The organization's saved exposure queries and metric definitions, each with its
+    versions; POST saves a new one as version 1, a draft that another member reviews."""
+
+    serializer_class = ABQueryInputSerializer
+    schema = ListSchema()
+
+    @extend_schema(
+        responses=inline_serializer("ABQueryList", fields={"results": ABQuerySerializer(many=True)})
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"results": ABQuerySerializer(self.get_queryset(), many=True).data})
+
+    @extend_schema(responses={201: ABQuerySerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ABQueryInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        query = _call(
+            services.query_create, org=self.org, user=request.user, **serializer.validated_data
+        )
+        return self.answer(query.pk, status=201)
+
+
+class ABQueryDetailView(ABQueryView):
+    """A saved query with its versions, newest first, and which version experiments run."""
+
+    serializer_class = ABQuerySerializer
+
+    def get(self, request: Request, query_id: int) -> Response:
+        return self.answer(query_id)
+
+
+class ABQueryVersionListView(ABQueryView):
+    """Save a new version of a query: a draft submitted for review. The approved version
+    keeps running until another member approves this one."""
+
+    serializer_class = ABQueryVersionInputSerializer
+
+    @extend_schema(responses={201: ABQuerySerializer})
+    def post(self, request: Request, query_id: int) -> Response:
+        query = self.get_query(query_id)
+        serializer = ABQueryVersionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.query_version_create,
+            query=query,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return self.answer(query.pk, status=201)
+
+
+class ABQueryVersionReviewView(ABQueryView):
+    """Review a draft version: `approve` (experiments run it from their next refresh) or
+    `request_changes` (with a comment). Its author may not review it."""
+
+    serializer_class = ABQueryReviewInputSerializer
+
+    @extend_schema(responses={200: ABQuerySerializer})
+    def post(self, request: Request, query_id: int, number: int) -> Response:
+        query = self.get_query(query_id)
+        version = selectors.query_version_get(query=query, number=number)
+        serializer = ABQueryReviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.query_version_review,
+            version=version,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return self.answer(query.pk)
+
+
 class ABTestWarehouseView(ABTestView):
     """Point the test at a data source with its exposure and metric queries."""
 
@@ -322,6 +417,26 @@ class ABTestWarehouseView(ABTestView):
         serializer.is_valid(raise_exception=True)
         _call(
             services.abtest_warehouse_set,
+            abtest=abtest,
+            user=request.user,
+            **serializer.validated_data,
+        )
+        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+
+
+class ABTestQueriesView(ABTestView):
+    """Point the test at saved queries: an exposure query and, per metric, a definition of
+    the same type, all on one data source. Refreshes run each one's approved version."""
+
+    serializer_class = ABTestQueriesInputSerializer
+
+    @extend_schema(responses={200: ABTestSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        abtest = self.get_abtest(pk)
+        serializer = ABTestQueriesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call(
+            services.abtest_queries_set,
             abtest=abtest,
             user=request.user,
             **serializer.validated_data,
