@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.api.base import OrgScopedAPIView
 from accounts.api.schema import ListSchema
+from accounts.permissions import Perm
 from evaluation.abtests import selectors, services, state
 from evaluation.abtests.api.serializers import (
     ABDataSourceInputSerializer,
@@ -287,9 +288,11 @@ class ABTestAnalysisView(ABTestView):
 
 
 class ABDataSourceListView(OrgScopedAPIView):
-    """The organization's warehouse data sources (URLs masked); POST connects one."""
+    """The organization's warehouse data sources (URLs masked); POST connects one — an
+    organization admin's step, as on the warehouse pages (it stores credentials)."""
 
     org_filter = "organization"
+    write_perm = Perm.MANAGE_MEMBERS
     serializer_class = ABDataSourceInputSerializer
 
     def get_queryset(self):

@@ -57,11 +57,13 @@ def configure(client, abtest, source_id):
 
 
 def test_a_refresh_puts_the_warehouse_aggregates_into_the_results(
-    warehouse, org, member, client_for, warehouse_abtest, django_capture_on_commit_callbacks
+    warehouse, org, admin, member, client_for, warehouse_abtest, django_capture_on_commit_callbacks
 ):
-    api = client_for(member)
-    created = post(api, "/api/v1/ab-data-sources/", {"name": "dwh", "url": warehouse["url"]})
+    created = post(
+        client_for(admin), "/api/v1/ab-data-sources/", {"name": "dwh", "url": warehouse["url"]}
+    )
     assert created.status_code == 201, created.json()
+    api = client_for(member)
     assert configure(api, warehouse_abtest, created.json()["id"]).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         answer = post(api, f"/api/v1/ab-tests/{warehouse_abtest.pk}/refresh/")
@@ -103,9 +105,9 @@ def test_a_refused_query_fails_the_refresh_and_keeps_the_results(
     assert not ABResult.objects.exists()
 
 
-def test_credentials_are_encrypted_at_rest_and_masked_in_answers(org, member, client_for):
+def test_credentials_are_encrypted_at_rest_and_masked_in_answers(org, admin, client_for):
     url = "postgresql+psycopg://reader:s3cret-pw@db.internal:5432/dwh"
-    answer = post(client_for(member), "/api/v1/ab-data-sources/", {"name": "dwh", "url": url})
+    answer = post(client_for(admin), "/api/v1/ab-data-sources/", {"name": "dwh", "url": url})
     assert answer.status_code == 201
     assert "s3cret-pw" not in answer.content.decode()
     assert answer.json()["display_url"] == "postgresql+psycopg://reader:***@db.internal:5432/dwh"
@@ -113,11 +115,20 @@ def test_credentials_are_encrypted_at_rest_and_masked_in_answers(org, member, cl
     assert "s3cret-pw" not in source.url_encrypted and source.url == url
 
 
-def test_only_postgresql_urls_are_accepted_for_now(member, client_for):
+def test_only_postgresql_urls_are_accepted_for_now(admin, client_for):
     answer = post(
-        client_for(member), "/api/v1/ab-data-sources/", {"name": "x", "url": "mysql://a@b/c"}
+        client_for(admin), "/api/v1/ab-data-sources/", {"name": "x", "url": "mysql://a@b/c"}
     )
     assert answer.status_code == 400 and "PostgreSQL" in answer.content.decode()
+
+
+def test_only_an_admin_connects_a_data_source_as_on_the_pages(member, client_for):
+    url = "postgresql+psycopg://reader:pw@db.internal:5432/dwh"
+    api = client_for(member)
+    answer = post(api, "/api/v1/ab-data-sources/", {"name": "dwh", "url": url})
+    assert answer.status_code == 403
+    assert not ABDataSource.objects.exists()
+    assert api.get("/api/v1/ab-data-sources/").status_code == 200
 
 
 def test_another_organizations_data_source_is_invisible(
