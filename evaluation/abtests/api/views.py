@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -408,43 +408,34 @@ class ABQueryVersionReviewView(ABQueryView):
         return self.answer(query.pk)
 
 
-class ABTestWarehouseView(ABTestView):
-    """Point the test at a data source with its exposure and metric queries."""
+class _ABTestSettingView(ABTestView):
+    """PUT one setting of a test through its service; answers the test."""
 
-    serializer_class = WarehouseInputSerializer
+    serializer_class: type[serializers.Serializer]
+    service: Any
 
     @extend_schema(responses={200: ABTestSerializer})
     def put(self, request: Request, pk: int) -> Response:
         abtest = self.get_abtest(pk)
-        serializer = WarehouseInputSerializer(data=request.data)
+        serializer = self.serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        _call(
-            services.abtest_warehouse_set,
-            abtest=abtest,
-            user=request.user,
-            **serializer.validated_data,
-        )
+        _call(type(self).service, abtest=abtest, user=request.user, **serializer.validated_data)
         return Response(ABTestSerializer(self.get_abtest(pk)).data)
 
 
-class ABTestQueriesView(ABTestView):
+class ABTestWarehouseView(_ABTestSettingView):
+    """Point the test at a data source with its exposure and metric queries."""
+
+    serializer_class = WarehouseInputSerializer
+    service = services.abtest_warehouse_set
+
+
+class ABTestQueriesView(_ABTestSettingView):
     """Point the test at saved queries: an exposure query and, per metric, a definition of
     the same type, all on one data source. Refreshes run each one's approved version."""
 
     serializer_class = ABTestQueriesInputSerializer
-
-    @extend_schema(responses={200: ABTestSerializer})
-    def put(self, request: Request, pk: int) -> Response:
-        abtest = self.get_abtest(pk)
-        serializer = ABTestQueriesInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        _call(
-            services.abtest_queries_set,
-            abtest=abtest,
-            user=request.user,
-            **serializer.validated_data,
-        )
-        return Response(ABTestSerializer(self.get_abtest(pk)).data)
+    service = services.abtest_queries_set
 
 
 class ABTestRefreshView(ABTestView):
