@@ -98,19 +98,24 @@ def read_frame(fh: IO[bytes], file_format: str, columns: list[str] | None) -> pd
     return pd.read_csv(fh, sep=delimiter, usecols=columns, compression=compression)
 
 
+#: Bytes of a Parquet file read at a time when it is streamed.
+READ_BUFFER_BYTES = 1024 * 1024
 #: Bytes of CSV text parsed at a time when a file is streamed (a batch of rows each).
 CSV_BLOCK_BYTES = 16 * 1024 * 1024
 
 
 def iter_frames(
-    fh: IO[bytes], file_format: str, batch_rows: int = windows.INGEST_BATCH_ROWS
+    fh: IO[bytes], file_format: str, batch_rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
     """A CSV / gzip CSV / Parquet file as pandas DataFrames of at most `batch_rows` rows
     (CSV: of one block of text), read as they are consumed: the file is never whole in
     memory. Column types come from the Parquet schema, or from the CSV's first block (a
     later value that does not fit is an error); `prediction_id` is always text."""
+    batch_rows = batch_rows or windows.INGEST_BATCH_ROWS
     if file_format == "parquet":
-        for batch in pq.ParquetFile(fh).iter_batches(batch_size=batch_rows):
+        # Without pre_buffer=False Arrow reads ahead and keeps the whole file in memory.
+        parquet = pq.ParquetFile(fh, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+        for batch in parquet.iter_batches(batch_size=batch_rows):
             yield batch.to_pandas()
         return
     compressed = file_format == "csv.gz"

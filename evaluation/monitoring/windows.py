@@ -213,7 +213,7 @@ class _Stage:
         """The batches staged under `key` (closing its file first)."""
         writer = self.writers.pop(key)
         writer.close()
-        parquet = pq.ParquetFile(writer.path)  # type: ignore[attr-defined]
+        parquet = pq.ParquetFile(writer.path, pre_buffer=False)  # type: ignore[attr-defined]
         for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS):
             yield pa.Table.from_batches([batch])
 
@@ -289,7 +289,8 @@ def _label_name(project: Project, key: str) -> str:
 def _storage_batches(path: str, names: Iterable[str]) -> Iterator[pa.Table]:
     for name in sorted(names):
         with default_storage.open(f"{path}/{name}", "rb") as fh:
-            for batch in pq.ParquetFile(fh).iter_batches(batch_size=INGEST_BATCH_ROWS):
+            parquet = pq.ParquetFile(fh, pre_buffer=False, buffer_size=1024 * 1024)
+            for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS):
                 yield pa.Table.from_batches([batch])
 
 
