@@ -38,6 +38,7 @@ from evaluation.monitoring.models import (
     MetricValue,
     MonitoringWindow,
     MonitorSettings,
+    WindowComputation,
     WindowSize,
 )
 from evaluation.prototypes.models import (
@@ -97,6 +98,7 @@ __all__ = [
     "MetricType",
     "MetricValue",
     "MonitorSettings",
+    "WindowComputation",
     "MonitoringWindow",
     "WindowSize",
     "Outcome",

@@ -10,15 +10,18 @@ may record an outcome; nothing partial is ever stored.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -46,6 +49,7 @@ from evaluation.monitoring.models import (
     MetricValue,
     MonitoringWindow,
     MonitorSettings,
+    WindowComputation,
 )
 from mlprojects.models import (
     REQUIRED_METRIC_LABELS,
@@ -67,17 +71,11 @@ TIMED_OUT_MESSAGE = (
 )
 
 
-def read_frame(fh: IO[bytes], file_format: str, columns: list[str] | None) -> pd.DataFrame:
-    """The chosen columns (all when None) of a CSV / gzip CSV / Parquet file as a pandas
-    DataFrame, with the dtypes pandas gives them - the types Evidently infers from."""
-    if file_format == "parquet":
-        return pq.read_table(fh, columns=columns).to_pandas()
-    compression = "gzip" if file_format == "csv.gz" else None
+def _delimiter(fh: IO[bytes], compressed: bool) -> str:
+    """The CSV delimiter, sniffed from the file's first bytes (the file is rewound)."""
     head = fh.read(SNIFF_BYTES)
     fh.seek(0)
-    if compression:
-        import gzip
-
+    if compressed:
         with gzip.GzipFile(fileobj=io.BytesIO(head)) as gz:
             try:
                 head = gz.read(SNIFF_BYTES)
@@ -85,10 +83,55 @@ def read_frame(fh: IO[bytes], file_format: str, columns: list[str] | None) -> pd
                 pass
     try:
         text = head.decode("utf-8-sig", errors="replace")
-        delimiter = csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
     except csv.Error:
-        delimiter = ","
+        return ","
+
+
+def read_frame(fh: IO[bytes], file_format: str, columns: list[str] | None) -> pd.DataFrame:
+    """The chosen columns (all when None) of a CSV / gzip CSV / Parquet file as a pandas
+    DataFrame, with the dtypes pandas gives them - the types Evidently infers from."""
+    if file_format == "parquet":
+        return pq.read_table(fh, columns=columns).to_pandas()
+    compression = "gzip" if file_format == "csv.gz" else None
+    delimiter = _delimiter(fh, compression is not None)
     return pd.read_csv(fh, sep=delimiter, usecols=columns, compression=compression)
+
+
+#: Bytes of a Parquet file read at a time when it is streamed.
+READ_BUFFER_BYTES = 1024 * 1024
+#: Bytes of CSV text parsed at a time when a file is streamed (a batch of rows each).
+CSV_BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def iter_frames(
+    fh: IO[bytes], file_format: str, batch_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """A CSV / gzip CSV / Parquet file as pandas DataFrames of at most `batch_rows` rows
+    (CSV: of one block of text), read as they are consumed: the file is never whole in
+    memory. Column types come from the Parquet schema, or from the CSV's first block (a
+    later value that does not fit is an error); `prediction_id` is always text."""
+    batch_rows = batch_rows or windows.INGEST_BATCH_ROWS
+    if file_format == "parquet":
+        # Without pre_buffer=False Arrow reads ahead and keeps the whole file in memory.
+        parquet = pq.ParquetFile(fh, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            yield batch.to_pandas()
+        return
+    compressed = file_format == "csv.gz"
+    delimiter = _delimiter(fh, compressed)
+    source: IO[bytes] = gzip.GzipFile(fileobj=fh) if compressed else fh
+    reader = pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"prediction_id": pa.string()}, strings_can_be_null=True
+        ),
+    )
+    for batch in reader:
+        for start in range(0, batch.num_rows, batch_rows):
+            yield batch.slice(start, batch_rows).to_pandas()
 
 
 def _finite(value: Any) -> Any:
@@ -578,4 +621,39 @@ def windows_compute(*, project_id: int, days: list[str]) -> int:
         len(windows.compute_partition(project, date.fromisoformat(day), context)) for day in days
     )
     alerts_evaluate(project_id=project_id)
+    return written
+
+
+@transaction.atomic
+def window_computation_done(*, computation_id: int, day: str) -> bool:
+    """Mark `day` of the computation done; when it was the last one, evaluate the alert
+    rules and delete the row - in this one transaction, so the step runs once per
+    computation whatever the redeliveries (a second delivery finds the day already done,
+    or the row gone). Returns whether this call completed the computation."""
+    row = WindowComputation.objects.select_for_update().filter(pk=computation_id).first()
+    if row is None:
+        return False
+    if day not in row.done:
+        row.done = [*row.done, day]
+    if not set(row.days) <= set(row.done):
+        row.save(update_fields=["done"])
+        return False
+    alerts_evaluate(project_id=row.project_id)
+    row.delete()
+    return True
+
+
+def window_partition_compute(*, project_id: int, day: str, computation_id: int | None) -> int:
+    """What one task of a computation's fan-out does: compute the windows of one day
+    partition, then count it done (the last one evaluates the alert rules). Without a
+    computation (a message sent before computations existed) the alert rules run here.
+    Returns the number of windows written."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    written = len(windows.compute_partition(project, date.fromisoformat(day)))
+    if computation_id is None:
+        alerts_evaluate(project_id=project_id)
+    else:
+        window_computation_done(computation_id=computation_id, day=day)
     return written

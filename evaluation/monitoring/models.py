@@ -286,6 +286,24 @@ class MonitoringWindow(models.Model):
         return f"{self.project_id} {self.size} {self.start:%Y-%m-%d %H:%M}"
 
 
+class WindowComputation(models.Model):
+    """One fan-out of window computations: the day partitions an ingest (or a settings
+    change) made stale, each computed by its own task on any worker, and what runs once
+    they are all done - the alert rules, evaluated once per ingest. Each task adds its day
+    to `done` under a row lock; the one that completes the set runs the alert rules and
+    deletes the row in the same transaction, so that step runs exactly once even when a
+    task is delivered twice. (A counter row rather than a Celery chord: it needs no result
+    backend, so it works the same on the filesystem broker of `make run` and on Redis.)"""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    days = models.JSONField(default=list)
+    done = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {len(self.done)}/{len(self.days)} days"
+
+
 class AlertKind(models.TextChoices):
     METRIC = "metric", "Watched metric past its threshold"
     DRIFT = "drift", "Data drift"

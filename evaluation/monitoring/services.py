@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from accounts.models import User
 from accounts.services import audit
 from evaluation.metrics import EvaluationInputError, detect_format, read_header
 from evaluation.monitoring import windows
-from evaluation.monitoring.jobs import read_frame
+from evaluation.monitoring.jobs import iter_frames
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -38,6 +38,7 @@ from evaluation.monitoring.models import (
     MetricValue,
     MonitoringWindow,
     MonitorSettings,
+    WindowComputation,
     WindowSize,
 )
 from evaluation.monitoring.tasks import (
@@ -453,7 +454,11 @@ def finding_record(
 MAX_INGEST_ROWS = 10_000
 
 
-def _ingest_frame(rows: Sequence[Any] | None, upload: UploadedFile | None) -> pd.DataFrame:
+def _ingest_frames(
+    rows: Sequence[Any] | None, upload: UploadedFile | None
+) -> Iterator[pd.DataFrame]:
+    """The rows of a call as DataFrames: JSON rows as one, a file streamed in batches of
+    `windows.INGEST_BATCH_ROWS` (read as they are consumed, never whole in memory)."""
     if (rows is None) == (upload is None):
         raise ValidationError({"rows": "Send either JSON rows or a file, not both."})
     if rows is not None:
@@ -467,23 +472,38 @@ def _ingest_frame(rows: Sequence[Any] | None, upload: UploadedFile | None) -> pd
             for key, value in row.items():
                 if isinstance(value, dict | list):
                     raise ValidationError({"rows": f"Row {i}: {key} is not a single value."})
-        return pd.DataFrame.from_records(list(rows))
+        yield pd.DataFrame.from_records(list(rows))
+        return
     try:
         file_format = detect_format(upload)
         upload.seek(0)
-        return read_frame(upload, file_format, None)
+        yield from iter_frames(upload, file_format)
     except UploadTooLarge:
         raise
-    except (EvaluationInputError, ValueError, OSError, pa.ArrowException) as exc:
+    except (EvaluationInputError, ValueError, OSError, EOFError, pa.ArrowException) as exc:
+        if isinstance(exc, windows.IngestError):
+            raise
         raise ValidationError({"file": f"Cannot read the file: {exc}"}) from None
 
 
 def _enqueue_windows(project: Project, days: Sequence[date]) -> list[str]:
+    """Queue the computation of the stale days as a fan-out, one task per day partition
+    on any worker, whose last task evaluates the alert rules once (`WindowComputation`)."""
     stale = [d.isoformat() for d in windows.stale_days(project, days)]
     if stale:
-        work = group(compute_window_partition_task.s(project.pk, day) for day in stale)
+        computation = WindowComputation.objects.create(project=project, days=stale)
+        work = group(
+            compute_window_partition_task.s(project.pk, day, computation.pk) for day in stale
+        )
         transaction.on_commit(work.apply_async)
     return stale
+
+
+def _store(store: Any, project: Project, frames: Iterator[pd.DataFrame], field: str) -> Any:
+    try:
+        return store(project, frames)
+    except windows.IngestError as exc:
+        raise ValidationError({field: str(exc)}) from None
 
 
 def predictions_ingest(
@@ -496,11 +516,8 @@ def predictions_ingest(
     """Store prediction rows (JSON rows or a CSV/Parquet file) in their day partitions and
     queue the computation of the windows they touch. A prediction_id sent again replaces
     the earlier row when the windows are computed."""
-    frame = _ingest_frame(rows, upload)
-    try:
-        stored = windows.store_predictions(project, frame)
-    except windows.IngestError as exc:
-        raise ValidationError({"rows" if upload is None else "file": str(exc)}) from None
+    field = "rows" if upload is None else "file"
+    stored = _store(windows.store_predictions, project, _ingest_frames(rows, upload), field)
     audit(
         org=project.organization,
         actor=user,
@@ -521,11 +538,8 @@ def labels_ingest(
 ) -> dict[str, Any]:
     """Store labels ({prediction_id, label}) however late, and queue the recomputation of
     the windows holding their predictions."""
-    frame = _ingest_frame(rows, upload)
-    try:
-        stored = windows.store_labels(project, frame)
-    except windows.IngestError as exc:
-        raise ValidationError({"rows" if upload is None else "file": str(exc)}) from None
+    field = "rows" if upload is None else "file"
+    stored = _store(windows.store_labels, project, _ingest_frames(rows, upload), field)
     audit(
         org=project.organization,
         actor=user,

@@ -32,7 +32,10 @@ def evaluate_all_alerts_task() -> None:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def compute_window_partition_task(project_id: int, day: str) -> None:
-    """(Re)compute the monitoring windows of one day partition. Idempotent: it reads the
-    stored rows and labels and overwrites the day's windows."""
-    jobs.windows_compute(project_id=project_id, days=[day])
+def compute_window_partition_task(
+    project_id: int, day: str, computation_id: int | None = None
+) -> None:
+    """(Re)compute the monitoring windows of one day partition, one task of a
+    computation's fan-out (the last to finish evaluates the alert rules, once).
+    Idempotent: it reads the stored rows and labels and overwrites the day's windows."""
+    jobs.window_partition_compute(project_id=project_id, day=day, computation_id=computation_id)

@@ -23,20 +23,23 @@ the windows of one day and removes the ones that no longer have rows.
 
 from __future__ import annotations
 
-import io
 import math
+import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -62,6 +65,13 @@ WORST_SLICES = 5
 SCORE_BINS = 10
 
 
+#: Rows read, checked and staged at a time by an ingest: 100,000 rows of 20 features are
+#: about 20 MB in pandas (measured in bench/bench_monitoring.py), whatever the file's size.
+INGEST_BATCH_ROWS = 100_000
+#: The stage key of labels whose prediction has not arrived.
+PENDING = "pending"
+
+
 class IngestError(ValueError):
     """Rows that cannot be stored; the message says which and why."""
 
@@ -75,12 +85,6 @@ def _root(project: Project) -> str:
 
 def _file_name() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
-
-
-def _write(name: str, frame: pd.DataFrame) -> None:
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
-    default_storage.save(name, ContentFile(buffer.getvalue()))
 
 
 def _listdir(path: str) -> tuple[list[str], list[str]]:
@@ -139,29 +143,155 @@ def read_labels(project: Project, day: date, ids: set[str]) -> pd.DataFrame:
     return _latest_labels([_read(path, _listdir(path)[1]), _read(root, _listdir(root)[1], ids=ids)])
 
 
-def _ids_of_day(project: Project, day: date) -> pd.Series:
+def _day_ids(project: Project, day: date) -> pa.Array:
+    """The prediction ids of one day partition (one column read, file by file)."""
     path = f"{_root(project)}/predictions/{day.isoformat()}"
-    frame = _read(path, _listdir(path)[1], columns=["prediction_id"])
-    return frame["prediction_id"] if not frame.empty else pd.Series([], dtype=object)
+    chunks = []
+    for name in sorted(_listdir(path)[1]):
+        with default_storage.open(f"{path}/{name}", "rb") as fh:
+            chunks.append(pq.read_table(fh, columns=["prediction_id"]).column(0).combine_chunks())
+    if not chunks:
+        return pa.array([], pa.string())
+    return pc.unique(pa.concat_arrays([c.cast(pa.string()) for c in chunks]))
+
+
+class _Stage:
+    """The files one ingest writes, staged in a local temporary directory - one Parquet
+    file per destination (a day partition, or the pending labels) however many batches
+    fill it - and published to storage only once every batch was read and valid. A bad
+    row in the last batch therefore leaves nothing stored, and memory holds one batch."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.schema: pa.Schema | None = None
+        self.count = 0
+
+    def _conform(self, table: pa.Table, offset: int) -> pa.Table:
+        # One schema for every batch: a column a later batch types differently (an integer
+        # column with a null, an all-null column) is cast to the first batch's type.
+        table = table.replace_schema_metadata(None)
+        if self.schema is None:
+            self.schema = table.schema
+            return table
+        if table.schema.equals(self.schema):
+            return table
+        if set(table.column_names) != set(self.schema.names):
+            raise IngestError(f"Rows from row {offset} on have other columns than the first.")
+        columns = []
+        for field in self.schema:
+            column = table.column(field.name)
+            if column.type != field.type:
+                if pa.types.is_null(field.type):
+                    raise IngestError(
+                        f"Column {field.name!r} is empty in the first rows: send a typed "
+                        "column (a Parquet schema), or put a value in the first rows."
+                    )
+                try:
+                    column = column.cast(field.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise IngestError(
+                        f"Column {field.name!r} changes type from row {offset} on "
+                        f"({field.type} before, {column.type} then)."
+                    ) from None
+            columns.append(column)
+        return pa.table(columns, schema=self.schema)
+
+    def write(self, key: str, table: pa.Table, offset: int = 0) -> None:
+        table = self._conform(table, offset)
+        if key not in self.writers:
+            self.count += 1
+            path = self.directory / f"{self.count}.parquet"
+            self.writers[key] = pq.ParquetWriter(path, table.schema)
+            self.writers[key].path = path  # type: ignore[attr-defined]
+        self.writers[key].write_table(table)
+
+    def keys(self) -> list[str]:
+        return list(self.writers)
+
+    def read(self, key: str) -> Iterator[pa.Table]:
+        """The batches staged under `key` (closing its file first)."""
+        writer = self.writers.pop(key)
+        writer.close()
+        parquet = pq.ParquetFile(writer.path, pre_buffer=False)  # type: ignore[attr-defined]
+        for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS):
+            yield pa.Table.from_batches([batch])
+
+    def publish(self, name_of: Callable[[str], str]) -> list[str]:
+        """Save every staged file to storage under `name_of(key)`; all or none."""
+        saved: list[str] = []
+        try:
+            for key, writer in list(self.writers.items()):
+                writer.close()
+                with open(writer.path, "rb") as fh:  # type: ignore[attr-defined]
+                    saved.append(default_storage.save(name_of(key), File(fh)))
+        except BaseException:
+            for name in saved:
+                default_storage.delete(name)
+            raise
+        self.writers.clear()
+        return saved
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+@contextmanager
+def _staging() -> Iterator[_Stage]:
+    with tempfile.TemporaryDirectory(prefix="monitoring-ingest-") as directory:
+        stage = _Stage(directory)
+        try:
+            yield stage
+        finally:
+            stage.close()
 
 
 def _file_labels(
-    project: Project, labels: pd.DataFrame, days: Iterable[date]
-) -> tuple[list[date], pd.DataFrame]:
-    """Write the labels whose prediction lies in one of `days` to those days' label
-    partitions (one prediction_id column read at a time). Returns the days written and the
-    labels left over (their predictions are elsewhere or have not arrived)."""
+    project: Project, source: Iterable[pa.Table], days: Iterable[date], stage: _Stage
+) -> list[date]:
+    """Stage the labels of `source` under the day of their prediction, looking for them
+    in `days` one day at a time (one day's prediction ids in memory, one batch of labels);
+    the labels not found go on to the next day, and those left at the end are staged as
+    pending (their predictions are elsewhere or have not arrived). Returns the days."""
     written = []
+    spill = 0
     for day in days:
-        if labels.empty:
-            break
-        here = labels["prediction_id"].isin(set(_ids_of_day(project, day))).to_numpy()
-        if here.any():
-            name = f"{_root(project)}/labels/{day.isoformat()}/{_file_name()}"
-            _write(name, labels[here].reset_index(drop=True))
+        ids = _day_ids(project, day)
+        if not len(ids):
+            continue
+        spill += 1
+        rest = f"rest-{spill}"
+        found = False
+        for table in source:
+            here = pc.is_in(table.column("prediction_id"), value_set=ids)
+            if pc.any(here).as_py():
+                stage.write(day.isoformat(), table.filter(here))
+                found = True
+            if not pc.all(here).as_py():
+                stage.write(rest, table.filter(pc.invert(here)))
+        if found:
             written.append(day)
-            labels = labels[~here]
-    return written, labels.reset_index(drop=True)
+        if rest not in stage.writers:
+            return written
+        source = stage.read(rest)
+    for table in source:
+        stage.write(PENDING, table)
+    return written
+
+
+def _label_name(project: Project, key: str) -> str:
+    if key == PENDING:
+        return f"{_root(project)}/labels/{_file_name()}"
+    return f"{_root(project)}/labels/{key}/{_file_name()}"
+
+
+def _storage_batches(path: str, names: Iterable[str]) -> Iterator[pa.Table]:
+    for name in sorted(names):
+        with default_storage.open(f"{path}/{name}", "rb") as fh:
+            parquet = pq.ParquetFile(fh, pre_buffer=False, buffer_size=1024 * 1024)
+            for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS):
+                yield pa.Table.from_batches([batch])
 
 
 def _file_pending_labels(project: Project, days: Iterable[date]) -> None:
@@ -171,41 +301,37 @@ def _file_pending_labels(project: Project, days: Iterable[date]) -> None:
     names = sorted(_listdir(root)[1])
     if not names:
         return
-    pending = _read(root, names)
-    if pending.empty:
-        return
-    written, left = _file_labels(project, pending, sorted(set(days)))
-    if not written:
-        return
-    if len(left):
-        _write(f"{root}/{_file_name()}", left)
+    with _staging() as stage:
+        written = _file_labels(project, _storage_batches(root, names), sorted(set(days)), stage)
+        if not written:
+            return
+        stage.publish(lambda key: _label_name(project, key))
     for name in names:
         default_storage.delete(f"{root}/{name}")
 
 
-def _clean_ids(frame: pd.DataFrame, what: str) -> pd.Series:
+def _clean_ids(frame: pd.DataFrame, what: str, offset: int = 0) -> pd.Series:
     if "prediction_id" not in frame:
         raise IngestError(f"Every {what} needs a prediction_id.")
     ids = frame["prediction_id"]
     missing = ids.isna() | (ids.astype(str).str.strip() == "")
     if missing.any():
-        raise IngestError(f"Row {int(np.flatnonzero(missing)[0])} has no prediction_id.")
+        raise IngestError(f"Row {offset + int(np.flatnonzero(missing)[0])} has no prediction_id.")
     return ids.astype(str)
 
 
-def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
-    """Validate prediction rows and store them in their day partitions. Returns the row
-    count and the days written."""
-    if frame.empty:
-        raise IngestError("No rows.")
+def clean_predictions(frame: pd.DataFrame, offset: int = 0) -> pd.DataFrame:
+    """Validated prediction rows, typed for storage; `offset` is the number of the first
+    row in the whole upload (error messages name rows by it)."""
     frame = frame.copy()
-    frame["prediction_id"] = _clean_ids(frame, "prediction")
+    frame["prediction_id"] = _clean_ids(frame, "prediction", offset)
     if "timestamp" not in frame:
         raise IngestError("Every prediction needs a timestamp.")
     stamps = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="mixed")
     if stamps.isna().any():
         raise IngestError(
-            f"Row {int(np.flatnonzero(stamps.isna())[0])} has no valid timestamp (ISO 8601)."
+            f"Row {offset + int(np.flatnonzero(stamps.isna())[0])} has no valid timestamp "
+            "(ISO 8601)."
         )
     frame["timestamp"] = stamps.astype("datetime64[us, UTC]")
     for column in ("label", "received_at"):
@@ -221,7 +347,8 @@ def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
             values = pd.to_numeric(frame[column], errors="coerce")
             bad = values.isna() & frame[column].notna()
             if bad.any():
-                raise IngestError(f"Row {int(np.flatnonzero(bad)[0])}: {column} is not a number.")
+                row = offset + int(np.flatnonzero(bad)[0])
+                raise IngestError(f"Row {row}: {column} is not a number.")
             frame[column] = values.astype("float64")
     for column in frame.columns:
         if frame[column].dtype == object and column != "prediction_id":
@@ -232,31 +359,50 @@ def store_predictions(project: Project, frame: pd.DataFrame) -> dict[str, Any]:
                     frame[column] = numbers
                 else:
                     frame[column] = frame[column].map(lambda v: None if v is None else str(v))
-    days = frame["timestamp"].dt.date
-    written = []
-    for day, part in frame.groupby(days, sort=True):
-        name = f"{_root(project)}/predictions/{day.isoformat()}/{_file_name()}"
-        _write(name, part.reset_index(drop=True))
-        written.append(day)
-    _file_pending_labels(project, written)
-    return {"rows": len(frame), "days": written}
+    return frame
 
 
-def store_labels(
-    project: Project, frame: pd.DataFrame, *, received_at: pd.Series | None = None
+def _batches(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> Iterable[pd.DataFrame]:
+    return [frames] if isinstance(frames, pd.DataFrame) else frames
+
+
+def store_predictions(
+    project: Project, frames: pd.DataFrame | Iterable[pd.DataFrame]
 ) -> dict[str, Any]:
-    """Validate label rows and store them with their arrival time (now, or per row
-    `received_at` when replaying labels that arrived in the past: the demo's history),
-    filed under the day of their prediction (pending when it has not arrived). Returns the
-    row count, the ids and the days whose windows they change."""
-    if frame.empty:
-        raise IngestError("No rows.")
-    ids = _clean_ids(frame, "label")
+    """Validate prediction rows - a frame, or the batches of a streamed file - and store
+    them in their day partitions (one file per day per call). All or nothing: the rows
+    are staged locally batch by batch and published when every batch was valid. Returns
+    the row count and the days written."""
+    rows = 0
+    with _staging() as stage:
+        for frame in _batches(frames):
+            if frame.empty:
+                continue
+            frame = clean_predictions(frame, rows)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            days = pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
+            for day in pc.unique(days).to_pylist():
+                stage.write(day, table.filter(pc.equal(days, day)), rows)
+            rows += len(frame)
+        if not rows:
+            raise IngestError("No rows.")
+        written = sorted(date.fromisoformat(key) for key in stage.keys())
+        stage.publish(lambda key: f"{_root(project)}/predictions/{key}/{_file_name()}")
+    _file_pending_labels(project, written)
+    return {"rows": rows, "days": written}
+
+
+def clean_labels(
+    frame: pd.DataFrame, offset: int = 0, received_at: pd.Series | None = None
+) -> pd.DataFrame:
+    """Validated label rows with their arrival time (now, or `received_at`)."""
+    ids = _clean_ids(frame, "label", offset)
     if "label" not in frame:
         raise IngestError("Every row needs a label.")
     labels = pd.to_numeric(frame["label"], errors="coerce")
     if labels.isna().any():
-        raise IngestError(f"Row {int(np.flatnonzero(labels.isna())[0])}: label is not a number.")
+        row = offset + int(np.flatnonzero(labels.isna())[0])
+        raise IngestError(f"Row {row}: label is not a number.")
     stored = pd.DataFrame(
         {
             "prediction_id": ids.to_numpy(),
@@ -267,11 +413,33 @@ def store_labels(
     if received_at is not None:
         stored["received_at"] = pd.to_datetime(received_at, utc=True).to_numpy()
     stored["received_at"] = stored["received_at"].astype("datetime64[us, UTC]")
-    rows, received = len(stored), set(stored["prediction_id"])
-    days, pending = _file_labels(project, stored, partition_days(project))
-    if len(pending):  # their predictions have not arrived yet
-        _write(f"{_root(project)}/labels/{_file_name()}", pending)
-    return {"rows": rows, "ids": received, "days": days}
+    return stored
+
+
+def store_labels(
+    project: Project,
+    frames: pd.DataFrame | Iterable[pd.DataFrame],
+    *,
+    received_at: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Validate label rows - a frame, or the batches of a streamed file - and store them
+    with their arrival time (now, or per row `received_at` when replaying labels that
+    arrived in the past: the demo's history, with one frame), filed under the day of
+    their prediction (pending when it has not arrived). All or nothing, like
+    `store_predictions`. Returns the row count and the days whose windows they change."""
+    rows = 0
+    with _staging() as stage:
+        for frame in _batches(frames):
+            if frame.empty:
+                continue
+            stored = clean_labels(frame, rows, received_at)
+            stage.write("all", pa.Table.from_pandas(stored, preserve_index=False), rows)
+            rows += len(stored)
+        if not rows:
+            raise IngestError("No rows.")
+        days = _file_labels(project, stage.read("all"), partition_days(project), stage)
+        stage.publish(lambda key: _label_name(project, key))
+    return {"rows": rows, "days": days}
 
 
 # -- aggregates ------------------------------------------------------------------------------
