@@ -219,6 +219,8 @@ def feedback_give(
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
+    if "given" in context:  # the answer's box thanks; "Feedback so far" lists it (htmx OOB)
+        context["feedback"] = selectors.feedback_list(project=project)
     if not request.htmx and "given" in context:
         messages.success(request, "Thank you: your feedback is in step 6 for the team.")
         return redirect("prototypes:page", org_slug=org_slug, project_slug=project_slug)

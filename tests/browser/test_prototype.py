@@ -73,6 +73,9 @@ def test_a_stakeholder_tries_the_prototype_on_a_phone_and_leaves_feedback(
     page.get_by_label("Comment (optional)").fill("Spicy guests get spicy dishes: good.")
     page.get_by_role("button", name="Send feedback").click()
     expect(page.locator("#feedback-box")).to_contain_text("Thank you")
+    # The list below shows it at once, with the ranking of the rules as a list too.
+    expect(page.locator("#prototype-feedback")).to_contain_text("Spicy guests get spicy dishes")
+    expect(page.locator("#baseline-answer ol.proto-ranking li").first).to_have_text("kimchi_jjigae")
     screenshot("prototype-phone")
     feedback = PrototypeFeedback.objects.get()
     assert (feedback.user, feedback.verdict) == (stakeholder, "up")
