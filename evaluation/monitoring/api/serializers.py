@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import QuerySerializer, StrictCharField, StrictModelSerializer
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -232,7 +232,7 @@ class MetricValueListSerializer(serializers.Serializer):
     results = MetricValueSerializer(many=True)
 
 
-class MetricValueQuerySerializer(serializers.Serializer):
+class MetricValueQuerySerializer(QuerySerializer):
     metric = serializers.IntegerField(required=False, help_text="Only this metric's values.")
     # "from" is a Python keyword: the field is named in `get_fields`.
     to = serializers.DateTimeField(required=False, help_text="Up to this time (inclusive).")
@@ -292,7 +292,7 @@ class AlertListSerializer(serializers.Serializer):
     results = AlertSerializer(many=True)
 
 
-class AlertQuerySerializer(serializers.Serializer):
+class AlertQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
 
 
