@@ -16,6 +16,10 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.relations import MANY_RELATION_KWARGS, ManyRelatedField
 
+# The largest primary key (a 64-bit signed integer): a larger id names nothing, and the
+# database could not even compare it in an `IN (…)`.
+MAX_ID = 2**63 - 1
+
 
 def from_json(field: serializers.Field) -> bool:
     """Whether the value came from a JSON body rather than a form or a query string."""

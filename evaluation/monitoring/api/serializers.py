@@ -3,7 +3,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import QuerySerializer, StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    MAX_ID,
+    QuerySerializer,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -199,9 +206,11 @@ class DeploymentListSerializer(serializers.Serializer):
 
 
 class MetricValueInputSerializer(serializers.Serializer):
-    metric = serializers.IntegerField(help_text="Id of a metric of the project (step 4).")
+    metric = StrictIntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of a metric of the project (step 4)."
+    )
     timestamp = serializers.DateTimeField()
-    value = serializers.FloatField()
+    value = StrictFloatField()
     segment = StrictCharField(
         max_length=200, required=False, allow_blank=True, allow_null=True, default=""
     )

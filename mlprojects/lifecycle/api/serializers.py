@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.api.fields import (
+    MAX_ID,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -110,6 +111,9 @@ class IdOrObjectField(serializers.Field):
             data = data.get("id")
         if isinstance(data, bool) or not isinstance(data, int):
             raise serializers.ValidationError("Give an id (or an object with an id).")
+        # An id no row can have (the database could not even compare it) names nothing.
+        if not 1 <= data <= MAX_ID:
+            raise serializers.ValidationError(f"No object {data}.")
         return data
 
     def to_representation(self, value):
