@@ -10,8 +10,7 @@ Bounded by the number of cases, not by a clock, so every operation is always tes
 runs in every `make test` (in one test process: it starts its own server): the coverage
 phase's deterministic cases plus SCHEMA_FUZZ_EXAMPLES random examples per operation
 (default 3), with deterministic generation (the same cases every run, so a CI failure
-reproduces). SCHEMA_FUZZ_EXAMPLES=100 digs deeper; SCHEMA_FUZZ_PHASES picks phases
-(add `stateful` for a deeper run)."""
+reproduces). SCHEMA_FUZZ_EXAMPLES=100 digs deeper; SCHEMA_FUZZ_PHASES picks phases."""
 
 import os
 import socket
