@@ -7,10 +7,10 @@ that the schema does not document, an invalid request that is accepted, or an er
 schemathesis itself fails the test, and schemathesis' report is printed.
 
 Bounded by the number of cases, not by a clock, so every operation is always tested and it
-runs in every `make test`: the coverage phase's deterministic cases plus FUZZ_EXAMPLES
-random examples per operation (default 5), with deterministic generation (the same cases
-every run, so a CI failure reproduces). FUZZ_EXAMPLES=200 digs deeper; FUZZ_PHASES picks
-phases."""
+runs in every `make test` (in one test process: it starts its own server): the coverage
+phase's deterministic cases plus SCHEMA_FUZZ_EXAMPLES random examples per operation
+(default 3), with deterministic generation (the same cases every run, so a CI failure
+reproduces). SCHEMA_FUZZ_EXAMPLES=100 digs deeper; SCHEMA_FUZZ_PHASES picks phases."""
 
 import os
 import socket
@@ -26,22 +26,20 @@ from accounts.services import api_token_create
 from tests.factories import MembershipFactory, OrganizationFactory, ProjectFactory, UserFactory
 from tests.worker import BASE_DIR, database_url
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "3"))
 # The schema's examples; the coverage phase (for every operation and parameter: boundary
 # values, each wrong type, missing required fields; deterministic); the fuzzing phase
-# (FUZZ_EXAMPLES generated requests per operation, valid and invalid).
-PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing")
+# (SCHEMA_FUZZ_EXAMPLES generated requests per operation, valid and invalid).
+PHASES = os.environ.get("SCHEMA_FUZZ_PHASES", "examples,coverage,fuzzing")
 # Only a guard against a hung run: the cases are bounded by count, not time.
-TIMEOUT_S = int(os.environ.get("FUZZ_TIMEOUT", "1800"))
+TIMEOUT_S = int(os.environ.get("SCHEMA_FUZZ_TIMEOUT", "1800"))
 
 # The server writes to the test database, so it must exist (pytest-django creates only the
-# databases that marked tests use) and be flushed afterwards.
-# Opt-in (SCHEMA_FUZZ=1) until the section endpoints' published schemas match what they
-# accept: a full run found invalid bodies that are accepted and undocumented 400s on the
-# lifecycle sections, alerts and metric-values filters.
+# databases that marked tests use) and be flushed afterwards. Under pytest-xdist
+# (`make test`) it runs in a group of its own, so one test process holds the server.
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(os.environ.get("SCHEMA_FUZZ") != "1", reason="opt-in: SCHEMA_FUZZ=1"),
+    pytest.mark.xdist_group("schema-fuzz"),
 ]
 
 # The checks run on every response. Not run:
@@ -91,6 +89,8 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
             "PORT": str(port),
             "HOST": "127.0.0.1",
             "WEB_CONCURRENCY": "2",
+            # No worker replaced mid-run: booting one (importing the app) costs seconds.
+            "GUNICORN_MAX_REQUESTS": "0",
             "API_THROTTLE_USER": "1000000/min",
             "API_THROTTLE_ANON": "1000000/min",
             "LOG_FORMAT": "text",

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import QuerySerializer, StrictCharField, StrictModelSerializer
 from evaluation.abtests import services
 from evaluation.abtests.models import STATS_DIRECTION
 from evaluation.models import (
@@ -117,7 +117,7 @@ class AnalysisOptionsSerializer(serializers.Serializer):
     )
 
 
-class SampleSizeQuerySerializer(serializers.Serializer):
+class SampleSizeQuerySerializer(QuerySerializer):
     type = serializers.ChoiceField(choices=["binomial", "continuous"], required=False)
     baseline = serializers.FloatField(required=False)
     mean = serializers.FloatField(required=False)

@@ -3,7 +3,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    MAX_ID,
+    QuerySerializer,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from evaluation.monitoring.models import (
     Alert,
     AlertStatus,
@@ -199,9 +206,11 @@ class DeploymentListSerializer(serializers.Serializer):
 
 
 class MetricValueInputSerializer(serializers.Serializer):
-    metric = serializers.IntegerField(help_text="Id of a metric of the project (step 4).")
+    metric = StrictIntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of a metric of the project (step 4)."
+    )
     timestamp = serializers.DateTimeField()
-    value = serializers.FloatField()
+    value = StrictFloatField()
     segment = StrictCharField(
         max_length=200, required=False, allow_blank=True, allow_null=True, default=""
     )
@@ -232,7 +241,7 @@ class MetricValueListSerializer(serializers.Serializer):
     results = MetricValueSerializer(many=True)
 
 
-class MetricValueQuerySerializer(serializers.Serializer):
+class MetricValueQuerySerializer(QuerySerializer):
     metric = serializers.IntegerField(required=False, help_text="Only this metric's values.")
     # "from" is a Python keyword: the field is named in `get_fields`.
     to = serializers.DateTimeField(required=False, help_text="Up to this time (inclusive).")
@@ -292,7 +301,7 @@ class AlertListSerializer(serializers.Serializer):
     results = AlertSerializer(many=True)
 
 
-class AlertQuerySerializer(serializers.Serializer):
+class AlertQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
 
 

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import OrgScopedAPIView
+from accounts.api.parsers import DepthLimitedJSONParser
 from accounts.api.schema import ListSchema
 from evaluation.monitoring import selectors, services
 from evaluation.monitoring.api.serializers import (
@@ -148,7 +149,7 @@ class MetricValueListView(ProjectScopedView):
     project's metrics; a (metric, timestamp, segment) sent again replaces its value.
     GET ?metric=&from=&to=&segment=: the values in time order."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     serializer_class = MetricValueListSerializer
     schema = ListSchema()
 

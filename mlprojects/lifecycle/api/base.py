@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import NotFound
 
 from accounts.api.base import OrgScopedAPIView
+from accounts.api.parsers import DepthLimitedJSONParser
 from mlprojects.lifecycle import selectors
 from mlprojects.lifecycle.api import serializers
 from mlprojects.models import Project, ProjectCycle
@@ -15,6 +16,10 @@ class ProjectScoped(OrgScopedAPIView):
     # so the API schema does not describe every operation with it).
 
     serializer_class = serializers.ProjectSerializer
+    # JSON bodies only: sections nest objects and lists (`multi_objective`, `hypotheses`),
+    # which a form cannot carry, so a form's nested part would be silently dropped and an
+    # invalid body saved as an empty one. A form is a 415, as the schema says.
+    parser_classes = [DepthLimitedJSONParser]
     # The views answer plain data built by selectors' dump functions (documented as JSON
     # objects by accounts.api.schema); `input_class` validates and documents a body.
     plain_answer = True

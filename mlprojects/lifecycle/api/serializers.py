@@ -6,7 +6,15 @@ validate only; references to other items are narrowed to the project's current c
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    MAX_ID,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictModelSerializer,
+    StrictPrimaryKeyRelatedField,
+    WholeItemsField,
+)
 from mlprojects.lifecycle import feasibility
 from mlprojects.models import (
     Baseline,
@@ -83,8 +91,8 @@ class CycleScoped:
             target.queryset = model.objects.filter(cycle=cycle)
 
 
-def _related(**kwargs) -> serializers.PrimaryKeyRelatedField:
-    return serializers.PrimaryKeyRelatedField(queryset=Metric.objects.none(), **kwargs)
+def _related(**kwargs) -> StrictPrimaryKeyRelatedField:
+    return StrictPrimaryKeyRelatedField(queryset=Metric.objects.none(), **kwargs)
 
 
 @extend_schema_field(
@@ -103,6 +111,9 @@ class IdOrObjectField(serializers.Field):
             data = data.get("id")
         if isinstance(data, bool) or not isinstance(data, int):
             raise serializers.ValidationError("Give an id (or an object with an id).")
+        # An id no row can have (the database could not even compare it) names nothing.
+        if not 1 <= data <= MAX_ID:
+            raise serializers.ValidationError(f"No object {data}.")
         return data
 
     def to_representation(self, value):
@@ -113,7 +124,7 @@ class IdOrObjectField(serializers.Field):
 
 
 class HypothesisInput(StrictModelSerializer):
-    id = serializers.IntegerField(required=False)
+    id = StrictIntegerField(required=False)
 
     class Meta:
         model = Hypothesis
@@ -122,7 +133,7 @@ class HypothesisInput(StrictModelSerializer):
 
 class ProblemNodeInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"parent": ProblemNode}
-    parent = serializers.PrimaryKeyRelatedField(
+    parent = StrictPrimaryKeyRelatedField(
         queryset=ProblemNode.objects.none(), allow_null=True, required=False
     )
 
@@ -133,7 +144,7 @@ class ProblemNodeInput(CycleScoped, StrictModelSerializer):
 
 class SolutionInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"cause": ProblemNode}
-    cause = serializers.PrimaryKeyRelatedField(queryset=ProblemNode.objects.none())
+    cause = StrictPrimaryKeyRelatedField(queryset=ProblemNode.objects.none())
 
     class Meta:
         model = Solution
@@ -149,7 +160,7 @@ class ObjectiveInput(StrictModelSerializer):
 @extend_schema_serializer(component_name="ProjectMetricInput")
 class MetricInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"objective": Objective, "parent": Metric}
-    objective = serializers.PrimaryKeyRelatedField(
+    objective = StrictPrimaryKeyRelatedField(
         queryset=Objective.objects.none(), allow_null=True, required=False
     )
     parent = _related(allow_null=True, required=False)
@@ -180,7 +191,7 @@ class ReferenceInput(StrictModelSerializer):
 
 
 class FeedbackInput(StrictModelSerializer):
-    id = serializers.IntegerField(required=False)
+    id = StrictIntegerField(required=False)
 
     class Meta:
         model = Feedback
@@ -189,7 +200,7 @@ class FeedbackInput(StrictModelSerializer):
 
 class WatchedMetricInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"metric": Metric}
-    id = serializers.IntegerField(required=False)
+    id = StrictIntegerField(required=False)
     metric = _related()
 
     class Meta:
@@ -201,7 +212,7 @@ class WatchedMetricInput(CycleScoped, StrictModelSerializer):
 
 
 class PhenomenonInput(StrictModelSerializer):
-    hypotheses = HypothesisInput(many=True, required=False)
+    hypotheses = WholeItemsField(HypothesisInput, required=False)
     data_sources = serializers.ListField(child=IdOrObjectField(), required=False)
 
     class Meta:
@@ -224,7 +235,7 @@ class ProblemInput(StrictModelSerializer):
 
 
 class MultiObjectiveInput(serializers.Serializer):
-    strategy = serializers.ChoiceField(
+    strategy = StrictChoiceField(
         choices=MultiObjectiveStrategy.choices, allow_blank=True, required=False
     )
     rationale = StrictCharField(required=False, allow_blank=True)
@@ -248,7 +259,7 @@ class PerformanceInput(StrictModelSerializer):
 
 
 class PrototypeInput(StrictModelSerializer):
-    feedback = FeedbackInput(many=True, required=False)
+    feedback = WholeItemsField(FeedbackInput, required=False)
 
     class Meta:
         model = Prototype
@@ -257,7 +268,7 @@ class PrototypeInput(StrictModelSerializer):
 
 class EvaluationPlanInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"metrics": Metric}
-    metrics = serializers.PrimaryKeyRelatedField(
+    metrics = StrictPrimaryKeyRelatedField(
         queryset=Metric.objects.none(), many=True, required=False
     )
 
@@ -267,23 +278,11 @@ class EvaluationPlanInput(CycleScoped, StrictModelSerializer):
 
 
 class DeploymentPlanInput(StrictModelSerializer):
-    watched_metrics = serializers.ListField(child=serializers.DictField(), required=False)
+    watched_metrics = WholeItemsField(WatchedMetricInput, required=False)
 
     class Meta:
         model = DeploymentPlan
         fields = [*DeploymentPlan.EDITABLE_FIELDS, "watched_metrics"]
-
-    def validate_watched_metrics(self, items: list[dict]) -> list[dict]:
-        out, errors = [], {}
-        for i, item in enumerate(items):
-            serializer = WatchedMetricInput(data=item, context=self.context)
-            if serializer.is_valid():
-                out.append(serializer.validated_data)
-            else:
-                errors[i] = serializer.errors
-        if errors:
-            raise serializers.ValidationError(errors)
-        return out
 
 
 class FurtherAnalysisInput(StrictModelSerializer):

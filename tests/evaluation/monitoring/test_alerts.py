@@ -159,6 +159,8 @@ def test_alerts_are_listed_and_filtered_by_status(api, project, member, recall_w
         "results": []
     }
     assert api.get(f"/api/v1/projects/{project.pk}/alerts/?status=closed").status_code == 400
+    # An empty filter is refused too, not read as no filter.
+    assert api.get(f"/api/v1/projects/{project.pk}/alerts/?status=").status_code == 400
 
 
 def test_acknowledge_then_resolve_records_who_and_when(api, project, member, recall_watch):

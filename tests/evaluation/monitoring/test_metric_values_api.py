@@ -102,6 +102,10 @@ def test_a_metric_of_another_project_refuses_the_whole_batch(
         [{"metric": 1, "timestamp": "yesterday", "value": 1}],
         [{"metric": 1, "timestamp": "2026-11-01T00:00:00Z", "value": "high"}],
         [{"timestamp": "2026-11-01T00:00:00Z", "value": 1}],
+        # Of another JSON type than the schema's, or an id no row can have.
+        [{"metric": 1, "timestamp": "2026-11-01T00:00:00Z", "value": "0.5"}],
+        [{"metric": "1", "timestamp": "2026-11-01T00:00:00Z", "value": 1}],
+        [{"metric": 2**64, "timestamp": "2026-11-01T00:00:00Z", "value": 1}],
     ],
 )
 def test_malformed_values_are_refused_with_400(api, project, values):
@@ -125,6 +129,13 @@ def test_non_finite_values_are_refused(api, project, lifecycle):
 def test_a_bad_query_parameter_is_a_400(api, project):
     assert api.get(url(project), {"from": "last week"}).status_code == 400
     assert api.get(url(project), {"metric": "recall"}).status_code == 400
+
+
+@pytest.mark.parametrize("name", ["from", "to", "metric"])
+def test_an_empty_query_parameter_is_a_400_naming_it(api, project, name):
+    response = api.get(url(project), {name: ""})
+    assert response.status_code == 400
+    assert name in response.json()["error"]["fields"]
 
 
 def test_values_of_a_watched_metric_are_accepted(api, project, lifecycle):

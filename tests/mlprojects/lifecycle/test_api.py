@@ -404,3 +404,60 @@ def test_another_organizations_project_is_404(api, other_project):
     )
     assert response.status_code == 404
     assert Hypothesis.objects.count() == hypotheses_before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("performance/", {"required_minimum": "0.6"}, "required_minimum"),
+        ("performance/", {"threshold": True}, "threshold"),
+        ("performance/", {"interpretability_needed": 1}, "interpretability_needed"),
+        ("performance/", {"required_metric": 0}, "required_metric"),
+        ("goal/", {"multi_objective": {"strategy": 1}}, "multi_objective"),
+        ("evaluation-plan/", {"metrics": {}}, "metrics"),
+        ("evaluation-plan/", {"metrics": ["1"]}, "metrics"),
+        ("feasibility/", {"business_case": {"estimated_value": 60000}}, "business_case"),
+        ("feasibility/", {"business_case": {"estimated_cost": "1e3"}}, "business_case"),
+        ("phenomenon/", {"hypotheses": [{"id": "1", "statement": "s"}]}, "hypotheses"),
+        ("phenomenon/", {"data_sources": [2**64]}, "data_sources"),
+    ],
+)
+def test_a_value_of_another_json_type_than_the_schemas_is_a_400(api, proj, path, body, field):
+    response = api("patch", base(proj) + path, body)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "missing"),
+    [
+        ("phenomenon/", {"hypotheses": [{"status": "open"}]}, "statement"),
+        ("prototype/", {"feedback": [{"text": "Nice"}]}, "who"),
+    ],
+)
+def test_nested_items_need_their_required_fields_even_in_a_patch(api, proj, path, body, missing):
+    response = api("patch", base(proj) + path, body)
+    assert response.status_code == 400
+    (field,) = body
+    assert missing in response.json()["error"]["fields"][field]["0"]
+
+
+def test_a_decimal_given_as_a_string_is_saved(api, proj):
+    body = {"business_case": {"estimated_value": "60000.50", "currency": "EUR"}}
+    response = api("patch", base(proj) + "feasibility/", body)
+    assert response.status_code == 200
+    proj.refresh_from_db()
+    assert str(selectors.cycle_get(project=proj).feasibility.estimated_value) == "60000.50"
+
+
+def test_a_section_takes_json_only_so_a_forms_nested_part_is_never_dropped(
+    client_for, member, proj
+):
+    response = client_for(member).put(
+        base(proj) + "goal/",
+        "statement=Grow&multi_objective=%7B%22strategy%22%3A1%7D",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_ORGANIZATION="acme",
+    )
+    assert response.status_code == 415
+    assert selectors.cycle_get(project=proj).goal.statement == ""
