@@ -57,7 +57,7 @@ from evaluation.stats import (
     sample_size_continuous,
 )
 from evaluation.stats.frequentist import check_alpha
-from evaluation.uploads import UploadTooLarge
+from evaluation.uploads import UploadTooLarge, check_data_filename
 from mlprojects.lifecycle.services import metric_current_record
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
@@ -420,6 +420,7 @@ def abtest_raw_upload_create(
     """Store a raw per-user file under a server-generated name and queue its aggregation."""
     abtest = state.locked(abtest)
     state.check_accepts_results(abtest)
+    check_data_filename(file.name)
     if file.size == 0:
         raise ValidationError({"file": "The file is empty."})
     if file.size > settings.ABTEST_MAX_UPLOAD_BYTES:

@@ -71,6 +71,13 @@ def test_an_oversize_upload_is_a_form_error(project, member, client_for, setting
     assert not Evaluation.objects.exists()
 
 
+def test_a_txt_file_is_refused_inline_even_when_it_holds_csv(project, member, client_for):
+    response = client_for(member).post(BASE + "new/", {"file": upload(cancer_csv(), "p.txt")})
+    assert response.status_code == 200
+    assert "“p.txt” is not a data file: upload a .csv, .csv.gz or .parquet" in response.text
+    assert not Evaluation.objects.exists()
+
+
 def test_an_unreadable_file_is_a_form_error(project, member, client_for):
     response = client_for(member).post(BASE + "new/", {"file": upload(b"PK\x03\x04zip")})
     assert response.status_code == 200
