@@ -82,9 +82,22 @@ def abtest_start(*, abtest: ABTest, user: User) -> ABTest:
 
 
 @transaction.atomic
-def abtest_stop(*, abtest: ABTest, user: User) -> ABTest:
+def abtest_stop(*, abtest: ABTest, user: User, analyse: bool = True) -> ABTest:
+    """Stop the test and, with `analyse`, queue the analysis of its final results with the
+    options of the latest analysis, so the team can decide without re-running it by hand.
+    No analysis is queued while the primary metric lacks results (the page asks for
+    them)."""
     abtest = state.locked(abtest)
     state.transition(abtest, "stop", user=user)
+    if analyse:
+        latest = abtest.analyses.order_by("-version").first()
+        try:
+            with transaction.atomic():
+                abtest_analysis_request(
+                    abtest=abtest, user=user, options=latest.options if latest else None
+                )
+        except ValidationError:
+            pass
     return abtest
 
 

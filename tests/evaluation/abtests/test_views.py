@@ -174,6 +174,35 @@ def test_start_and_stop_move_the_status(org, project, abtest, member, client_for
     assert abtest.status == "stopped"
 
 
+def test_stop_analyses_the_final_results_so_the_team_can_decide_at_once(
+    org, project, running_abtest, member, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(member)
+    earlier = services.abtest_analysis_request(
+        abtest=running_abtest, user=member, options={"alpha": 0.1}, enqueue=False
+    )
+    jobs.abtest_analysis_run(analysis_id=earlier.pk)
+    url = f"{base(org, project)}{running_abtest.pk}/status/"
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(url, {"action": "stop"})
+    analysis = running_abtest.analyses.order_by("-version").first()
+    assert (analysis.version, analysis.status) == (2, "queued")
+    assert analysis.options["alpha"] == 0.1  # the options of the latest analysis
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
+    running_abtest.refresh_from_db()
+    assert running_abtest.status == "analyzed"
+
+
+def test_stop_without_primary_results_queues_no_analysis(org, project, abtest, member, client_for):
+    client = client_for(member)
+    url = f"{base(org, project)}{abtest.pk}/status/"
+    client.post(url, {"action": "start"})
+    client.post(url, {"action": "stop"})
+    abtest.refresh_from_db()
+    assert abtest.status == "stopped"
+    assert not abtest.analyses.exists()
+
+
 def test_a_viewer_reads_the_page_but_may_not_change_it(
     org, project, running_abtest, viewer, client_for
 ):
@@ -462,7 +491,7 @@ def test_the_results_page_shows_the_lift_row_and_the_srm_banner(
     results = {**RESULTS, "conversion": {**RESULTS["conversion"]}}
     results["conversion"]["treatment"] = {"users": 1300, "conversions": 150}
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")
@@ -476,7 +505,7 @@ def test_the_page_flags_a_breached_guardrail(org, project, abtest, member, clien
     results = {**RESULTS, "order_time": {**RESULTS["order_time"]}}
     results["order_time"]["treatment"] = {"users": 1010, "sum": 9595.0, "sum_squares": 100000.0}
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")
