@@ -3,6 +3,7 @@ decision; htmx fragments with and without HX-Request; permissions; query counts.
 
 import math
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -255,6 +256,34 @@ def test_results_entered_in_the_form_are_saved_and_redirect(
         (1000, 100),
         (1010, 131),
     ]
+
+
+def test_a_continuous_metric_may_be_entered_as_mean_and_sample_sd(
+    org, project, abtest, member, client_for
+):
+    control, treatment = np.array([2.0, 4.0, 9.0]), np.array([1.0, 5.0, 6.0, 8.0])
+    data = {"metric": "revenue"}
+    for key, values in (("control", control), ("treatment", treatment)):
+        data[f"revenue-{key}__users"] = str(len(values))
+        data[f"revenue-{key}__mean"] = repr(float(values.mean()))
+        data[f"revenue-{key}__sd"] = repr(float(values.std(ddof=1)))
+    url = f"{base(org, project)}{abtest.pk}/results/"
+    response = client_for(member).post(url, data)
+    assert response.status_code == 302
+    rows = {r.variant.key: r for r in ABResult.objects.select_related("variant")}
+    assert rows["control"].sum == pytest.approx(control.sum())
+    assert rows["control"].sum_squares == pytest.approx(np.square(control).sum())
+    assert rows["treatment"].sum_squares == pytest.approx(np.square(treatment).sum())
+
+
+def test_a_continuous_metric_without_sums_or_mean_is_a_form_error(
+    org, project, abtest, member, client_for
+):
+    data = {"metric": "revenue", "revenue-control__users": "3", "revenue-treatment__users": "4"}
+    response = client_for(member).post(f"{base(org, project)}{abtest.pk}/results/", data)
+    assert response.status_code == 200
+    assert "or the mean and the sample standard deviation" in response.text
+    assert not ABResult.objects.exists()
 
 
 def test_results_entered_with_htmx_answer_the_results_fragment(
