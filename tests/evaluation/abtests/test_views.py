@@ -495,6 +495,24 @@ def test_requesting_an_analysis_queues_a_version_and_the_page_polls_it(
     assert "Record decision" in done.text
 
 
+def test_the_analysis_versions_badge_follows_the_job_to_succeeded(
+    org, project, stopped_abtest, member, client_for
+):
+    client = client_for(member)
+    detail = f"{base(org, project)}{stopped_abtest.pk}/"
+    client.post(detail + "analyze/", {"alpha": "0.05", "correction": "none", "prior": "flat"})
+    analysis = ABTestAnalysis.objects.get()
+    page = client.get(detail).text
+    versions = page[page.index('id="analysis-versions"') :]
+    assert '<span class="badge">Queued</span>' in versions[: versions.index("</section>")]
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
+    done = client.get(f"{detail}analyses/{analysis.pk}/", **HTMX).text
+    # The versions list is swapped out of band with the results, so no stale "Queued".
+    versions = done[done.index('<div id="analysis-versions" hx-swap-oob="true">') :]
+    assert '<span class="badge badge-ok">Succeeded</span>' in versions
+    assert "Queued" not in done
+
+
 def test_an_analysis_version_has_its_own_page(org, project, analyzed_abtest, viewer, client_for):
     analysis = analyzed_abtest.analyses.get()
     url = f"{base(org, project)}{analyzed_abtest.pk}/analyses/{analysis.pk}/"
