@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.jobs import job_enqueue
+from accounts.links import site_url
 from accounts.models import (
     ApiToken,
     AuditEvent,
@@ -107,7 +108,8 @@ def invitation_create(
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
     audit(org=org, actor=invited_by, action="invitation.created", target=email, data={"role": role})
-    transaction.on_commit(lambda: send_invitation_email_task.delay(invitation.pk, raw))
+    base = site_url()
+    transaction.on_commit(lambda: send_invitation_email_task.delay(invitation.pk, raw, base))
     return invitation, raw
 
 
@@ -320,8 +322,8 @@ def notify(
 
 def notification_email(notification: Notification) -> OutgoingEmail:
     """The email of a notification, saved in the outbox with it (sent after commit)."""
-    link = settings.SITE_URL + notification.url
-    settings_link = settings.SITE_URL + reverse("accounts:notification_settings")
+    link = site_url() + notification.url
+    settings_link = site_url() + reverse("accounts:notification_settings")
     return OutgoingEmail.objects.create(
         notification=notification,
         to=notification.recipient.email,

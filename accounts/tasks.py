@@ -8,13 +8,15 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from accounts import jobs
+from accounts.links import site_url
 from accounts.models import Invitation
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_invitation_email_task(invitation_id: int, raw_token: str) -> None:
+def send_invitation_email_task(invitation_id: int, raw_token: str, base_url: str = "") -> None:
+    """`base_url`: the site's address as the inviting request saw it (see `site_url`)."""
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
         .filter(pk=invitation_id)
@@ -22,7 +24,7 @@ def send_invitation_email_task(invitation_id: int, raw_token: str) -> None:
     )
     if invitation is None or not invitation.is_pending:
         return
-    link = settings.SITE_URL + reverse("accounts:invitation", args=[raw_token])
+    link = (base_url or site_url()) + reverse("accounts:invitation", args=[raw_token])
     inviter = invitation.invited_by.display_name if invitation.invited_by else "Someone"
     send_mail(
         subject=f"{inviter} invited you to {invitation.organization.name} on mlprojects",

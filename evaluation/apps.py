@@ -42,6 +42,12 @@ def register_project_page_parts() -> None:
         key="evaluations", slot=ACTIONS, template="evaluation/evaluations/_project_link.html"
     )
     register_project_panel(
+        key="evaluations-section",
+        slot=STEP_EVALUATION,
+        template="evaluation/evaluations/_project_section.html",
+        context=evaluations.project_section,
+    )
+    register_project_panel(
         key="abtests",
         slot=STEP_EVALUATION,
         template="evaluation/abtests/_project_section.html",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -23,6 +24,25 @@ class UploadTooLarge(Exception):
         super().__init__(message)
         self.max_bytes = max_bytes
         self.setting = setting
+
+
+#: The names a data file may have: what the content is read as (`detect_format`) must be
+#: what the name promises, so a `.txt` or `.xlsx` that happens to hold commas is refused.
+DATA_FILE_EXTENSIONS = (".csv", ".csv.gz", ".parquet")
+
+
+def check_data_filename(name: str | None, field: str = "file") -> None:
+    """ValidationError on `field` unless `name` ends in an accepted data-file extension.
+    A file sent without a name (raw bytes over the API) is judged by its content alone."""
+    if not name:
+        return
+    if not name.lower().endswith(DATA_FILE_EXTENSIONS):
+        raise ValidationError(
+            {
+                field: f"“{name[-80:]}” is not a data file: upload a .csv, .csv.gz or .parquet "
+                "file (save a spreadsheet or text file as CSV first)."
+            }
+        )
 
 
 def human_bytes(n: int) -> str:

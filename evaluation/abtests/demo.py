@@ -111,7 +111,7 @@ def load_abtest_demo(org: Organization) -> ABTest | None:
             abtest=abtest, user=user, results=MENU_RESULTS, source=ResultSource.DEMO
         )
         abtest.refresh_from_db()
-        services.abtest_stop(abtest=abtest, user=user)
+        services.abtest_stop(abtest=abtest, user=user, analyse=False)
     abtest.refresh_from_db()
     if abtest.status == ABTestStatus.STOPPED:
         analysis = abtest.analyses.exclude(status=JobStatus.FAILED).order_by("-version").first()

@@ -249,7 +249,12 @@ RESULT_FIELD_LABELS = {
     "quantile": "Sample quantile",
     "lower": "Lower bound",
     "upper": "Upper bound",
+    "mean": "or mean",
+    "sd": "and standard deviation (sample)",
 }
+#: A continuous metric may be entered either way: Σ and Σ², or mean and sample standard
+#: deviation (converted exactly by `evaluation.stats.expand_mean_sd`).
+CONTINUOUS_ALTERNATIVE = ("mean", "sd")
 
 
 def results_form_class(metric: ABMetric, variant_keys: list[str]) -> type[forms.Form]:
@@ -258,11 +263,18 @@ def results_form_class(metric: ABMetric, variant_keys: list[str]) -> type[forms.
     the prefix, so several metrics' forms can share a page)."""
     fields: dict[str, forms.Field] = {}
     value_fields = RESULT_FORM_FIELDS[metric.type]
+    continuous = metric.type == MetricType.CONTINUOUS
+    if continuous:
+        value_fields = (*value_fields, *CONTINUOUS_ALTERNATIVE)
     for key in variant_keys:
         for name in value_fields:
             label = RESULT_FIELD_LABELS[name]
             fields[f"{key}__{name}"] = forms.CharField(
-                label=f"{label} ({key})", widget=forms.TextInput(attrs={"inputmode": "decimal"})
+                label=f"{label} ({key})",
+                # Σ and Σ², or mean and sd: each pair is optional, one is checked in
+                # `results_from_form`.
+                required=not continuous or name == "users",
+                widget=forms.TextInput(attrs={"inputmode": "decimal"}),
             )
     return type("ResultsForm", (forms.Form,), fields)
 
@@ -286,10 +298,24 @@ def results_from_form(form: forms.Form, metric: ABMetric, variant_keys: list[str
     per_variant: dict[str, dict] = {key: {} for key in variant_keys}
     for name, value in list(form.cleaned_data.items()):
         variant, field = name.split("__", 1)
+        if not value.strip():
+            continue  # an optional pair of a continuous metric, left empty
         try:
             per_variant[variant][field] = parse_number(value)
         except ValidationError as exc:
             form.add_error(name, exc)
+    if metric.type == MetricType.CONTINUOUS:
+        for key, values in per_variant.items():
+            if {"mean", "sd"} <= values.keys():
+                # The form shows the stored Σ and Σ²; a mean and sd typed over them win.
+                values.pop("sum", None)
+                values.pop("sum_squares", None)
+            given = values.keys() - {"users"}
+            if not given:
+                form.add_error(
+                    f"{key}__sum",
+                    "Enter Σ and Σ², or the mean and the sample standard deviation.",
+                )
     return {metric.key: per_variant}
 
 

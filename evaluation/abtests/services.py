@@ -57,7 +57,7 @@ from evaluation.stats import (
     sample_size_continuous,
 )
 from evaluation.stats.frequentist import check_alpha
-from evaluation.uploads import UploadTooLarge
+from evaluation.uploads import UploadTooLarge, check_data_filename
 from mlprojects.lifecycle.services import metric_current_record
 from mlprojects.models import Direction, Metric, MetricKind, Objective, Project
 
@@ -82,9 +82,22 @@ def abtest_start(*, abtest: ABTest, user: User) -> ABTest:
 
 
 @transaction.atomic
-def abtest_stop(*, abtest: ABTest, user: User) -> ABTest:
+def abtest_stop(*, abtest: ABTest, user: User, analyse: bool = True) -> ABTest:
+    """Stop the test and, with `analyse`, queue the analysis of its final results with the
+    options of the latest analysis, so the team can decide without re-running it by hand.
+    No analysis is queued while the primary metric lacks results (the page asks for
+    them)."""
     abtest = state.locked(abtest)
     state.transition(abtest, "stop", user=user)
+    if analyse:
+        latest = abtest.analyses.order_by("-version").first()
+        try:
+            with transaction.atomic():
+                abtest_analysis_request(
+                    abtest=abtest, user=user, options=latest.options if latest else None
+                )
+        except ValidationError:
+            pass
     return abtest
 
 
@@ -420,6 +433,7 @@ def abtest_raw_upload_create(
     """Store a raw per-user file under a server-generated name and queue its aggregation."""
     abtest = state.locked(abtest)
     state.check_accepts_results(abtest)
+    check_data_filename(file.name)
     if file.size == 0:
         raise ValidationError({"file": "The file is empty."})
     if file.size > settings.ABTEST_MAX_UPLOAD_BYTES:

@@ -21,7 +21,13 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit
 from evaluation.models import ABResult, ABTest, ABTestStatus
-from evaluation.stats import StatsInputError, parse_metrics, parse_results, parse_variants
+from evaluation.stats import (
+    StatsInputError,
+    expand_mean_sd,
+    parse_metrics,
+    parse_results,
+    parse_variants,
+)
 
 
 class TransitionError(ValidationError):
@@ -122,6 +128,15 @@ def validate_results(*, abtest: ABTest, results: Mapping[str, Any]) -> dict[str,
             }
         )
     try:
+        # A continuous metric may be entered as mean and standard deviation per variant.
+        results = {
+            key: (
+                {v: expand_mean_sd(data, where=f"{key}/{v}") for v, data in per_variant.items()}
+                if isinstance(per_variant, Mapping) and metrics[key].type == "continuous"
+                else per_variant
+            )
+            for key, per_variant in results.items()
+        }
         parse_results(
             results,
             metrics=parse_metrics([metrics[k].as_stats() for k in results]),

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from evaluation.metrics import PRIMARY_METRIC
 from evaluation.models import Evaluation, EvaluationMetric, EvaluationStatus
 from mlprojects.models import Metric, MetricKind, Project
 from mlprojects.templatetags.numbers import metric as metric_text
@@ -72,6 +73,28 @@ def evaluation_list(*, project: Project) -> QuerySet[Evaluation]:
             Prefetch("metric_values", queryset=model_metrics, to_attr="model_metrics")
         )
     )
+
+
+def with_headline(evaluations: list[Evaluation]) -> list[Evaluation]:
+    """Set `headline` (the primary metric's value row, or None) and `headline_label` on
+    each evaluation of a list from `evaluation_list`."""
+    for evaluation in evaluations:
+        primary = PRIMARY_METRIC.get(evaluation.task)
+        evaluation.headline = next((m for m in evaluation.model_metrics if m.name == primary), None)
+        evaluation.headline_label = metric_label(primary, k=evaluation_k(evaluation))
+    return evaluations
+
+
+#: How many evaluations step 7 of the project page lists (the rest: “All evaluations”).
+PROJECT_SECTION_SIZE = 5
+
+
+def project_section(*, project: Project) -> dict:
+    """Step 7's "Evaluations" panel: the newest evaluations with status and headline."""
+    newest = list(
+        evaluation_list(project=project).order_by("-created_at", "-pk")[:PROJECT_SECTION_SIZE]
+    )
+    return {"evaluations": with_headline(newest)}
 
 
 def evaluation_get(*, project: Project, evaluation_id: int) -> Evaluation:

@@ -35,7 +35,7 @@ from evaluation.metrics import (
     suggest_mapping,
 )
 from evaluation.models import Evaluation, EvaluationStatus, EvaluationTask
-from evaluation.uploads import UploadTooLarge
+from evaluation.uploads import UploadTooLarge, check_data_filename
 from mlprojects.models import Baseline, BaselineKind, Metric, MetricKind, Project
 from mlprojects.site.storage import open_stored
 
@@ -403,6 +403,7 @@ def evaluation_upload(
 ) -> Evaluation:
     """Browser step 1: store the file as a draft, with the suggested task."""
     _check_size(upload)
+    check_data_filename(upload.name)
     file_format, header = inspect_file(upload)
     filename = clean_filename(upload.name)
     evaluation = Evaluation(
@@ -516,6 +517,7 @@ def evaluation_create(
     stored when the mapping or the file is invalid. `project_rules` and the target metric
     as in `evaluation_configure`."""
     _check_size(upload)
+    check_data_filename(upload.name)
     file_format, header = inspect_file(upload)
     warnings: list[str] = []
     if project_rules and task in EvaluationTask.values:

@@ -37,11 +37,7 @@ def _project(request: HttpRequest, project_slug: str):
 @require_perm(Perm.READ)
 def evaluation_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = _project(request, project_slug)
-    evaluations = list(selectors.evaluation_list(project=project))
-    for evaluation in evaluations:
-        primary = PRIMARY_METRIC.get(evaluation.task)
-        evaluation.headline = next((m for m in evaluation.model_metrics if m.name == primary), None)
-        evaluation.headline_label = metric_label(primary, k=evaluation_k(evaluation))
+    evaluations = selectors.with_headline(list(selectors.evaluation_list(project=project)))
     finished = [e for e in evaluations if e.status == EvaluationStatus.SUCCEEDED]
     drafts = sum(e.status == EvaluationStatus.DRAFT for e in evaluations)
     return render(

@@ -46,7 +46,7 @@ from evaluation.monitoring.tasks import (
     evaluate_alerts_task,
 )
 from evaluation.registry.models import ModelVersion
-from evaluation.uploads import UploadTooLarge
+from evaluation.uploads import UploadTooLarge, check_data_filename
 from mlprojects.models import EvidenceKind, Finding, Metric, Project
 
 #: The most values one metric-values call may carry (one INSERT … ON CONFLICT per 1,000).
@@ -62,6 +62,7 @@ def clean_filename(name: str) -> str:
 
 def _inspect(fh: IO[bytes], field: str) -> tuple[str, list[str]]:
     """(format, header) of an uploaded CSV/Parquet file, or ValidationError on `field`."""
+    check_data_filename(getattr(fh, "name", None), field)
     try:
         file_format = detect_format(fh)
         header = read_header(fh)
@@ -474,6 +475,7 @@ def _ingest_frames(
                     raise ValidationError({"rows": f"Row {i}: {key} is not a single value."})
         yield pd.DataFrame.from_records(list(rows))
         return
+    check_data_filename(upload.name)
     try:
         file_format = detect_format(upload)
         upload.seek(0)

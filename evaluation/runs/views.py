@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import require_perm
+from accounts.links import site_url
 from accounts.permissions import Perm
 from evaluation.models import Run, RunRole, RunStatus
 from evaluation.runs import artifacts, selectors, services
@@ -116,6 +117,8 @@ def run_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResp
         "deleted": deleted,
         "deleted_count": summary["deleted_runs"],
         "experiment": experiment,
+        # The copy-paste snippets of the empty page use this server's real address.
+        "site_url": site_url(),
     }
     if request.htmx and request.htmx.target == "runs-table":
         return render(request, "evaluation/runs/list.html#runs-table", context)

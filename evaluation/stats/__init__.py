@@ -30,11 +30,13 @@ from evaluation.stats.inputs import (
     Metric,
     StatsInputError,
     Variant,
+    expand_mean_sd,
     parse_aggregate,
     parse_count,
     parse_metrics,
     parse_results,
     parse_variants,
+    sums_from_mean_sd,
 )
 from evaluation.stats.multiple import adjust_p_values
 from evaluation.stats.quantile import quantile_clustered_statistics, quantile_statistics
@@ -68,6 +70,8 @@ from evaluation.stats.statistics import (
 )
 
 __all__ = [
+    "expand_mean_sd",
+    "sums_from_mean_sd",
     "DEFAULT_SEQUENTIAL_TUNING_PARAMETER",
     "RESULT_KEYS",
     "SRM_THRESHOLD",

@@ -191,6 +191,40 @@ def _number(value: Any, *, field: str, where: str) -> float:
     return number
 
 
+def sums_from_mean_sd(*, users: int, mean: float, sd: float) -> tuple[float, float]:
+    """(Σ, Σ²) of `users` values from their mean and *sample* standard deviation (n − 1 in
+    the denominator, as ``numpy.std(ddof=1)``, pandas' ``std()`` and spreadsheets' STDEV):
+    Σ = n·mean and Σ² = (n − 1)·sd² + n·mean²."""
+    return users * mean, (users - 1) * sd * sd + users * mean * mean
+
+
+def expand_mean_sd(data: Any, *, where: str = "") -> Any:
+    """A continuous metric's aggregates given as ``{"users", "mean", "sd"}`` turned into
+    ``{"users", "sum", "sum_squares"}`` (other keys kept); anything else is returned as
+    it is, for `parse_aggregate` to judge. Mixing the two forms is refused."""
+    if not isinstance(data, Mapping) or not ({"mean", "sd"} & data.keys()):
+        return data
+    prefix = f"{where}: " if where else ""
+    if {"sum", "sum_squares"} & data.keys():
+        raise StatsInputError(
+            f"{prefix}give either 'sum' and 'sum_squares' or 'mean' and 'sd', not both."
+        )
+    if not {"mean", "sd"} <= data.keys():
+        raise StatsInputError(
+            f"{prefix}'mean' and 'sd' (the sample standard deviation) go together."
+        )
+    users = parse_count(data.get("users"), field="users", where=where)
+    mean = _number(data["mean"], field="mean", where=where)
+    sd = _number(data["sd"], field="sd", where=where)
+    if sd < 0:
+        raise StatsInputError(f"{prefix}'sd' cannot be negative, got {data['sd']!r}.")
+    if users < 2 and sd > 0:
+        raise StatsInputError(f"{prefix}a sample standard deviation needs at least 2 users.")
+    total, squares = sums_from_mean_sd(users=users, mean=mean, sd=sd)
+    rest = {k: v for k, v in data.items() if k not in ("mean", "sd")}
+    return {**rest, "sum": total, "sum_squares": squares}
+
+
 def parse_count(value: Any, *, field: str, where: str = "") -> int:
     """Validate a user-supplied count: a finite, whole, non-negative number (numpy and
     Decimal values included); raises `StatsInputError` naming ``field`` otherwise."""

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from accounts.models import Organization, User
 from accounts.services import audit
-from mlprojects.lifecycle.services import project_create
+from mlprojects.lifecycle.services import feasibility_update, project_create, section_update
 from mlprojects.models import BusinessAnalysis, DataSource, Interview, Offering, Project, UseCase
 
 # Path segments next to /analyses/<slug>/ that an analysis slug must not shadow.
@@ -260,6 +260,32 @@ def use_case_project_summary(use_case: UseCase) -> str:
     return "\n".join(lines)
 
 
+def _prefill_steps(*, project: Project, use_case: UseCase, user: User | None) -> None:
+    """Carry every field of the use case into the steps where the lecture asks for it, so
+    the team does not type it again: its data sources are the phenomenon's available data,
+    the prediction is what the project wants to know, the use of the output is what
+    success means, the expected impact is what would be good to solve and the business
+    value of the feasibility's business case."""
+    impact = use_case.expected_impact.strip()
+    use = use_case.get_output_use_display()
+    if use_case.output_detail.strip():
+        use += f": {use_case.output_detail.strip()}"
+    section_update(
+        project=project,
+        user=user,
+        section="phenomenon",
+        values={"worth_solving": impact, "data_sources": list(use_case.data_sources.all())},
+    )
+    section_update(
+        project=project,
+        user=user,
+        section="problem",
+        values={"what_to_know": use_case.prediction.strip(), "success_means": use},
+    )
+    if impact:
+        feasibility_update(project=project, user=user, values={"business_value": impact})
+
+
 @transaction.atomic
 def use_case_create_project(*, use_case: UseCase, user: User | None) -> tuple[Project, bool]:
     """Start a project from the use case, prefilled from it, and link the two. Idempotent:
@@ -272,6 +298,7 @@ def use_case_create_project(*, use_case: UseCase, user: User | None) -> tuple[Pr
     project = project_create(
         org=org, user=user, name=locked.name, summary=use_case_project_summary(use_case)
     )
+    _prefill_steps(project=project, use_case=locked, user=user)
     locked.project = project
     locked.save(update_fields=["project", "updated_at"])
     use_case.project = project

@@ -98,7 +98,8 @@ def _restaurant(project: Project, user: User) -> None:
         "(rolled out this week).",
         build_in_parallel="A recommender that suggests dishes from a guest's taste.",
     )
-    root = add(ProblemNode, title="First-time guests dropped more than regulars")
+    # The statement is the root of the problem tree (made by `section_update`).
+    root = ProblemNode.objects.get(cycle__project=project, cycle__number=project.cycle, parent=None)
     large = add(
         ProblemNode,
         title="The menu is too large",
@@ -369,10 +370,87 @@ def _restaurant(project: Project, user: User) -> None:
     )
 
 
+def _problem_story(
+    project: Project, add, section, *, phenomenon, hypotheses, problem, causes
+) -> None:
+    """Steps 1 and 2 of a demo project: the phenomenon with its hypotheses, the problem
+    statement (the root of the tree) and causes with evidence, each with a solution."""
+    section("phenomenon", **phenomenon)
+    for statement, status, evidence in hypotheses:
+        add(Hypothesis, statement=statement, status=status, evidence=evidence)
+    section("problem", **problem)
+    root = ProblemNode.objects.get(cycle__project=project, cycle__number=project.cycle, parent=None)
+    for title, kind, evidence, (solution, solution_kind, owner) in causes:
+        cause = add(ProblemNode, title=title, parent=root, evidence_kind=kind, evidence=evidence)
+        add(
+            Solution,
+            cause=cause,
+            title=solution,
+            kind=solution_kind,
+            owner=owner,
+            status="chosen",
+        )
+
+
 def _news_feed(project: Project, user: User) -> None:
     def add(model, **values):
         return services.item_create(project=project, user=user, model=model, values=values)
 
+    def section(name, **values):
+        services.section_update(project=project, user=user, section=name, values=values)
+
+    _problem_story(
+        project,
+        add,
+        section,
+        phenomenon={
+            "what": "Time spent in the feed is falling while reports of posts keep rising.",
+            "since": "Two quarters (since January)",
+            "evidence": "Daily time in feed 41 → 34 min; reports per 1k views 0.3 → 0.9.",
+            "difficulties": "Engagement and safety pull in opposite directions: the posts "
+            "people click most are also the ones reported most.",
+            "worth_solving": "Keep people reading without spreading extreme views or "
+            "misinformation.",
+        },
+        hypotheses=[
+            (
+                "Click-optimised ranking promotes sensational posts.",
+                "supported",
+                "Top-ranked posts are reported 3× as often as the median post.",
+            ),
+            (
+                "Spam and NSFW filters lag behind new content.",
+                "supported",
+                "Half of the reported posts were under 2 hours old.",
+            ),
+            ("Users are leaving for another app.", "open", ""),
+        ],
+        problem={
+            "statement": "The feed ranks by clicks alone, so readers see more low-quality, "
+            "unsafe posts and spend less time with it.",
+            "for_whom": "Regular readers of the feed — not advertisers or posters.",
+            "success_means": "Daily time in feed back above 40 min with under 0.5 reports "
+            "per 1k views.",
+            "what_to_know": "How to trade engagement against quality and safety in one ranking.",
+            "ship_now": "Stricter manual moderation of the top-ranked posts.",
+            "build_in_parallel": "Separate filters and a ranking that mixes quality and "
+            "engagement.",
+        },
+        causes=[
+            (
+                "Ranking optimises clicks only",
+                "data_check",
+                "Offline: the ranker's score correlates 0.8 with clicks, 0.1 with editor ratings.",
+                ("Rank by a weighted mix of quality and engagement", "ml", "Feed team"),
+            ),
+            (
+                "Unsafe posts reach the feed before moderation",
+                "data_check",
+                "Median time to moderation 3.5 h; half of reported posts are under 2 h old.",
+                ("Filter NSFW and misinformation before ranking", "ml", "Trust & safety"),
+            ),
+        ],
+    )
     services.section_update(
         project=project,
         user=user,
@@ -440,14 +518,57 @@ def _fraud(project: Project, user: User) -> None:
     def add(model, **values):
         return services.item_create(project=project, user=user, model=model, values=values)
 
-    services.section_update(
-        project=project,
-        user=user,
-        section="phenomenon",
-        values={
+    def section(name, **values):
+        services.section_update(project=project, user=user, section=name, values=values)
+
+    _problem_story(
+        project,
+        add,
+        section,
+        phenomenon={
             "what": "Chargebacks doubled this quarter.",
+            "since": "This quarter (since April)",
             "evidence": "Chargebacks 0.4% → 0.8% of card payments.",
+            "difficulties": "Fraud is confirmed only when a chargeback arrives, weeks later; "
+            "reviewers see 2,000 payments a day and can check about 1%.",
+            "worth_solving": "Catch fraudulent payments before they are paid out, without "
+            "blocking good customers.",
         },
+        hypotheses=[
+            (
+                "A new card-testing ring targets small online payments.",
+                "supported",
+                "Chargebacks on payments under €20 rose sixfold.",
+            ),
+            (
+                "The fixed rules are easy to get around.",
+                "supported",
+                "70% of charged-back payments passed every rule.",
+            ),
+        ],
+        problem={
+            "statement": "Fraudulent payments get past the fixed rules and are paid out "
+            "before anyone reviews them.",
+            "for_whom": "The risk team, and the card holders whose accounts are abused.",
+            "success_means": "Fraud losses halve with the review team's size unchanged.",
+            "what_to_know": "Which payments are likely fraud, in time to review them.",
+            "ship_now": "Tighter rules on small online payments from new devices.",
+            "build_in_parallel": "A model that ranks payments for the review queue.",
+        },
+        causes=[
+            (
+                "Rules miss new fraud patterns",
+                "data_check",
+                "70% of charged-back payments passed every rule.",
+                ("Score every payment with a model, review the top 1%", "ml", "Risk team"),
+            ),
+            (
+                "Reviews happen after payout",
+                "interviews",
+                "Reviewers said they see flagged payments the next morning.",
+                ("Hold flagged payments until reviewed", "process_change", "Operations"),
+            ),
+        ],
     )
     services.section_update(
         project=project,

@@ -23,6 +23,9 @@ STEPS = (
 # Objectives of these kinds compete for the same ranking/prediction; two or more of them
 # need a multi-objective plan (seed §1.4.2).
 COMPETING_KINDS = ("rank", "predict")
+# Fields of a new cycle's single-row sections whose default is not empty: a value equal to
+# its default was not written by the team (a new project's step 5 is "to do").
+FIELD_DEFAULTS = {"error_preference": "balanced"}
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,14 @@ class Readiness:
         return "ok" if self.score >= 80 else "warn" if self.score >= 50 else "bad"
 
     def step_status(self, step: str, has_content: bool = False) -> str:
-        """`done` when every check of the step passes, `partial` when some do or the step
-        has content, else `todo`. A step without checks is done once it has content."""
-        checks = [c for c in self.checks if c.step == step]
-        if not checks:
-            return "done" if has_content else "todo"
-        if all(c.ok for c in checks):
+        """`todo` until something of the step's own is written (a check that passes because
+        it does not apply yet, or a field's default, does not count); then `done` when
+        every check of the step passes, else `partial`."""
+        if not has_content:
+            return "todo"
+        if all(c.ok for c in self.checks if c.step == step):
             return "done"
-        return "partial" if has_content or any(c.ok for c in checks) else "todo"
+        return "partial"
 
 
 def _text(value) -> bool:
@@ -73,7 +76,17 @@ def _walk(nodes: list[dict], depth: int = 0):
         yield from _walk(node.get("children", []), depth + 1)
 
 
+def _names(items: list[dict], key: str) -> str:
+    return ", ".join(f"“{item[key]}”" for item in items)
+
+
 def evaluate(steps: dict) -> Readiness:
+    """The same fixed set of checks for every project, empty or full, so the score is a
+    share of one list: writing more never adds checks that lower it. A check about items
+    (causes, objectives, metrics) fails until such items exist and names every item still
+    missing something; a check that only applies in some cases (a raised red flag, a
+    “Rules first” verdict, competing objectives, open findings) passes once the step it
+    depends on is written and it does not apply, so an empty project scores 0."""
     checks: list[Check] = []
 
     def add(key: str, step: str, ok: bool, message: str) -> None:
@@ -91,14 +104,15 @@ def evaluate(steps: dict) -> Readiness:
     causes = [node for node, depth in nodes if depth > 0]
     add("causes", "problem_definition", causes, "Split the problem into at least one cause.")
     solved = {s["cause"] for s in problem["solutions"]}
-    for node in causes:
-        if not node.get("children"):
-            add(
-                f"solution:{node['id']}",
-                "problem_definition",
-                node["id"] in solved,
-                f"Cause “{node['title']}” has no solution.",
-            )
+    unsolved = [node for node in causes if not node.get("children") and node["id"] not in solved]
+    add(
+        "solutions",
+        "problem_definition",
+        causes and not unsolved,
+        f"No solution yet for {_names(unsolved, 'title')}."
+        if unsolved
+        else "Propose a solution for each cause.",
+    )
 
     feasibility = steps["feasibility"]
     unknown = [k for k in CRITERIA if feasibility["criteria"].get(k, "unknown") == "unknown"]
@@ -108,59 +122,72 @@ def evaluate(steps: dict) -> Readiness:
         not unknown,
         f"Feasibility unanswered: {', '.join(unknown)}." if unknown else "Feasibility answered.",
     )
-    if feasibility.get("verdict") == RULES_FIRST:
-        add(
-            "data_collection_plan",
-            "feasibility",
-            _text(feasibility.get("data_collection_plan")),
-            "“Rules first”: write the data-collection plan (what, how, by whom, from when).",
-        )
+    add(
+        "data_collection_plan",
+        "feasibility",
+        not unknown
+        and (
+            feasibility.get("verdict") != RULES_FIRST
+            or _text(feasibility.get("data_collection_plan"))
+        ),
+        "“Rules first”: write the data-collection plan (what, how, by whom, from when).",
+    )
     mitigated = {
         c["red_flag"]
         for c in steps["constraints"]["items"]
         if c["red_flag"] and _text(c["mitigation"])
     }
-    for flag in RED_FLAGS:
-        if feasibility["red_flags"].get(flag):
-            add(
-                f"red_flag:{flag}",
-                "constraints",
-                flag in mitigated,
-                f"Red flag “{RED_FLAGS[flag]}” has no mitigation (add a risk that references it).",
-            )
+    open_flags = [
+        label
+        for flag, label in RED_FLAGS.items()
+        if feasibility["red_flags"].get(flag) and flag not in mitigated
+    ]
+    add(
+        "red_flags",
+        "constraints",
+        not unknown and not open_flags,
+        "Red flag " + ", ".join(f"“{label}”" for label in open_flags) + " has no mitigation "
+        "(add a risk that references it)."
+        if open_flags
+        else "Answer feasibility, then mitigate every red flag it raises.",
+    )
 
     goals = steps["goals"]
     add("goal", "goals", _text(goals["goal"]["statement"]), "Set the goal of this cycle.")
     objectives = goals["objectives"]
     add("objectives", "goals", objectives, "Break the goal into at least one objective.")
     measured = {m["objective"] for m in goals["metrics"]}
-    for obj in objectives:
-        add(
-            f"objective_metric:{obj['id']}",
-            "goals",
-            obj["id"] in measured,
-            f"Objective “{obj['title']}” has no metric.",
-        )
-    for metric in goals["metrics"]:
-        if metric["kind"] == "model":
-            add(
-                f"metric_link:{metric['id']}",
-                "goals",
-                metric["parent"] is not None,
-                f"Model metric “{metric['name']}” is not linked to a business metric.",
-            )
+    unmeasured = [o for o in objectives if o["id"] not in measured]
+    add(
+        "objective_metrics",
+        "goals",
+        objectives and not unmeasured,
+        f"Objective {_names(unmeasured, 'title')} has no metric."
+        if unmeasured
+        else "Give each objective a metric.",
+    )
+    unlinked = [m for m in goals["metrics"] if m["kind"] == "model" and m["parent"] is None]
+    add(
+        "metric_links",
+        "goals",
+        goals["metrics"] and not unlinked,
+        f"Model metric {_names(unlinked, 'name')} is not linked to a business metric."
+        if unlinked
+        else "Add the metrics, each model metric under the business metric it should move.",
+    )
     competing = [o for o in objectives if o["kind"] in COMPETING_KINDS]
-    if len(competing) >= 2:
-        plan = goals["multi_objective"]
-        weighted = all(o["weight"] is not None for o in competing)
-        add(
-            "multi_objective",
-            "goals",
-            plan["strategy"] and weighted,
-            "Objectives "
-            + ", ".join(f"“{o['title']}”" for o in competing)
-            + " compete: choose a multi-objective plan with a weight for each.",
-        )
+    plan = goals["multi_objective"]
+    add(
+        "multi_objective",
+        "goals",
+        objectives
+        and (
+            len(competing) < 2
+            or (plan["strategy"] and all(o["weight"] is not None for o in competing))
+        ),
+        f"Objectives {_names(competing, 'title')} compete: choose a multi-objective plan "
+        "with a weight for each.",
+    )
 
     cons = steps["constraints"]
     add("constraints", "constraints", cons["items"], "Record the constraints and risks.")
@@ -187,15 +214,33 @@ def evaluate(steps: dict) -> Readiness:
         dep["watched_metrics"],
         "Choose the metrics to watch after deployment, with alert thresholds.",
     )
+    further = steps["further_analysis"]
+    items = further.get("finding_items", [])
+    undecided = [f for f in items if f["status"] == "open"]
+    # Step 9 belongs to its cycle (a new cycle starts it empty): the cycle is not done
+    # until its own findings, next questions or decided findings are written.
+    written = (
+        _text(further["findings"])
+        or _text(further["next_questions"])
+        or len(undecided) < len(items)
+    )
+    add(
+        "further_analysis",
+        "further_analysis",
+        written,
+        "Write what this cycle found and the questions for the next one.",
+    )
     # The loop back: a cycle is not done while monitoring's findings wait for a decision.
-    for finding in steps["further_analysis"].get("finding_items", []):
-        add(
-            f"finding:{finding['id']}",
-            "further_analysis",
-            finding["status"] != "open",
-            f"Finding “{finding['what'][:60]}” has no decision: carry it into the next "
-            "cycle, or say why it won't be fixed.",
-        )
+    add(
+        "findings",
+        "further_analysis",
+        bool(written or items) and not undecided,
+        "Finding "
+        + ", ".join(f"“{f['what'][:60]}”" for f in undecided)
+        + " has no decision: carry it into the next cycle, or say why it won't be fixed."
+        if undecided
+        else "Decide on each finding of this cycle (or write the further analysis).",
+    )
     return Readiness(checks)
 
 
@@ -204,7 +249,11 @@ def has_content(step: str, data: dict) -> bool:
 
     def filled(value) -> bool:
         if isinstance(value, dict):
-            return any(filled(v) for k, v in value.items() if k not in ("id", "verdict", "reasons"))
+            return any(
+                filled(v)
+                for k, v in value.items()
+                if k not in ("id", "verdict", "reasons") and FIELD_DEFAULTS.get(k, ...) != v
+            )
         if isinstance(value, list):
             return bool(value)
         if isinstance(value, bool):

@@ -28,6 +28,7 @@ from mlprojects.models import (
     FindingStatus,
     Hypothesis,
     Metric,
+    ProblemDefinition,
     ProblemNode,
     Project,
     ProjectCycle,
@@ -222,8 +223,40 @@ def section_update(
         if name in ("metrics",):
             _check_same_cycle(value, cycle)
     _save(instance, values)
+    if isinstance(instance, ProblemDefinition):
+        _tree_root_from_statement(cycle, instance.statement)
     _after_change(project=project, step=instance.step, user=user, action="section.updated")
     return instance
+
+
+def _statement_title(statement: str) -> str:
+    first = statement.strip().splitlines()[0].strip() if statement.strip() else ""
+    return first[:300]
+
+
+def _tree_root_from_statement(cycle: ProjectCycle, statement: str) -> None:
+    """The problem is written once: the problem statement is the root of the problem tree.
+    A statement creates the root when the tree has none and renames the root when there is
+    exactly one (a tree with several top-level problems is left as the team drew it)."""
+    title = _statement_title(statement)
+    if not title:
+        return
+    roots = list(ProblemNode.objects.filter(cycle=cycle, parent__isnull=True)[:2])
+    if not roots:
+        ProblemNode.objects.create(cycle=cycle, title=title)
+    elif len(roots) == 1 and roots[0].title != title:
+        ProblemNode.objects.filter(pk=roots[0].pk).update(title=title)
+
+
+def _statement_from_tree_root(cycle: ProjectCycle, node: ProblemNode) -> None:
+    """The other direction: a top-level problem typed in the tree while the statement is
+    empty becomes the problem statement, so it is not typed twice either way."""
+    if node.parent_id is not None:
+        return
+    problem = ProblemDefinition.objects.get(cycle=cycle)
+    if not problem.statement.strip():
+        problem.statement = node.title
+        problem.save(update_fields=["statement", "updated_at"])
 
 
 def _check_same_cycle(objs, cycle: ProjectCycle) -> None:
@@ -279,6 +312,8 @@ def item_create(*, project: Project, user: User | None, model, values: dict):
     cycle = _writable_cycle(project)
     item = model(cycle=cycle)
     _save(item, values)
+    if isinstance(item, ProblemNode):
+        _statement_from_tree_root(cycle, item)
     _after_change(project=project, step=model.step, user=user, action="section.updated")
     return item
 
@@ -287,6 +322,8 @@ def item_create(*, project: Project, user: User | None, model, values: dict):
 def item_update(*, project: Project, user: User | None, item, values: dict):
     _check_writable(project, item.cycle_id)
     _save(item, values)
+    if isinstance(item, ProblemNode):
+        _statement_from_tree_root(item.cycle, item)
     _after_change(project=project, step=item.step, user=user, action="section.updated")
     return item
 

@@ -153,19 +153,19 @@ def _comparable(steps: dict) -> dict:
 
 
 def proposal_is_stale(proposal: Proposal, *, steps: dict | None = None) -> bool:
-    """Whether the project's content changed since `proposal` was submitted. Cheap when
-    nothing was saved since (one query); otherwise the content is compared, so an edit
-    that was undone does not make an approval stale."""
+    """Whether the content of the proposal's own cycle changed since `proposal` was
+    submitted (starting the next cycle leaves an approval of the previous one current).
+    Cheap when nothing was saved since (one query); otherwise the content is compared, so
+    an edit that was undone does not make an approval stale. `steps`: the current
+    cycle's content, used when the proposal is of the current cycle."""
     project = proposal.project
-    if project.cycle != proposal.cycle:
-        return True
     edited = SectionVersion.objects.filter(
-        project=project, created_at__gt=proposal.created_at
+        project=project, cycle__number=proposal.cycle, created_at__gt=proposal.created_at
     ).exists()
     if not edited:
         return False
-    if steps is None:
-        steps = selectors.cycle_steps(selectors.cycle_get(project=project))
+    if steps is None or project.cycle != proposal.cycle:
+        steps = selectors.cycle_steps(selectors.cycle_get(project=project, number=proposal.cycle))
     return _comparable(steps) != proposal.snapshot["steps"]
 
 

@@ -69,7 +69,8 @@ ABTEST_DATA_SOURCE_KEY = env.str("ABTEST_DATA_SOURCE_KEY", default="")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Base of the links in emails; empty: the scheme and host of the request that sends them.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,6 +115,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Resolves /o/<org_slug>/… to the caller's membership before any view runs.
     "accounts.middleware.OrganizationMiddleware",
+    # Emails composed during a request link to the host it was served on (SITE_URL unset).
+    "accounts.links.SiteUrlMiddleware",
     # Last: turns a login attempt refused by the lockout into the login page's message.
     "axes.middleware.AxesMiddleware",
 ]

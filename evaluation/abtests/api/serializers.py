@@ -90,7 +90,8 @@ class ResultsInputSerializer(serializers.Serializer):
     variants = serializers.DictField(
         child=serializers.DictField(),
         help_text='{"<variant>": {"users", "conversions"}} for a binomial metric, '
-        '{"<variant>": {"users", "sum", "sum_squares"}} for a continuous one, '
+        '{"<variant>": {"users", "sum", "sum_squares"}} or {"users", "mean", "sd"} (sample '
+        "standard deviation, n − 1) for a continuous one, "
         '{"<variant>": {"users", "numerator_sum", "numerator_sum_squares", "denominator_sum", '
         '"denominator_sum_squares", "sum_products"}} for a ratio, '
         '{"<variant>": {"users", "n_star", "quantile", "lower", "upper"}} for a quantile.',

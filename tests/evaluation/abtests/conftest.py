@@ -54,7 +54,8 @@ def running_abtest(abtest, member):
 
 @pytest.fixture
 def stopped_abtest(running_abtest, member):
-    return services.abtest_stop(abtest=running_abtest, user=member)
+    """Stopped before any analysis (`analyse=False`: the analysis is each test's step)."""
+    return services.abtest_stop(abtest=running_abtest, user=member, analyse=False)
 
 
 @pytest.fixture

@@ -174,6 +174,31 @@ def test_continuous_results_take_users_sum_and_sum_of_squares(api, abtest):
     assert response.json()["variants"]["treatment"] == RESULTS["revenue"]["treatment"]
 
 
+def test_continuous_results_may_be_a_mean_and_a_sample_sd(api, abtest):
+    rng = np.random.default_rng(5)
+    samples = {"control": rng.normal(24.8, 9.0, 1000), "treatment": rng.normal(26.0, 9.0, 1010)}
+    variants = {
+        key: {"users": len(v), "mean": float(v.mean()), "sd": float(v.std(ddof=1))}
+        for key, v in samples.items()
+    }
+    response = post(
+        api, f"/api/v1/ab-tests/{abtest.pk}/results/", {"metric": "revenue", "variants": variants}
+    )
+    assert response.status_code == 201, response.json()
+    stored = response.json()["variants"]
+    for key, values in samples.items():
+        assert stored[key]["sum"] == pytest.approx(values.sum(), rel=1e-12)
+        assert stored[key]["sum_squares"] == pytest.approx(np.square(values).sum(), rel=1e-12)
+
+
+def test_a_mean_without_an_sd_is_a_400(api, abtest):
+    variants = {"control": {"users": 10, "mean": 2.0}, "treatment": {"users": 10, "mean": 2.0}}
+    body = {"metric": "revenue", "variants": variants}
+    response = post(api, f"/api/v1/ab-tests/{abtest.pk}/results/", body)
+    assert response.status_code == 400
+    assert "go together" in str(response.json())
+
+
 def _conversion(control: dict, treatment: dict | None = None) -> dict:
     variants = {"control": control}
     if treatment is not None:

@@ -289,7 +289,7 @@ def test_cuped_on_a_ratio_through_the_service_equals_the_engine(project, member)
     )
     arms = {"control": ratio_cuped_sums(1, 0.0), "treatment": ratio_cuped_sums(2, 0.04)}
     state.abtest_results_set(abtest=abtest, user=member, results={"aov": arms}, source="api")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     entry = run_analysis(abtest, member, cuped=True)["metrics"]["aov"]["treatment"]
 
     def engine_input(sums: dict) -> RatioCupedInput:
@@ -342,7 +342,7 @@ def test_a_100_percent_arm_gets_fishers_exact_p_and_the_page_says_so(
         },
     }
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="api")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     result = run_analysis(abtest, member)
     entry = result["metrics"]["conversion"]["treatment"]
     expected = fisher_exact_p_value(

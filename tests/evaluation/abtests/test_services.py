@@ -23,7 +23,7 @@ from .conftest import METRICS, RESULTS
 def test_a_test_goes_from_draft_to_decided(abtest, member):
     services.abtest_start(abtest=abtest, user=member)
     state.abtest_results_set(abtest=abtest, user=member, results=RESULTS, source="form")
-    abtest = services.abtest_stop(abtest=abtest, user=member)
+    abtest = services.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     abtest.refresh_from_db()
@@ -234,7 +234,7 @@ def test_raw_rows_are_aggregated_like_the_engine_does(
         if kind == "gzip":
             content = gzip.compress(content)
     with django_capture_on_commit_callbacks(execute=True):
-        upload = _upload(abtest, member, content, "../../etc/passwd", covariate_suffix="_pre")
+        upload = _upload(abtest, member, content, "../../etc/passwd.csv", covariate_suffix="_pre")
     upload.refresh_from_db()
     assert upload.status == "succeeded", upload.error
     assert upload.rows_read == len(frame)
@@ -258,11 +258,11 @@ def test_raw_rows_are_aggregated_like_the_engine_does(
 
 
 def test_the_stored_file_has_a_server_generated_name(abtest, member):
-    upload = _upload(abtest, member, b"variant,conversion\ncontrol,1\n", "../../etc/passwd")
+    upload = _upload(abtest, member, b"variant,conversion\ncontrol,1\n", "../../etc/passwd.csv")
     assert upload.file.name.startswith(f"abtests/{abtest.pk}/raw-")
     assert upload.file.name.endswith(".csv")
     assert "passwd" not in upload.file.name and ".." not in upload.file.name
-    assert upload.original_name == "passwd"
+    assert upload.original_name == "passwd.csv"
 
 
 def test_an_unknown_variant_in_raw_rows_fails_the_upload_and_keeps_the_results(

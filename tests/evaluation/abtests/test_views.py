@@ -3,6 +3,7 @@ decision; htmx fragments with and without HX-Request; permissions; query counts.
 
 import math
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -174,6 +175,35 @@ def test_start_and_stop_move_the_status(org, project, abtest, member, client_for
     assert abtest.status == "stopped"
 
 
+def test_stop_analyses_the_final_results_so_the_team_can_decide_at_once(
+    org, project, running_abtest, member, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(member)
+    earlier = services.abtest_analysis_request(
+        abtest=running_abtest, user=member, options={"alpha": 0.1}, enqueue=False
+    )
+    jobs.abtest_analysis_run(analysis_id=earlier.pk)
+    url = f"{base(org, project)}{running_abtest.pk}/status/"
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(url, {"action": "stop"})
+    analysis = running_abtest.analyses.order_by("-version").first()
+    assert (analysis.version, analysis.status) == (2, "queued")
+    assert analysis.options["alpha"] == 0.1  # the options of the latest analysis
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
+    running_abtest.refresh_from_db()
+    assert running_abtest.status == "analyzed"
+
+
+def test_stop_without_primary_results_queues_no_analysis(org, project, abtest, member, client_for):
+    client = client_for(member)
+    url = f"{base(org, project)}{abtest.pk}/status/"
+    client.post(url, {"action": "start"})
+    client.post(url, {"action": "stop"})
+    abtest.refresh_from_db()
+    assert abtest.status == "stopped"
+    assert not abtest.analyses.exists()
+
+
 def test_a_viewer_reads_the_page_but_may_not_change_it(
     org, project, running_abtest, viewer, client_for
 ):
@@ -226,6 +256,34 @@ def test_results_entered_in_the_form_are_saved_and_redirect(
         (1000, 100),
         (1010, 131),
     ]
+
+
+def test_a_continuous_metric_may_be_entered_as_mean_and_sample_sd(
+    org, project, abtest, member, client_for
+):
+    control, treatment = np.array([2.0, 4.0, 9.0]), np.array([1.0, 5.0, 6.0, 8.0])
+    data = {"metric": "revenue"}
+    for key, values in (("control", control), ("treatment", treatment)):
+        data[f"revenue-{key}__users"] = str(len(values))
+        data[f"revenue-{key}__mean"] = repr(float(values.mean()))
+        data[f"revenue-{key}__sd"] = repr(float(values.std(ddof=1)))
+    url = f"{base(org, project)}{abtest.pk}/results/"
+    response = client_for(member).post(url, data)
+    assert response.status_code == 302
+    rows = {r.variant.key: r for r in ABResult.objects.select_related("variant")}
+    assert rows["control"].sum == pytest.approx(control.sum())
+    assert rows["control"].sum_squares == pytest.approx(np.square(control).sum())
+    assert rows["treatment"].sum_squares == pytest.approx(np.square(treatment).sum())
+
+
+def test_a_continuous_metric_without_sums_or_mean_is_a_form_error(
+    org, project, abtest, member, client_for
+):
+    data = {"metric": "revenue", "revenue-control__users": "3", "revenue-treatment__users": "4"}
+    response = client_for(member).post(f"{base(org, project)}{abtest.pk}/results/", data)
+    assert response.status_code == 200
+    assert "or the mean and the sample standard deviation" in response.text
+    assert not ABResult.objects.exists()
 
 
 def test_results_entered_with_htmx_answer_the_results_fragment(
@@ -437,6 +495,24 @@ def test_requesting_an_analysis_queues_a_version_and_the_page_polls_it(
     assert "Record decision" in done.text
 
 
+def test_the_analysis_versions_badge_follows_the_job_to_succeeded(
+    org, project, stopped_abtest, member, client_for
+):
+    client = client_for(member)
+    detail = f"{base(org, project)}{stopped_abtest.pk}/"
+    client.post(detail + "analyze/", {"alpha": "0.05", "correction": "none", "prior": "flat"})
+    analysis = ABTestAnalysis.objects.get()
+    page = client.get(detail).text
+    versions = page[page.index('id="analysis-versions"') :]
+    assert '<span class="badge">Queued</span>' in versions[: versions.index("</section>")]
+    jobs.abtest_analysis_run(analysis_id=analysis.pk)
+    done = client.get(f"{detail}analyses/{analysis.pk}/", **HTMX).text
+    # The versions list is swapped out of band with the results, so no stale "Queued".
+    versions = done[done.index('<div id="analysis-versions" hx-swap-oob="true">') :]
+    assert '<span class="badge badge-ok">Succeeded</span>' in versions
+    assert "Queued" not in done
+
+
 def test_an_analysis_version_has_its_own_page(org, project, analyzed_abtest, viewer, client_for):
     analysis = analyzed_abtest.analyses.get()
     url = f"{base(org, project)}{analyzed_abtest.pk}/analyses/{analysis.pk}/"
@@ -462,7 +538,7 @@ def test_the_results_page_shows_the_lift_row_and_the_srm_banner(
     results = {**RESULTS, "conversion": {**RESULTS["conversion"]}}
     results["conversion"]["treatment"] = {"users": 1300, "conversions": 150}
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")
@@ -476,7 +552,7 @@ def test_the_page_flags_a_breached_guardrail(org, project, abtest, member, clien
     results = {**RESULTS, "order_time": {**RESULTS["order_time"]}}
     results["order_time"]["treatment"] = {"users": 1010, "sum": 9595.0, "sum_squares": 100000.0}
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="form")
-    services.abtest_stop(abtest=abtest, user=member)
+    services.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = services.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     response = client_for(member).get(f"{base(org, project)}{abtest.pk}/")

@@ -96,6 +96,13 @@ def test_columns_that_are_not_json_are_a_400(api, project):
     assert "columns" in response.json()["error"]["fields"]
 
 
+def test_a_txt_file_is_a_400_naming_the_accepted_extensions(api, project):
+    response = submit(api, project, file=upload(cancer_csv(), "p.txt"))
+    assert response.status_code == 400
+    assert ".csv, .csv.gz or .parquet" in str(response.json()["error"]["fields"]["file"])
+    assert not Evaluation.objects.exists()
+
+
 def test_an_oversize_file_is_a_413(api, project, settings):
     settings.EVALUATION_MAX_UPLOAD_BYTES = 2000
     response = submit(api, project)

@@ -28,6 +28,17 @@ def test_the_list_shows_each_evaluation_with_its_headline_metric(
     assert f"{evaluation.result['metrics']['f1']:.4f}" in response.text
 
 
+def test_step_7_of_the_project_page_lists_the_evaluations(make_evaluation, member, client_for):
+    evaluation = make_evaluation(name="ranker-v2.csv")
+    page = client_for(member).get("/o/acme/projects/menu-recommender/").text
+    step = page[page.index('id="step-evaluation"') :]
+    section = step[step.index('id="project-evaluations"') :]
+    assert f'href="{BASE}{evaluation.pk}/"' in section
+    assert "ranker-v2.csv" in section
+    assert "Succeeded" in section
+    assert f"F1 <strong>{evaluation.result['metrics']['f1']:.4f}</strong>" in section
+
+
 def test_the_list_runs_a_bounded_number_of_queries(
     make_evaluation, member, client_for, django_assert_max_num_queries
 ):
@@ -68,6 +79,13 @@ def test_an_oversize_upload_is_a_form_error(project, member, client_for, setting
     response = client_for(member).post(BASE + "new/", {"file": upload(cancer_csv())})
     assert response.status_code == 413
     assert "larger than the limit of 1000 bytes" in response.text
+    assert not Evaluation.objects.exists()
+
+
+def test_a_txt_file_is_refused_inline_even_when_it_holds_csv(project, member, client_for):
+    response = client_for(member).post(BASE + "new/", {"file": upload(cancer_csv(), "p.txt")})
+    assert response.status_code == 200
+    assert "“p.txt” is not a data file: upload a .csv, .csv.gz or .parquet" in response.text
     assert not Evaluation.objects.exists()
 
 

@@ -172,10 +172,10 @@ def readiness_of(project):
 
 def test_readiness_waits_for_a_decision_on_every_finding(api, project, member):
     finding = Finding.objects.get(pk=post(api, project, {"what": "Drift"}).json()["id"])
-    missing = [c.key for c in readiness_of(project).missing]
-    assert f"finding:{finding.pk}" in missing
+    missing = {c.key: c.message for c in readiness_of(project).missing}
+    assert "“Drift”" in missing["findings"]
     finding_decide(project=project, user=member, finding=finding, decision="carry")
-    assert f"finding:{finding.pk}" not in [c.key for c in readiness_of(project).missing]
+    assert "findings" not in [c.key for c in readiness_of(project).missing]
     assert readiness_of(project).step_status("further_analysis", True) == "done"
 
 

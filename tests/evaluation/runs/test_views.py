@@ -39,6 +39,20 @@ def test_the_project_page_links_to_its_runs(org, member, project, client_for):
     assert URL in response.text
 
 
+def test_the_empty_runs_page_gives_copy_paste_snippets_with_this_servers_address(
+    member, project, client_for, settings
+):
+    settings.SITE_URL = ""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    page = client_for(member).get(URL, HTTP_HOST="127.0.0.1:8123").text
+    assert "export MLFLOW_TRACKING_URI=http://127.0.0.1:8123/mlflow" in page
+    assert "MLFLOW_TRACKING_TOKEN=mlp_" in page
+    assert 'mlflow.set_experiment("Menu recommender")' in page
+    assert "API=http://127.0.0.1:8123/api/v1" in page
+    assert f"$API/projects/{project.pk}/runs/" in page
+    assert "$API/runs/$RUN/log-batch/" in page
+
+
 def test_the_runs_table_shows_the_projects_runs_with_metric_columns(
     member, runs, other_run, client_for
 ):

@@ -14,7 +14,9 @@ from evaluation.stats import (
     ContinuousAggregate,
     StatsInputError,
     analyze,
+    expand_mean_sd,
     parse_aggregate,
+    sums_from_mean_sd,
 )
 from tests.evaluation.stats._helpers import binomial_experiment
 
@@ -307,3 +309,38 @@ def test_variants_must_be_a_list_not_a_mapping_or_text() -> None:
     kwargs["variants"] = "control,treatment"
     with pytest.raises(StatsInputError, match=r"'variants' must be a list"):
         analyze(**kwargs)
+
+
+@pytest.mark.parametrize("n", [2, 7, 1000])
+def test_mean_and_sample_sd_convert_exactly_to_the_sums_numpy_computes(n: int) -> None:
+    values = np.random.default_rng(n).normal(24.8, 9.5, size=n)
+    total, squares = sums_from_mean_sd(
+        users=n, mean=float(values.mean()), sd=float(values.std(ddof=1))
+    )
+    assert total == pytest.approx(values.sum(), rel=1e-12)
+    assert squares == pytest.approx(np.square(values).sum(), rel=1e-12)
+
+
+def test_mean_and_sd_become_the_continuous_aggregate() -> None:
+    values = np.array([3.0, 5.0, 10.0])
+    data = {"users": 3, "mean": float(values.mean()), "sd": float(values.std(ddof=1))}
+    expanded = expand_mean_sd(data)
+    assert expanded["users"] == 3
+    assert expanded["sum"] == pytest.approx(18.0)
+    assert expanded["sum_squares"] == pytest.approx(134.0)
+    assert parse_aggregate(expanded, metric_type="continuous").sum == pytest.approx(18.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"users": 3, "mean": 1.0}, "go together"),
+        ({"users": 3, "mean": 1.0, "sd": 2.0, "sum": 3.0}, "not both"),
+        ({"users": 3, "mean": 1.0, "sd": -2.0}, "cannot be negative"),
+        ({"users": 1, "mean": 1.0, "sd": 2.0}, "at least 2 users"),
+        ({"users": 3, "mean": "x", "sd": 2.0}, "must be a number"),
+    ],
+)
+def test_bad_means_and_sds_are_refused(data: dict, message: str) -> None:
+    with pytest.raises(StatsInputError, match=message):
+        expand_mean_sd(data)

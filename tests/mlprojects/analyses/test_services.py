@@ -135,6 +135,17 @@ class TestUseCaseToProject:
         assert "Automates internal manual work: Holds risky payments" in project.summary
         assert "Expected impact: Lower chargeback losses." in project.summary
 
+    def test_it_fills_every_field_of_the_use_case_into_the_steps(self, use_case, member):
+        project, _ = services.use_case_create_project(use_case=use_case, user=member)
+        cycle = project.cycles.get()
+        assert list(cycle.phenomenon.data_sources.all()) == list(use_case.data_sources.all())
+        assert cycle.phenomenon.worth_solving == "Lower chargeback losses."
+        assert cycle.problem.what_to_know == "Probability that a payment is fraudulent."
+        assert cycle.problem.success_means == (
+            "Automates internal manual work: Holds risky payments for review."
+        )
+        assert cycle.feasibility.business_value == "Lower chargeback losses."
+
     def test_it_links_the_use_case_to_the_project(self, use_case, member):
         project, _ = services.use_case_create_project(use_case=use_case, user=member)
         use_case.refresh_from_db()

@@ -35,7 +35,11 @@ def test_evaluation_registers_its_buttons_and_its_sections():
         "monitoring-link",
     ]
     assert [p.key for p in project_panels("step-baselines")] == ["prototype"]
-    assert [p.key for p in project_panels("step-evaluation")] == ["abtests", "speed-vs-accuracy"]
+    assert [p.key for p in project_panels("step-evaluation")] == [
+        "evaluations-section",
+        "abtests",
+        "speed-vs-accuracy",
+    ]
     assert [p.key for p in project_panels("step-deployment")] == ["monitoring"]
 
 

@@ -206,3 +206,40 @@ def test_the_snapshot_names_every_step(proj):
         "further_analysis",
     ]
     assert snapshot["project"]["name"] == "Restaurant revenue"
+
+
+# ---------------------------------------------------------------- one problem, written once
+
+
+def roots(proj):
+    return list(
+        ProblemNode.objects.filter(cycle__project=proj, parent=None).values_list("title", flat=True)
+    )
+
+
+def test_the_problem_statement_is_the_root_of_the_tree(proj, member):
+    statement = "First-time guests are dropping.\nThe menu is too large."
+    services.section_update(
+        project=proj, user=member, section="problem", values={"statement": statement}
+    )
+    assert roots(proj) == ["First-time guests are dropping."]
+    services.section_update(
+        project=proj, user=member, section="problem", values={"statement": "Guests leave."}
+    )
+    assert roots(proj) == ["Guests leave."]  # renamed, not a second root
+
+
+def test_a_root_typed_in_the_tree_fills_an_empty_statement(proj, member):
+    add(proj, member, ProblemNode, title="Guests leave")
+    cycle = selectors.cycle_get(project=proj)
+    assert cycle.problem.statement == "Guests leave"
+    assert roots(proj) == ["Guests leave"]
+
+
+def test_a_tree_with_several_top_level_problems_is_left_as_drawn(proj, member):
+    add(proj, member, ProblemNode, title="Guests leave")
+    add(proj, member, ProblemNode, title="Staff leave")
+    services.section_update(
+        project=proj, user=member, section="problem", values={"statement": "Both leave."}
+    )
+    assert sorted(roots(proj)) == ["Guests leave", "Staff leave"]

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
 from accounts.models import AuditEvent, Notification
-from mlprojects.lifecycle.services import section_update
+from mlprojects.lifecycle.services import cycle_start_next, section_update
 from mlprojects.models import Proposal, ProposalReview, ProposalStatus
 from mlprojects.review.selectors import approval_summary, proposal_is_stale
 from mlprojects.review.services import (
@@ -215,6 +215,17 @@ def test_an_edit_that_is_undone_is_not_stale(submitted, member):
     section_update(
         project=project, user=member, section="phenomenon", values={"what": "Revenue fell."}
     )
+    assert proposal_is_stale(submitted) is False
+
+
+def test_starting_the_next_cycle_leaves_the_approval_current(submitted, member, stakeholder):
+    proposal_decide(proposal=submitted, user=stakeholder, decision="approve")
+    project = submitted.project
+    cycle_start_next(project=project, user=member)
+    # Editing the new cycle does not touch what was approved in cycle 1 either.
+    section_update(project=project, user=member, section="phenomenon", values={"what": "X"})
+    summary = approval_summary(project=project)
+    assert summary == {"status": "approved", "version": 1, "stale": False, "approved_version": 1}
     assert proposal_is_stale(submitted) is False
 
 

@@ -174,7 +174,7 @@ def test_the_project_activity_includes_ab_test_decisions(proj, member, client_fo
         }
     }
     state.abtest_results_set(abtest=abtest, user=member, results=results, source="api")
-    abtests.abtest_stop(abtest=abtest, user=member)
+    abtests.abtest_stop(abtest=abtest, user=member, analyse=False)
     analysis = abtests.abtest_analysis_request(abtest=abtest, user=member, enqueue=False)
     jobs.abtest_analysis_run(analysis_id=analysis.pk)
     abtests.abtest_decide(abtest=abtest, user=member, outcome="ship", rationale="Clear win")
