@@ -89,7 +89,7 @@ def test_the_business_case_is_written_over_the_api_and_read_back(api, proj):
 
 
 def test_estimates_without_a_currency_are_refused_and_save_nothing(api, proj):
-    response = api("patch", base(proj) + "feasibility/", {"business_case": {"estimated_cost": 9}})
+    response = api("patch", base(proj) + "feasibility/", {"business_case": {"estimated_cost": "9"}})
     assert response.status_code == 400
     assert "currency" in response.json()["error"]["fields"]
     assert selectors.cycle_get(project=proj).feasibility.estimated_cost is None

@@ -19,6 +19,7 @@ def test_every_apps_loaders_are_registered_in_the_storys_order():
         "evaluations",
         "monitoring",
         "prototypes",
+        "review",
         "uber-analysis",
         "other-company",
     ]
