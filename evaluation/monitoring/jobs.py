@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, Any
 
 import pandas as pd
@@ -641,6 +641,33 @@ def window_computation_done(*, computation_id: int, day: str) -> bool:
     alerts_evaluate(project_id=row.project_id)
     row.delete()
     return True
+
+
+@transaction.atomic
+def window_computations_stalled() -> list[tuple[int, str, int]]:
+    """Beat's sweep over fan-outs that stopped short (a task lost with its worker, or out
+    of retries): the (project, day, computation) tasks to send again for those whose days
+    were last sent JOB_RECLAIM_AFTER_SECONDS ago or more, at most JOB_MAX_ATTEMPTS sends
+    in all. One out of attempts gives up its missing days - counted done - and evaluates
+    the alert rules on what was computed, so the step still runs once."""
+    before = timezone.now() - timedelta(seconds=settings.JOB_RECLAIM_AFTER_SECONDS)
+    resend: list[tuple[int, str, int]] = []
+    for row in WindowComputation.objects.select_for_update(skip_locked=True).filter(
+        sent_at__lte=before
+    ):
+        missing = [day for day in row.days if day not in row.done]
+        if row.attempts >= settings.JOB_MAX_ATTEMPTS:
+            logger.warning(
+                "Window computation %s gave up on %s after %s sends", row.pk, missing, row.attempts
+            )
+            alerts_evaluate(project_id=row.project_id)
+            row.delete()
+            continue
+        row.attempts += 1
+        row.sent_at = timezone.now()
+        row.save(update_fields=["attempts", "sent_at"])
+        resend += [(row.project_id, day, row.pk) for day in missing]
+    return resend
 
 
 def window_partition_compute(*, project_id: int, day: str, computation_id: int | None) -> int:

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import BackgroundJob, TimeStampedModel
 from mlprojects.models import Metric, Project
@@ -299,6 +300,10 @@ class WindowComputation(models.Model):
     days = models.JSONField(default=list)
     done = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Beat's sweep sends the days not done again when a fan-out stalls (a task lost with
+    # its worker or out of retries): when, and how many times.
+    sent_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"{self.project_id}: {len(self.done)}/{len(self.days)} days"

@@ -27,7 +27,10 @@ def evaluate_alerts_task(project_id: int) -> None:
 
 @shared_task
 def evaluate_all_alerts_task() -> None:
-    """Beat's sweep over every monitored project (MONITORING_ALERT_SWEEP_SECONDS)."""
+    """Beat's sweep over every monitored project (MONITORING_ALERT_SWEEP_SECONDS); first
+    sends again the day partitions of window computations that stalled."""
+    for project_id, day, computation_id in jobs.window_computations_stalled():
+        compute_window_partition_task.delay(project_id, day, computation_id)
     jobs.alerts_evaluate_all()
 
 

@@ -233,3 +233,46 @@ def test_a_redelivered_partition_task_neither_double_counts_nor_alerts_twice(pro
     assert alert_runs == [project.pk]
     assert not WindowComputation.objects.exists()
     assert [w.rows for w in MonitoringWindow.objects.filter(project=project)] == [200, 200]
+
+
+def test_a_stalled_fan_out_sends_its_missing_days_again_then_gives_up_once(
+    project, alert_runs, settings
+):
+    """A partition task lost with its worker (or out of retries) leaves its day not done:
+    beat's sweep sends that day again, JOB_MAX_ATTEMPTS sends in all, and then evaluates
+    the alert rules once on what was computed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.JOB_MAX_ATTEMPTS = 2
+    days = ["2026-11-01", "2026-11-02"]
+    computation = WindowComputation.objects.create(project=project, days=days, done=[days[0]])
+    assert jobs.window_computations_stalled() == []  # just sent: not stalled yet
+    long_ago = timezone.now() - timedelta(seconds=settings.JOB_RECLAIM_AFTER_SECONDS + 1)
+    WindowComputation.objects.filter(pk=computation.pk).update(sent_at=long_ago)
+    assert jobs.window_computations_stalled() == [(project.pk, days[1], computation.pk)]
+    computation.refresh_from_db()
+    assert computation.attempts == 2 and computation.sent_at > long_ago
+    assert jobs.window_computations_stalled() == []  # sent again just now
+    WindowComputation.objects.filter(pk=computation.pk).update(sent_at=long_ago)
+    assert jobs.window_computations_stalled() == []  # out of sends: gives up
+    assert alert_runs == [project.pk]
+    assert not WindowComputation.objects.exists()
+
+
+def test_the_beat_sweep_sends_a_stalled_day_to_a_worker(project, monkeypatch, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluation.monitoring import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.compute_window_partition_task, "delay", lambda *a: sent.append(a))
+    long_ago = timezone.now() - timedelta(seconds=settings.JOB_RECLAIM_AFTER_SECONDS + 1)
+    computation = WindowComputation.objects.create(
+        project=project, days=["2026-11-01"], sent_at=long_ago
+    )
+    tasks.evaluate_all_alerts_task()
+    assert sent == [(project.pk, "2026-11-01", computation.pk)]
