@@ -40,3 +40,18 @@ def as_upload(frame: pd.DataFrame, fmt: str, name: str) -> SimpleUploadedFile:
 @pytest.fixture
 def api(member, client_for):
     return client_for(member)
+
+
+@pytest.fixture
+def committed_api(member, client_for, django_capture_on_commit_callbacks):
+    """The member's API client whose requests run their on-commit callbacks, so the
+    windows an ingest queues are computed (by the eager worker) before it answers."""
+    client = client_for(member)
+    request = client.request
+
+    def committed(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request(**kwargs)
+
+    client.request = committed
+    return client

@@ -22,16 +22,8 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def api(member, client_for, django_capture_on_commit_callbacks):
-    client = client_for(member)
-    request = client.request
-
-    def committed(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request(**kwargs)
-
-    client.request = committed
-    return client
+def api(committed_api):
+    return committed_api
 
 
 @pytest.fixture
