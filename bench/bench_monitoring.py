@@ -26,7 +26,9 @@ Prints the seconds of each stage, rows per second end to end, the windows writte
 the web process's peak RSS (VmHWM) above its RSS after a first request, against the raw
 bytes of the file's columns in memory: with `--broker` the web process only ingests, and
 the growth stays flat as --rows grows (one batch of `windows.INGEST_BATCH_ROWS` rows at a
-time); without it the windows are computed in the web process too (eager Celery).
+time); without it the windows are computed in the web process too (eager Celery). With
+`--broker` it also prints the highest peak RSS of the worker's children (each computes
+one day partition at a time) against the raw column bytes of one day partition.
 Then, in the same run, `bench_drift.py --rows <--drift-rows>` (0 skips it): our drift of
 that many rows × 20 columns against Evidently's report on the same frames. All files are
 removed at the end.
@@ -238,6 +240,7 @@ def stage_ours(args: argparse.Namespace) -> dict:
                 worker.terminate()
                 raise SystemExit("the worker did not start: see worker.log")
     stages = {}
+    child_peak = 0
     try:
         # A first request loads the API code: the growth measured is the ingest's.
         warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -261,6 +264,10 @@ def stage_ours(args: argparse.Namespace) -> dict:
                 "windows": windows,
             }
         peak = memory_bytes(web.pid)["VmHWM"]
+        if worker is not None:
+            # The prefork children compute the windows; their peak RSS, not the parent's.
+            listed = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+            child_peak = max((memory_bytes(int(pid))["VmHWM"] for pid in listed), default=0)
     finally:
         for process in (worker, web):
             if process is not None:
@@ -273,6 +280,7 @@ def stage_ours(args: argparse.Namespace) -> dict:
     return {
         "stages": stages,
         "peak_above_start": peak - before,
+        "worker_child_peak": child_peak,
         "last_window_drifted": [c["column"] for c in drift.get("columns", []) if c["drifted"]],
     }
 
@@ -331,6 +339,11 @@ def main() -> None:
     print(f"web_peak_memory_growth_mb: {ours['peak_above_start'] / 1e6:.0f}")
     print(f"raw_column_bytes_mb: {files['raw_bytes'] / 1e6:.0f}")
     print(f"web_peak_growth_vs_raw_columns: {ours['peak_above_start'] / files['raw_bytes']:.2f}x")
+    if ours["worker_child_peak"]:
+        partition = files["raw_bytes"] / args.days
+        print(f"worker_child_peak_memory_mb: {ours['worker_child_peak'] / 1e6:.0f}")
+        print(f"raw_column_bytes_per_day_partition_mb: {partition / 1e6:.0f}")
+        print(f"worker_child_peak_vs_partition: {ours['worker_child_peak'] / partition:.2f}x")
     if args.drift_rows:
         print(f"== drift alone: bench_drift.py --rows {args.drift_rows}", flush=True)
         drift = [sys.executable, str(ROOT / "bench" / "bench_drift.py")]

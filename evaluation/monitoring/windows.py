@@ -18,11 +18,16 @@ day's labels only, however long the history.
 
 A window lies inside one day partition, so each partition is computed on its own (the
 partial aggregates of a window are those of its partition); `compute_partition` writes
-the windows of one day and removes the ones that no longer have rows.
+the windows of one day and removes the ones that no longer have rows. A partition is read
+batch by batch into one Arrow table of its latest rows (about the raw column bytes), and
+each aggregate converts the one column it needs at a time (`WindowRows`): memory does not
+grow with the number of features, and the reference window is reduced to its drift
+partials and CBPE model before any partition is read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -48,9 +53,13 @@ from evaluation.drift import (
     DriftInputError,
     cbpe_estimate,
     cbpe_fit,
-    data_drift,
-    infer_column_types,
-    worst_slices,
+    column_drift,
+    column_partial,
+    drift_report,
+    infer_column_type,
+    rank_slices,
+    slice_counts,
+    slice_definitions,
 )
 from evaluation.metrics.binary import binary_metrics
 from evaluation.monitoring.models import MonitoringWindow, MonitorSettings, WindowSize
@@ -70,6 +79,14 @@ SCORE_BINS = 10
 INGEST_BATCH_ROWS = 100_000
 #: The stage key of labels whose prediction has not arrived.
 PENDING = "pending"
+#: The stored form of a label.
+LABEL_SCHEMA = pa.schema(
+    [
+        ("prediction_id", pa.string()),
+        ("label", pa.float64()),
+        ("received_at", pa.timestamp("us", "UTC")),
+    ]
+)
 
 
 class IngestError(ValueError):
@@ -94,20 +111,80 @@ def _listdir(path: str) -> tuple[list[str], list[str]]:
         return [], []
 
 
-def _read(
-    path: str,
-    files: Iterable[str],
-    columns: list[str] | None = None,
-    ids: set[str] | None = None,
-) -> pd.DataFrame:
-    """The files' rows in name order; only `columns`, and only rows whose prediction_id is
-    in `ids` when given (filtered row group by row group, so memory stays bounded)."""
-    frames = []
-    filters = [("prediction_id", "in", sorted(ids))] if ids is not None else None
-    for name in sorted(files):
-        with default_storage.open(f"{path}/{name}", "rb") as fh:
-            frames.append(pq.read_table(fh, columns=columns, filters=filters).to_pandas())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+#: Bytes of a stored Parquet file read at a time (Arrow's read-ahead off: see `_parquet`).
+READ_BUFFER_BYTES = 1024 * 1024
+
+
+@contextmanager
+def _parquet(name: str) -> Iterator[pq.ParquetFile]:
+    """A stored Parquet file, read as it is consumed (without pre_buffer=False Arrow reads
+    ahead and keeps the whole file in memory)."""
+    with default_storage.open(name, "rb") as fh:
+        yield pq.ParquetFile(fh, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+
+
+def _storage_batches(
+    path: str, names: Iterable[str], columns: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """The rows of the files `names` under `path`, in name order, a batch at a time."""
+    for name in sorted(names):
+        with _parquet(f"{path}/{name}") as parquet:
+            present = None
+            if columns is not None:
+                present = [c for c in columns if c in parquet.schema_arrow.names]
+            for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS, columns=present):
+                yield pa.Table.from_batches([batch])
+
+
+def _keep_last(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Whether each id is the last occurrence of its value (a re-sent row replaces the
+    earlier one)."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    codes = ids.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    keep = np.zeros(codes.size, dtype=bool)
+    _, last_from_end = np.unique(codes[::-1], return_index=True)
+    keep[codes.size - 1 - last_from_end] = True
+    return keep
+
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for the files of a partition (ingests may differ): a column missing in
+    some file is null there; numbers widen; a column typed differently otherwise is text."""
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for field in schema.remove_metadata():
+            known = fields.get(field.name)
+            if known is None or known.type == field.type:
+                fields[field.name] = field
+                continue
+            try:
+                merged = pa.unify_schemas(
+                    [pa.schema([known]), pa.schema([field])], promote_options="permissive"
+                )
+                fields[field.name] = merged.field(0)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                fields[field.name] = pa.field(field.name, pa.string())
+    return pa.schema(list(fields.values()))
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for field in schema:
+        if field.name not in table.column_names:
+            columns.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column = table.column(field.name)
+        columns.append(column if column.type == field.type else column.cast(field.type))
+    return pa.table(columns, schema=schema)
+
+
+def read_partition(project: Project, day: date, columns: list[str] | None = None) -> pd.DataFrame:
+    """The day's prediction rows, the latest of each prediction_id (only `columns`, plus
+    prediction_id, when given)."""
+    if columns is not None:
+        columns = ["prediction_id", *(c for c in columns if c != "prediction_id")]
+    return partition_table(project, day, columns=columns, ids=True, labels=False).to_pandas()
 
 
 def partition_days(project: Project) -> list[date]:
@@ -115,44 +192,87 @@ def partition_days(project: Project) -> list[date]:
     return sorted(date.fromisoformat(d) for d in dirs)
 
 
-def read_partition(project: Project, day: date, columns: list[str] | None = None) -> pd.DataFrame:
-    """The day's prediction rows, the latest of each prediction_id (only `columns`, plus
-    prediction_id, when given)."""
-    path = f"{_root(project)}/predictions/{day.isoformat()}"
-    if columns is not None:
-        columns = ["prediction_id", *(c for c in columns if c != "prediction_id")]
-    frame = _read(path, _listdir(path)[1], columns=columns)
-    if frame.empty:
-        return frame
-    return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
-
-
-def _latest_labels(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame({"prediction_id": [], "label": [], "received_at": []})
-    frame = pd.concat(frames, ignore_index=True).sort_values("received_at", kind="stable")
-    return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
-
-
-def read_labels(project: Project, day: date, ids: set[str]) -> pd.DataFrame:
-    """The labels of these predictions of `day`, the latest of each prediction_id: the
-    day's label partition and the pending labels among them — never other days'."""
-    root = f"{_root(project)}/labels"
-    path = f"{root}/{day.isoformat()}"
-    return _latest_labels([_read(path, _listdir(path)[1]), _read(root, _listdir(root)[1], ids=ids)])
-
-
 def _day_ids(project: Project, day: date) -> pa.Array:
     """The prediction ids of one day partition (one column read, file by file)."""
     path = f"{_root(project)}/predictions/{day.isoformat()}"
-    chunks = []
-    for name in sorted(_listdir(path)[1]):
-        with default_storage.open(f"{path}/{name}", "rb") as fh:
-            chunks.append(pq.read_table(fh, columns=["prediction_id"]).column(0).combine_chunks())
+    chunks = [
+        t.column("prediction_id").cast(pa.string())
+        for t in _storage_batches(path, _listdir(path)[1], columns=["prediction_id"])
+    ]
     if not chunks:
         return pa.array([], pa.string())
-    return pc.unique(pa.concat_arrays([c.cast(pa.string()) for c in chunks]))
+    return pc.unique(pa.chunked_array(chunks, pa.string()).combine_chunks())
+
+
+def _label_table(project: Project, day: date, ids: pa.Array) -> pa.Table:
+    """The labels of these predictions of `day`, the latest of each prediction_id (by
+    arrival): the day's label partition and the pending labels among them, never other
+    days'. Read a batch at a time; only the labels themselves are kept."""
+    root = f"{_root(project)}/labels"
+    path = f"{root}/{day.isoformat()}"
+    tables = [_conform(t, LABEL_SCHEMA) for t in _storage_batches(path, _listdir(path)[1])]
+    for table in _storage_batches(root, _listdir(root)[1]):
+        wanted = pc.is_in(table.column("prediction_id").cast(pa.string()), value_set=ids)
+        if pc.any(wanted).as_py():
+            tables.append(_conform(table.filter(wanted), LABEL_SCHEMA))
+    if not tables:
+        return LABEL_SCHEMA.empty_table()
+    table = pa.concat_tables(tables)
+    # Arrow's sort is stable: of labels that arrived at the same time the later file wins.
+    table = table.take(pc.sort_indices(table, sort_keys=[("received_at", "ascending")]))
+    return table.filter(_keep_last(table.column("prediction_id")))
+
+
+def read_labels(project: Project, day: date, ids: Iterable[str]) -> pd.DataFrame:
+    """The labels of these predictions of `day` (see `_label_table`) as a DataFrame."""
+    return _label_table(project, day, pa.array(list(ids), pa.string())).to_pandas()
+
+
+def partition_table(
+    project: Project,
+    day: date,
+    *,
+    columns: list[str] | None = None,
+    ids: bool = False,
+    labels: bool = True,
+) -> pa.Table:
+    """The day's prediction rows - the latest of each prediction_id - as one Arrow table
+    (only `columns` when given; prediction_id only with `ids`), with their `label` and
+    `received_at` joined when `labels` (null where none arrived yet). Two passes over the
+    day's files: the ids first (to know which rows a later file replaced), then the other
+    columns a batch at a time, keeping the kept rows only. Memory holds the day's columns
+    once, in Arrow's compact form (about the raw column bytes), and one batch."""
+    path = f"{_root(project)}/predictions/{day.isoformat()}"
+    names = sorted(_listdir(path)[1])
+    schemas, chunks = [], []
+    for name in names:
+        with _parquet(f"{path}/{name}") as parquet:
+            schemas.append(parquet.schema_arrow)
+            chunks.append(parquet.read(columns=["prediction_id"]).column(0).cast(pa.string()))
+    schema = pa.schema(
+        [
+            f
+            for f in _unified(schemas)
+            if (columns is None or f.name in columns) and (ids or f.name != "prediction_id")
+        ]
+    )
+    all_ids = pa.chunked_array(chunks, pa.string()).combine_chunks()
+    keep = _keep_last(all_ids)
+    tables, offset = [], 0
+    for table in _storage_batches(path, names, columns=schema.names):
+        wanted = keep[offset : offset + table.num_rows]
+        offset += table.num_rows
+        if wanted.any():
+            tables.append(_conform(table.filter(wanted), schema))
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    if not labels:
+        return table
+    kept_ids = all_ids.filter(keep)
+    found = _label_table(project, day, kept_ids)
+    at = pc.index_in(kept_ids, value_set=found.column("prediction_id"))
+    for column in ("label", "received_at"):
+        table = table.append_column(column, found.column(column).take(at))
+    return table
 
 
 class _Stage:
@@ -284,14 +404,6 @@ def _label_name(project: Project, key: str) -> str:
     if key == PENDING:
         return f"{_root(project)}/labels/{_file_name()}"
     return f"{_root(project)}/labels/{key}/{_file_name()}"
-
-
-def _storage_batches(path: str, names: Iterable[str]) -> Iterator[pa.Table]:
-    for name in sorted(names):
-        with default_storage.open(f"{path}/{name}", "rb") as fh:
-            parquet = pq.ParquetFile(fh, pre_buffer=False, buffer_size=1024 * 1024)
-            for batch in parquet.iter_batches(batch_size=INGEST_BATCH_ROWS):
-                yield pa.Table.from_batches([batch])
 
 
 def _file_pending_labels(project: Project, days: Iterable[date]) -> None:
@@ -458,29 +570,87 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def feature_columns(frame: pd.DataFrame) -> list[str]:
+class WindowRows:
+    """The rows of one window - an Arrow table, or the rows of it where `mask` is true -
+    handed out a pandas column at a time (`rows["amount"]`): each aggregate converts the
+    column it needs, uses it and lets it go, so memory holds the Arrow table (about the
+    raw column bytes) and one column, however many features the rows have."""
+
+    def __init__(self, table: pa.Table, mask: np.ndarray | None = None) -> None:
+        self.table = table
+        self.mask = mask
+        self.rows = table.num_rows if mask is None else int(mask.sum())
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> WindowRows:
+        return cls(pa.Table.from_pandas(frame, preserve_index=False))
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.column_names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.table.column_names
+
+    def __getitem__(self, name: str) -> pd.Series:
+        column = self.table.column(name)
+        if self.mask is not None:
+            column = column.filter(pa.array(self.mask))
+        return column.to_pandas()
+
+    def where(self, keep: np.ndarray) -> WindowRows:
+        """The rows where `keep` (a flag per row of these rows) is true."""
+        if self.mask is None:
+            return WindowRows(self.table, keep)
+        mask = np.zeros(self.table.num_rows, dtype=bool)
+        mask[np.flatnonzero(self.mask)[keep]] = True
+        return WindowRows(self.table, mask)
+
+
+def feature_columns(rows: pd.DataFrame | WindowRows) -> list[str]:
     return [
         c
-        for c in frame.columns
+        for c in rows.columns
         if c not in RESERVED
         and c not in ("label", "received_at")
         and not c.startswith(ATTRIBUTION_PREFIX)
     ]
 
 
-def window_starts(stamps: pd.Series, size: str) -> pd.Series:
-    return stamps.dt.floor("h" if size == WindowSize.HOUR else "D")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _scores(frame: pd.DataFrame) -> np.ndarray:
-    column = "score" if "score" in frame else "prediction"
-    return frame[column].to_numpy(dtype=np.float64)
+def _window_starts(table: pa.Table, size: str) -> np.ndarray:
+    """The start of each row's window, in microseconds since the epoch (UTC)."""
+    step = (3_600 if size == WindowSize.HOUR else 86_400) * 1_000_000
+    stamps = pc.cast(table.column("timestamp"), pa.timestamp("us", "UTC"), safe=False)
+    micros = pc.cast(stamps, pa.int64()).to_numpy()
+    return micros // step * step
 
 
-def _predicted(frame: pd.DataFrame) -> np.ndarray:
-    if "prediction" in frame and frame["prediction"].notna().all():
-        return frame["prediction"].to_numpy(dtype=np.float64)
-    return (_scores(frame) >= THRESHOLD).astype(np.float64)
+def _as_datetime(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def _as_micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _scores(rows: pd.DataFrame | WindowRows) -> np.ndarray:
+    column = "score" if "score" in rows else "prediction"
+    return rows[column].to_numpy(dtype=np.float64)
+
+
+def _predicted(rows: pd.DataFrame | WindowRows) -> np.ndarray:
+    if "prediction" in rows:
+        prediction = rows["prediction"]
+        if prediction.notna().all():
+            return prediction.to_numpy(dtype=np.float64)
+    return (_scores(rows) >= THRESHOLD).astype(np.float64)
+
+
+def _labels(rows: pd.DataFrame | WindowRows) -> np.ndarray:
+    return rows["label"].to_numpy(dtype=np.float64)
 
 
 def score_summary(scores: np.ndarray) -> dict[str, Any]:
@@ -508,9 +678,9 @@ def _is_binary(labels: np.ndarray) -> bool:
     return labels.size > 0 and bool(np.isin(labels, (0.0, 1.0)).all())
 
 
-def realized_performance(labelled: pd.DataFrame) -> dict[str, Any] | None:
+def realized_performance(labelled: pd.DataFrame | WindowRows) -> dict[str, Any] | None:
     """The metrics engine's binary metrics on the labelled rows (None without any)."""
-    labels = labelled["label"].to_numpy(dtype=np.float64)
+    labels = _labels(labelled)
     if not _is_binary(labels):
         return None
     scores = _scores(labelled)
@@ -523,8 +693,8 @@ def realized_performance(labelled: pd.DataFrame) -> dict[str, Any] | None:
     return {"metrics": result["metrics"], "undefined": result["undefined"]}
 
 
-def label_delay(labelled: pd.DataFrame) -> dict[str, Any] | None:
-    if labelled.empty:
+def label_delay(labelled: WindowRows) -> dict[str, Any] | None:
+    if not labelled.rows:
         return None
     delays = (labelled["received_at"] - labelled["timestamp"]).dt.total_seconds().to_numpy()
     delays = np.maximum(delays, 0.0)
@@ -553,7 +723,7 @@ def _association(values: pd.Series, scores: pd.Series) -> float | None:
     return math.sqrt(between / total) if total > 0 else None
 
 
-def feature_association(rows: pd.DataFrame, features: list[str]) -> dict[str, float]:
+def feature_association(rows: pd.DataFrame | WindowRows, features: list[str]) -> dict[str, float]:
     """A model-agnostic association of each feature with the score, in [0, 1]: |Spearman's
     ρ| for numeric features, the correlation ratio η for categorical ones. Not an
     attribution: it shows what moves with the score, not what the model uses."""
@@ -566,44 +736,65 @@ def feature_association(rows: pd.DataFrame, features: list[str]) -> dict[str, fl
     return found
 
 
-def window_result(
-    rows: pd.DataFrame, reference: pd.DataFrame | None, cbpe_model: Any
-) -> dict[str, Any]:
-    """Every aggregate of one window's rows (labels already joined: NaN when missing)."""
-    labelled = rows[rows["label"].notna()]
+def _drift(rows: WindowRows, context: PartitionContext, columns: list[str]) -> dict | None:
+    """Drift of `columns` against the reference window, one column at a time (the
+    reference's partials are computed once per context)."""
+    types = context.column_types(columns)
+    if not types:
+        return None
+    found = [
+        column_drift(
+            context.partials[name],
+            column_partial(rows[name], column_type=kind),
+            column=name,
+        )
+        for name, kind in types.items()
+    ]
+    return drift_report(found).as_dict()
+
+
+def _worst_slices(labelled: WindowRows, features: list[str]) -> list[dict[str, Any]]:
+    """The worst slices of the labelled rows over every feature, sliced one feature at a
+    time (the ranking is over all of them)."""
+    errors = _predicted(labelled) != _labels(labelled)
+    counts = []
+    for column in features:
+        values = {column: labelled[column].to_numpy()}
+        counts += slice_counts(slice_definitions(values), values, outcome=errors)
+    return [s.as_dict() for s in rank_slices(counts)[:WORST_SLICES]]
+
+
+def window_result(rows: WindowRows, context: PartitionContext) -> dict[str, Any]:
+    """Every aggregate of one window's rows (labels joined: missing where none arrived)."""
+    labelled = rows.where(~np.isnan(_labels(rows)))
+    scores = _scores(rows)
     result: dict[str, Any] = {
-        "rows": len(rows),
-        "labelled_rows": len(labelled),
-        "label_coverage": len(labelled) / len(rows) if len(rows) else 0.0,
+        "rows": rows.rows,
+        "labelled_rows": labelled.rows,
+        "label_coverage": labelled.rows / rows.rows if rows.rows else 0.0,
         "label_delay": label_delay(labelled),
-        "score": score_summary(_scores(rows)),
-        "performance": realized_performance(labelled) if len(labelled) else None,
+        "score": score_summary(scores),
+        "performance": realized_performance(labelled) if labelled.rows else None,
         "estimated_performance": None,
         "drift": None,
         "worst_slices": [],
         "attribution": {},
     }
-    if cbpe_model is not None:
-        scores = _scores(rows)
-        if (~np.isnan(scores)).any():
-            result["estimated_performance"] = cbpe_estimate(cbpe_model, scores=scores).as_dict()
+    if context.cbpe_model is not None and (~np.isnan(scores)).any():
+        estimate = cbpe_estimate(context.cbpe_model, scores=scores)
+        result["estimated_performance"] = estimate.as_dict()
+    del scores
     features = feature_columns(rows)
-    if reference is not None and len(reference):
+    if context.reference_rows:
         score_column = "score" if "score" in rows else "prediction"
-        columns = [c for c in features if c in reference] + [score_column]
+        columns = [c for c in features if c in context.types] + [score_column]
         try:
-            types = infer_column_types(reference, columns)
-            if types:
-                result["drift"] = data_drift(reference, rows, column_types=types).as_dict()
+            result["drift"] = _drift(rows, context, columns)
         except DriftInputError as exc:
             result["drift"] = {"error": str(exc)}
-    if len(labelled) and _is_binary(labelled["label"].to_numpy(dtype=np.float64)) and features:
-        errors = _predicted(labelled) != labelled["label"].to_numpy(dtype=np.float64)
+    if labelled.rows and features and _is_binary(_labels(labelled)):
         try:
-            found = worst_slices(
-                {c: labelled[c].to_numpy() for c in features}, errors=errors, top=WORST_SLICES
-            )
-            result["worst_slices"] = [s.as_dict() for s in found]
+            result["worst_slices"] = _worst_slices(labelled, features)
         except DriftInputError:
             result["worst_slices"] = []
     for column in rows.columns:
@@ -623,34 +814,28 @@ def monitor_settings(project: Project) -> MonitorSettings:
     return MonitorSettings.objects.get_or_create(project=project)[0]
 
 
-def _joined(project: Project, day: date, frame: pd.DataFrame) -> pd.DataFrame:
-    """The day's prediction rows with their labels (NaN where none arrived yet)."""
-    if frame.empty:
-        return frame
-    labels = read_labels(project, day, set(frame["prediction_id"]))
-    return frame.merge(labels, on="prediction_id", how="left", suffixes=("", "_label"))
-
-
-def reference_rows(project: Project, size: str) -> tuple[Any, pd.DataFrame]:
-    """(start, rows) of the reference window: the chosen one, else the first one."""
+def reference_window(project: Project, size: str) -> tuple[datetime | None, WindowRows | None]:
+    """(start, rows) of the reference window: the chosen one, else the first one. Only the
+    reference window's rows are kept, not the rest of its day."""
     chosen = monitor_settings(project).reference_start
     days = partition_days(project)
     if not days:
-        return None, pd.DataFrame()
+        return None, None
     day = chosen.astimezone(UTC).date() if chosen else days[0]
-    frame = _joined(project, day, read_partition(project, day))
-    if frame.empty:
-        return None, frame
-    starts = window_starts(frame["timestamp"], size)
-    start = pd.Timestamp(chosen).tz_convert("UTC") if chosen else starts.min()
-    return start.to_pydatetime(), frame[starts == start].reset_index(drop=True)
+    table = partition_table(project, day)
+    if not table.num_rows:
+        return None, None
+    starts = _window_starts(table, size)
+    start = _as_micros(chosen) if chosen else int(starts.min())
+    inside = starts == start
+    return _as_datetime(start), WindowRows(table if inside.all() else table.filter(inside))
 
 
-def _fit_cbpe(reference: pd.DataFrame) -> Any:
-    labelled = reference[reference["label"].notna()] if "label" in reference else reference[:0]
-    if labelled.empty or "score" not in labelled:
+def _fit_cbpe(reference: WindowRows) -> Any:
+    labelled = reference.where(~np.isnan(_labels(reference)))
+    if not labelled.rows or "score" not in labelled:
         return None
-    labels = labelled["label"].to_numpy(dtype=np.float64)
+    labels = _labels(labelled)
     scores = labelled["score"].to_numpy(dtype=np.float64)
     keep = ~np.isnan(scores)
     if not _is_binary(labels) or len(set(labels[keep])) < 2:
@@ -663,59 +848,80 @@ def _fit_cbpe(reference: pd.DataFrame) -> Any:
 
 @dataclass(frozen=True)
 class PartitionContext:
-    """What every day partition of a project is computed against: the window size, the
-    reference window's rows and the CBPE model fitted on them. Read once when several
-    partitions are computed together."""
+    """What every day partition of a project is computed against: the window size, and
+    from the reference window - read once, then let go - its start, row count, the
+    Evidently type and drift partial of each column, and the CBPE model fitted on it.
+    Shared when several partitions are computed together."""
 
     size: str
-    ref_start: Any
-    reference: pd.DataFrame
-    cbpe_model: Any
+    ref_start: datetime | None = None
+    reference_rows: int = 0
+    types: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    partials: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cbpe_model: Any = None
+
+    def column_types(self, columns: list[str]) -> dict[str, str]:
+        """Evidently's type of each of `columns` in the reference (text, dates and
+        columns the reference lacks are left out)."""
+        return {name: kind for name in columns if (kind := self.types.get(name)) is not None}
 
 
 def partition_context(project: Project) -> PartitionContext:
     size = monitor_settings(project).window
-    ref_start, reference = reference_rows(project, size)
-    cbpe_model = _fit_cbpe(reference) if len(reference) else None
-    return PartitionContext(size, ref_start, reference, cbpe_model)
+    ref_start, reference = reference_window(project, size)
+    if reference is None or not reference.rows:
+        return PartitionContext(size, ref_start)
+    score_column = "score" if "score" in reference else "prediction"
+    types = {
+        c: infer_column_type(reference[c]) for c in [*feature_columns(reference), score_column]
+    }
+    partials = {
+        c: column_partial(reference[c], column_type=kind) for c, kind in types.items() if kind
+    }
+    return PartitionContext(
+        size, ref_start, reference.rows, types, partials, cbpe_model=_fit_cbpe(reference)
+    )
 
 
 def compute_partition(
     project: Project, day: date, context: PartitionContext | None = None
 ) -> list[MonitoringWindow]:
-    """(Re)compute the windows of one day partition and drop those left without rows."""
+    """(Re)compute the windows of one day partition and drop those left without rows.
+    The results are computed first, one window at a time, and written in one short
+    transaction."""
     context = context or partition_context(project)
     size, ref_start = context.size, context.ref_start
-    reference, cbpe_model = context.reference, context.cbpe_model
-    frame = _joined(project, day, read_partition(project, day))
+    table = partition_table(project, day)
+    results = []
+    if table.num_rows:
+        starts = _window_starts(table, size)
+        for start in np.unique(starts):
+            inside = starts == start
+            rows = WindowRows(table, None if inside.all() else inside)
+            result = window_result(rows, context)
+            result["reference_start"] = ref_start.isoformat() if ref_start else None
+            results.append((_as_datetime(start), result))
+    del table
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     step = timedelta(hours=1) if size == WindowSize.HOUR else timedelta(days=1)
     now = timezone.now()
     kept = []
     with transaction.atomic():
-        if not frame.empty:
-            if "label" not in frame:
-                frame["label"] = np.nan
-                frame["received_at"] = pd.NaT
-            starts = window_starts(frame["timestamp"], size)
-            for start, rows in frame.groupby(starts, sort=True):
-                start = start.to_pydatetime()
-                result = window_result(rows.reset_index(drop=True), reference, cbpe_model)
-                result["reference_start"] = ref_start.isoformat() if ref_start else None
-                window, _ = MonitoringWindow.objects.update_or_create(
-                    project=project,
-                    size=size,
-                    start=start,
-                    defaults={
-                        "end": start + step,
-                        "rows": result["rows"],
-                        "labelled_rows": result["labelled_rows"],
-                        "is_reference": ref_start is not None and start == ref_start,
-                        "result": result,
-                        "computed_at": now,
-                    },
-                )
-                kept.append(window)
+        for start, result in results:
+            window, _ = MonitoringWindow.objects.update_or_create(
+                project=project,
+                size=size,
+                start=start,
+                defaults={
+                    "end": start + step,
+                    "rows": result["rows"],
+                    "labelled_rows": result["labelled_rows"],
+                    "is_reference": ref_start is not None and start == ref_start,
+                    "result": result,
+                    "computed_at": now,
+                },
+            )
+            kept.append(window)
         MonitoringWindow.objects.filter(
             project=project, start__gte=day_start, start__lt=day_start + timedelta(days=1)
         ).exclude(pk__in=[w.pk for w in kept]).delete()

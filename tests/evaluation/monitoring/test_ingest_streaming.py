@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluation.models import MonitoringWindow, WindowComputation
 from evaluation.monitoring import jobs, services, windows
+from tests.factories import ProjectFactory
 
 
 @pytest.fixture(autouse=True)
@@ -268,3 +269,54 @@ def test_the_beat_sweep_sends_a_stalled_day_to_a_worker(project, monkeypatch, se
     )
     tasks.evaluate_all_alerts_task()
     assert sent == [(project.pk, "2026-11-01", computation.pk)]
+
+
+def wide_frame(n: int, features: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = predictions_frame(n, days=1, seed=seed)
+    for i in range(features):
+        frame[f"f{i}"] = rng.normal(i, 1.0, n)
+    return frame
+
+
+def compute_peak(project, member, frame: pd.DataFrame) -> int:
+    """Traced peak (numpy and pandas; not Arrow's pool) of computing the day's windows
+    against an already-read reference."""
+    services.predictions_ingest(project=project, user=member, upload=as_file(frame, "parquet"))
+    context = windows.partition_context(project)
+    tracemalloc.start()
+    windows.compute_partition(project, pd.Timestamp("2026-11-01").date(), context)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_a_window_is_computed_one_column_at_a_time(project, member, org):
+    narrow = compute_peak(project, member, wide_frame(40_000, features=2))
+    other = ProjectFactory(organization=org, owner=member)
+    wide = compute_peak(other, member, wide_frame(40_000, features=30))
+    # Fifteen times the feature columns, about the same working memory: the day's rows
+    # stay in Arrow's compact form and each aggregate converts one column at a time.
+    assert wide < 1.5 * narrow, (wide, narrow)
+    window = MonitoringWindow.objects.get(project=other)
+    compared = {c["column"] for c in window.result["drift"]["columns"]}
+    assert {f"f{i}" for i in range(30)} <= compared
+
+
+def test_files_of_one_day_with_different_columns_are_computed_together(api, project):
+    first = predictions_frame(600, days=1, seed=5)
+    second = predictions_frame(400, days=1, seed=6)
+    second["prediction_id"] = "q" + second["prediction_id"]
+    # A later ingest without `merchant`, with whole-number amounts and a new column.
+    second = second.drop(columns=["merchant"]).assign(
+        amount=lambda f: f["amount"].round().astype(int), channel="app"
+    )
+    for frame in (first, second):
+        assert post_file(api, project, "predictions", as_file(frame, "parquet")).status_code == 202
+    window = MonitoringWindow.objects.get(project=project)
+    assert window.rows == 1_000
+    stored = windows.read_partition(project, pd.Timestamp("2026-11-01").date())
+    assert stored["merchant"].isna().sum() == 400 and stored["channel"].isna().sum() == 600
+    assert stored["amount"].dtype == np.float64
+    expected = pd.concat([first["score"], second["score"]]).mean()
+    assert window.result["score"]["mean"] == pytest.approx(expected)

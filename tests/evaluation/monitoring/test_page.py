@@ -251,13 +251,14 @@ def test_computing_a_day_reads_no_other_days_labels(api, project, two_days, monk
         post(api, project, "predictions", predictions(frame))
     post(api, project, "labels", records(pd.concat([*two_days, third]), "prediction_id", "label"))
     read = []
-    original = windows._read
+    original = windows._storage_batches
 
-    def spy(path, files, columns=None, ids=None):
-        read.append(path)
-        return original(path, files, columns=columns, ids=ids)
+    def spy(path, names, columns=None):
+        if names:
+            read.append(path)
+        return original(path, names, columns=columns)
 
-    monkeypatch.setattr(windows, "_read", spy)
+    monkeypatch.setattr(windows, "_storage_batches", spy)
     windows.compute_partition(project, pd.Timestamp("2026-11-03").date())
     label_days = {p.rsplit("/", 1)[1] for p in read if "/labels/" in p}
     # The reference day (the first) and the day itself, never the day in between.
