@@ -130,7 +130,10 @@ def evaluate(steps: dict) -> Readiness:
             feasibility.get("verdict") != RULES_FIRST
             or _text(feasibility.get("data_collection_plan"))
         ),
-        "“Rules first”: write the data-collection plan (what, how, by whom, from when).",
+        "If the verdict is “Rules first”: write the data-collection plan (what, how, by "
+        "whom, from when)."
+        if unknown
+        else "“Rules first”: write the data-collection plan (what, how, by whom, from when).",
     )
     mitigated = {
         c["red_flag"]

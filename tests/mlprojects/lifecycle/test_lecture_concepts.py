@@ -276,6 +276,9 @@ def test_a_kind_of_evidence_without_what_it_shows_is_refused(api, proj):
 
 
 def test_a_rules_first_verdict_asks_for_a_data_collection_plan(proj, client_for, member):
+    # Before feasibility is answered the verdict is unknown: the check says when it applies.
+    check = [c for c in readiness.evaluate(steps(proj)).checks if c.key == "data_collection_plan"]
+    assert check[0].message.startswith("If the verdict is “Rules first”")
     services.feasibility_update(project=proj, user=member, criteria=RULES_FIRST_ANSWERS)
     check = [c for c in readiness.evaluate(steps(proj)).checks if c.key == "data_collection_plan"]
     assert [c.ok for c in check] == [False]
