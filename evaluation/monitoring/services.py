@@ -47,7 +47,7 @@ from evaluation.monitoring.tasks import (
 )
 from evaluation.registry.models import ModelVersion
 from evaluation.uploads import UploadTooLarge, check_data_filename
-from mlprojects.models import EvidenceKind, Finding, Metric, Project
+from mlprojects.models import Finding, FindingEvidenceKind, Metric, Project
 
 #: The most values one metric-values call may carry (one INSERT … ON CONFLICT per 1,000).
 MAX_METRIC_VALUES = 10_000
@@ -369,9 +369,9 @@ def _evidence(
             "breach_ended_at": alert.breach_ended_at,
             **({"details": alert.details} if alert.details else {}),
         }
-        return EvidenceKind.ALERT, alert.title, alert_evidence_url(alert), data
+        return FindingEvidenceKind.ALERT, alert.title, alert_evidence_url(alert), data
     if window is None:
-        return EvidenceKind.OTHER, "", "", {}
+        return FindingEvidenceKind.OTHER, "", "", {}
     base = {"window": window.pk, "start": window.start.isoformat(), "size": window.size}
     if column and not slice_column:
         cell = _drift_cell(window, column)
@@ -383,7 +383,7 @@ def _evidence(
             f"(threshold {cell['threshold']:g}), PSI {cell.get('psi') or 0:.3g}"
         )
         url = window_evidence_url(window, column=column)
-        return EvidenceKind.DRIFT_CELL, what, url, {**base, "column": column, "drift": cell}
+        return FindingEvidenceKind.DRIFT_CELL, what, url, {**base, "column": column, "drift": cell}
     if slice_column and not column:
         found = _slice(window, slice_column, slice_value)
         what = (
@@ -392,7 +392,7 @@ def _evidence(
             f"(95 % interval {found['ci_low']:.0%}–{found['ci_high']:.0%})"
         )
         url = window_evidence_url(window, slice=f"{slice_column}={slice_value}")
-        return EvidenceKind.SLICE, what, url, {**base, "slice": found}
+        return FindingEvidenceKind.SLICE, what, url, {**base, "slice": found}
     raise ValidationError(
         {"window": "Name a drifted column (`column`) or a slice (`slice_column`, `slice_value`)."}
     )

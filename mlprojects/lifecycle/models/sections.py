@@ -951,7 +951,7 @@ class FindingStatus(models.TextChoices):
     DISMISSED = "dismissed", "Won't fix"
 
 
-class EvidenceKind(models.TextChoices):
+class FindingEvidenceKind(models.TextChoices):
     ALERT = "alert", "Alert"
     DRIFT_CELL = "drift_cell", "Drift of a column in a window"
     SLICE = "slice", "Worst slice of a window"
@@ -973,7 +973,7 @@ class Finding(CycleItem):
     evidence_url = models.CharField("Evidence", max_length=500, blank=True)
     suspected_cause = models.TextField(blank=True)
     evidence_kind = models.CharField(
-        max_length=12, choices=EvidenceKind.choices, default=EvidenceKind.OTHER
+        max_length=12, choices=FindingEvidenceKind.choices, default=FindingEvidenceKind.OTHER
     )
     evidence = models.JSONField(
         default=dict, blank=True, help_text="What the evidence showed when it was recorded."
