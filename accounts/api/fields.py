@@ -5,7 +5,12 @@ DRF's fields coerce: `CharField` turns a number into its text, `IntegerField` an
 `str(value)`, a many-related field iterates a JSON object's keys. A JSON body the schema
 calls invalid would then be accepted. The strict fields here accept, in a JSON body, only
 the JSON type the schema publishes for them (a 400 otherwise). Forms and query strings,
-where every value is text, are still parsed as DRF does."""
+where every value is text, are still parsed as DRF does.
+
+Serializers declare these rather than DRF's own. DRF's `DateField`, `DateTimeField`,
+`EmailField`, `URLField`, `DictField`, `ListField` and `FileField` need no strict twin: they
+parse only text (or take only an object, a list, a file), so another JSON type is a 400
+already; what a dict or a list holds is checked by its child or by the service."""
 
 import re
 from collections.abc import Mapping
@@ -43,6 +48,16 @@ class StrictIntegerField(serializers.IntegerField):
         if from_json(self) and (isinstance(data, bool) or not isinstance(data, int)):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictIdField(StrictIntegerField):
+    """The id of a row: a JSON integer from 1 to `MAX_ID` (a larger one names nothing, and
+    the database could not even compare it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 class StrictFloatField(serializers.FloatField):
@@ -99,10 +114,15 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     takes "" for null)."""
 
     def run_validation(self, data=empty):
-        wrong_type = isinstance(data, bool) or not isinstance(data, int)
-        if data is not empty and data is not None and wrong_type and from_json(self):
-            self.fail("incorrect_type", data_type=type(data).__name__)
+        if data == "" and from_json(self):
+            self.fail("incorrect_type", data_type="str")
         return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        # Here rather than in `run_validation`, which a list of ids does not call per item.
+        if from_json(self) and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
     @classmethod
     def many_init(cls, *args, **kwargs):

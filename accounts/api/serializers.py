@@ -2,13 +2,13 @@
 
 from rest_framework import serializers
 
-from accounts.api.fields import StrictModelSerializer
+from accounts.api.fields import StrictCharField, StrictIntegerField, StrictModelSerializer
 from accounts.models import Membership
 
 
 class MembershipSerializer(StrictModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_name = StrictCharField(source="organization.name", read_only=True)
 
     class Meta:
         model = Membership
@@ -17,14 +17,14 @@ class MembershipSerializer(StrictModelSerializer):
 
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
-    full_name = serializers.CharField(read_only=True)
+    full_name = StrictCharField(read_only=True)
     memberships = MembershipSerializer(many=True, read_only=True)
 
 
 class ErrorDetailSerializer(serializers.Serializer):
-    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
-    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`.")
-    message = serializers.CharField(help_text="What went wrong, for a person.")
+    status = StrictIntegerField(help_text="The HTTP status, repeated.")
+    code = StrictCharField(help_text="A stable machine-readable code, e.g. `invalid`.")
+    message = StrictCharField(help_text="What went wrong, for a person.")
     fields = serializers.DictField(
         child=serializers.JSONField(),
         required=False,

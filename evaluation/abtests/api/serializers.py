@@ -6,7 +6,16 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import QuerySerializer, StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    QuerySerializer,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictFloatField,
+    StrictIdField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from evaluation.abtests import services
 from evaluation.abtests.models import STATS_DIRECTION
 from evaluation.models import (
@@ -21,7 +30,7 @@ from evaluation.models import (
 from mlprojects.models import Direction
 
 
-class DirectionField(serializers.ChoiceField):
+class DirectionField(StrictChoiceField):
     """Which way is good, in the API's words ("increase", "decrease"), read and written as
     the lifecycle's `Direction` that a metric stores."""
 
@@ -42,17 +51,17 @@ class DirectionField(serializers.ChoiceField):
 
 class VariantInputSerializer(serializers.Serializer):
     key = StrictCharField(max_length=60)
-    allocation = serializers.FloatField()
+    allocation = StrictFloatField()
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 class MetricInputSerializer(serializers.Serializer):
     key = StrictCharField(max_length=60)
-    type = serializers.ChoiceField(choices=MetricType.choices)
-    role = serializers.ChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    type = StrictChoiceField(choices=MetricType.choices)
+    role = StrictChoiceField(choices=MetricRole.choices, default=MetricRole.PRIMARY)
     direction = DirectionField(default=Direction.HIGHER)
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
-    quantile_level = serializers.FloatField(
+    quantile_level = StrictFloatField(
         required=False,
         allow_null=True,
         help_text="Quantile metrics only: 0.5 for the median, 0.9 for p90.",
@@ -65,22 +74,22 @@ class ABTestCreateSerializer(serializers.Serializer):
     variants = VariantInputSerializer(many=True)
     metrics = MetricInputSerializer(many=True)
     control = StrictCharField(max_length=60, required=False)
-    planned_users_per_variant = serializers.IntegerField(min_value=1, required=False)
-    planned_days = serializers.IntegerField(min_value=1, required=False)
-    objective = serializers.IntegerField(
+    planned_users_per_variant = StrictIntegerField(min_value=1, required=False)
+    planned_days = StrictIntegerField(min_value=1, required=False)
+    objective = StrictIdField(
         required=False, allow_null=True, help_text="Id of an objective of the project."
     )
-    business_metric = serializers.IntegerField(
+    business_metric = StrictIdField(
         required=False,
         allow_null=True,
         help_text="Id of a business metric of the project, the one the decision is argued on.",
     )
-    sequential_testing = serializers.BooleanField(
+    sequential_testing = StrictBooleanField(
         default=False,
         help_text="Always-valid intervals and p-values, safe to look at daily (GrowthBook's "
         "sequential testing).",
     )
-    sequential_tuning_parameter = serializers.FloatField(
+    sequential_tuning_parameter = StrictFloatField(
         default=5000.0, help_text="Total users at which the sequential interval is tightest."
     )
 
@@ -99,19 +108,19 @@ class ResultsInputSerializer(serializers.Serializer):
 
 
 class PriorSerializer(serializers.Serializer):
-    mean = serializers.FloatField(default=0.0)
-    variance = serializers.FloatField()
+    mean = StrictFloatField(default=0.0)
+    variance = StrictFloatField()
 
 
 class AnalysisOptionsSerializer(serializers.Serializer):
-    alpha = serializers.FloatField(default=0.05)
-    correction = serializers.ChoiceField(choices=services.CORRECTIONS, default="none")
-    cuped = serializers.BooleanField(default=False)
+    alpha = StrictFloatField(default=0.05)
+    correction = StrictChoiceField(choices=services.CORRECTIONS, default="none")
+    cuped = StrictBooleanField(default=False)
     prior = PriorSerializer(required=False, allow_null=True, default=None)
-    sequential = serializers.BooleanField(
+    sequential = StrictBooleanField(
         required=False, help_text="Always-valid sequential test; by default the test's setting."
     )
-    sequential_tuning_parameter = serializers.FloatField(
+    sequential_tuning_parameter = StrictFloatField(
         required=False,
         help_text="Total users at which the sequential interval is tightest (default: the "
         "test's setting, 5000 unless changed).",
@@ -119,16 +128,16 @@ class AnalysisOptionsSerializer(serializers.Serializer):
 
 
 class SampleSizeQuerySerializer(QuerySerializer):
-    type = serializers.ChoiceField(choices=["binomial", "continuous"], required=False)
-    baseline = serializers.FloatField(required=False)
-    mean = serializers.FloatField(required=False)
-    sd = serializers.FloatField(required=False)
-    mde = serializers.FloatField()
-    relative = serializers.BooleanField(default=True)
-    alpha = serializers.FloatField(default=0.05)
-    power = serializers.FloatField(default=0.8)
-    variants = serializers.IntegerField(default=2)
-    daily_users = serializers.FloatField(required=False)
+    type = StrictChoiceField(choices=["binomial", "continuous"], required=False)
+    baseline = StrictFloatField(required=False)
+    mean = StrictFloatField(required=False)
+    sd = StrictFloatField(required=False)
+    mde = StrictFloatField()
+    relative = StrictBooleanField(default=True)
+    alpha = StrictFloatField(default=0.05)
+    power = StrictFloatField(default=0.8)
+    variants = StrictIntegerField(default=2)
+    daily_users = StrictFloatField(required=False)
 
     def validate(self, data: dict) -> dict:
         if "type" not in data:
@@ -145,51 +154,51 @@ class SampleSizeQuerySerializer(QuerySerializer):
 
 class VariantSerializer(serializers.Serializer):
     key = StrictCharField()
-    allocation = serializers.FloatField()
+    allocation = StrictFloatField()
     description = StrictCharField()
 
 
 class MetricSerializer(serializers.Serializer):
     key = StrictCharField()
-    type = serializers.ChoiceField(choices=MetricType.choices)
-    role = serializers.ChoiceField(choices=MetricRole.choices)
+    type = StrictChoiceField(choices=MetricType.choices)
+    role = StrictChoiceField(choices=MetricRole.choices)
     direction = DirectionField()
     description = StrictCharField()
-    quantile_level = serializers.FloatField(allow_null=True)
-    query = serializers.IntegerField(
+    quantile_level = StrictFloatField(allow_null=True)
+    query = StrictIntegerField(
         source="query_id", allow_null=True, help_text="The saved metric definition it runs."
     )
 
 
 class BusinessMetricSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = StrictIntegerField()
     name = StrictCharField()
 
 
 class DecisionSerializer(serializers.Serializer):
     outcome = StrictCharField()
     rationale = StrictCharField()
-    analysis_version = serializers.IntegerField(source="analysis.version")
+    analysis_version = StrictIntegerField(source="analysis.version")
     business_metric = BusinessMetricSerializer(allow_null=True)
-    measured_value = serializers.FloatField(
+    measured_value = StrictFloatField(
         allow_null=True, help_text="The business metric's value measured under the decision."
     )
-    previous_value = serializers.FloatField(
+    previous_value = StrictFloatField(
         allow_null=True, help_text="The business metric's current value before it."
     )
     created_at = serializers.DateTimeField()
 
 
 class ABTestDecisionInputSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = StrictChoiceField(choices=Outcome.choices)
     rationale = StrictCharField(help_text="Why, in terms of the business metric the test serves.")
-    business_metric = serializers.IntegerField(
+    business_metric = StrictIdField(
         required=False,
         allow_null=True,
         help_text="Id of the project's business metric the decision is argued on; by default "
         "the test's own.",
     )
-    measured_value = serializers.FloatField(
+    measured_value = StrictFloatField(
         required=False,
         allow_null=True,
         help_text="The business metric's value measured under the decision (its business "
@@ -201,10 +210,10 @@ class ABTestSerializer(StrictModelSerializer):
     """A test with its design, its results and its latest decision (the variants,
     metrics, results and decisions prefetched)."""
 
-    project = serializers.IntegerField(source="project_id")
-    objective = serializers.IntegerField(source="objective_id", allow_null=True)
-    business_metric = serializers.IntegerField(source="business_metric_id", allow_null=True)
-    exposure_query = serializers.IntegerField(source="exposure_query_id", allow_null=True)
+    project = StrictIntegerField(source="project_id")
+    objective = StrictIntegerField(source="objective_id", allow_null=True)
+    business_metric = StrictIntegerField(source="business_metric_id", allow_null=True)
+    exposure_query = StrictIntegerField(source="exposure_query_id", allow_null=True)
     control = serializers.SerializerMethodField()
     variants = VariantSerializer(many=True)
     metrics = MetricSerializer(many=True)
@@ -261,7 +270,7 @@ class ABTestSerializer(StrictModelSerializer):
 class ABTestAnalysisSerializer(StrictModelSerializer):
     """One analysis version; its result's parts at the top level (null until it ran)."""
 
-    abtest = serializers.IntegerField(source="abtest_id")
+    abtest = StrictIntegerField(source="abtest_id")
     srm_p_value = serializers.SerializerMethodField()
     srm_warning = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
@@ -307,16 +316,16 @@ class ABDataSourceInputSerializer(serializers.Serializer):
         help_text="SQLAlchemy URL of a read-only user, e.g. "
         "postgresql+psycopg://reader:pw@host/db; stored encrypted, never returned."
     )
-    statement_timeout_ms = serializers.IntegerField(default=60_000)
-    row_cap = serializers.IntegerField(default=50_000_000)
+    statement_timeout_ms = StrictIntegerField(default=60_000)
+    row_cap = StrictIntegerField(default=50_000_000)
 
 
 class ABDataSourceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = StrictIntegerField()
     name = StrictCharField()
     display_url = StrictCharField(help_text="The URL with its password masked.")
-    statement_timeout_ms = serializers.IntegerField()
-    row_cap = serializers.IntegerField()
+    statement_timeout_ms = StrictIntegerField()
+    row_cap = StrictIntegerField()
     created_at = serializers.DateTimeField()
 
 
@@ -328,20 +337,20 @@ class MetricSQLSerializer(serializers.Serializer):
 
 
 class WarehouseInputSerializer(serializers.Serializer):
-    data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
+    data_source = StrictIdField(help_text="Id of the organization's data source.")
     exposure_sql = StrictCharField(help_text="SELECT user_id, variant, exposed_at …")
-    conversion_window_hours = serializers.FloatField(default=72.0)
+    conversion_window_hours = StrictFloatField(default=72.0)
     metric_sql = serializers.DictField(child=MetricSQLSerializer())
 
 
 class QueryLogSerializer(serializers.Serializer):
     metric = StrictCharField()
     sql = StrictCharField()
-    seconds = serializers.FloatField()
+    seconds = StrictFloatField()
 
 
 class RefreshSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = StrictIntegerField()
     status = StrictCharField()
     error = StrictCharField()
     queries = QueryLogSerializer(many=True)
@@ -366,12 +375,12 @@ class RawUploadInputSerializer(serializers.Serializer):
 
 
 class RawUploadSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = StrictIntegerField()
     status = StrictCharField(help_text="queued, running, succeeded or failed.")
     original_name = StrictCharField()
-    size = serializers.IntegerField()
-    rows_read = serializers.IntegerField()
-    progress = serializers.FloatField()
+    size = StrictIntegerField()
+    rows_read = StrictIntegerField()
+    progress = StrictFloatField()
     error = StrictCharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -381,11 +390,11 @@ class RawUploadSerializer(serializers.Serializer):
 
 
 class ABQueryInputSerializer(serializers.Serializer):
-    data_source = serializers.IntegerField(help_text="Id of the organization's data source.")
+    data_source = StrictIdField(help_text="Id of the organization's data source.")
     name = StrictCharField(max_length=100)
     description = StrictCharField(max_length=300, required=False, allow_blank=True)
-    kind = serializers.ChoiceField(choices=QueryKind.choices)
-    metric_type = serializers.ChoiceField(
+    kind = StrictChoiceField(choices=QueryKind.choices)
+    metric_type = StrictChoiceField(
         choices=MetricType.choices,
         required=False,
         allow_blank=True,
@@ -412,31 +421,29 @@ class ABQueryVersionInputSerializer(serializers.Serializer):
 
 
 class ABQueryReviewInputSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=list(services.REVIEW_DECISIONS))
+    decision = StrictChoiceField(choices=list(services.REVIEW_DECISIONS))
     comment = StrictCharField(
         required=False, allow_blank=True, help_text="Required when requesting changes."
     )
 
 
 class ABTestQueriesInputSerializer(serializers.Serializer):
-    exposure_query = serializers.IntegerField(help_text="Id of a saved exposure query.")
+    exposure_query = StrictIdField(help_text="Id of a saved exposure query.")
     metric_queries = serializers.DictField(
-        child=serializers.IntegerField(allow_null=True),
+        child=StrictIdField(allow_null=True),
         help_text="Per metric key, the id of a saved metric definition of the same type "
         "(null for none).",
     )
-    conversion_window_hours = serializers.FloatField(default=72.0)
-    cuped_lookback_days = serializers.FloatField(
-        default=14.0, help_text="0 for no CUPED covariate."
-    )
+    conversion_window_hours = StrictFloatField(default=72.0)
+    cuped_lookback_days = StrictFloatField(default=14.0, help_text="0 for no CUPED covariate.")
 
 
 class ABQueryVersionSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
+    number = StrictIntegerField()
     sql = StrictCharField()
     denominator_sql = StrictCharField()
     note = StrictCharField()
-    status = serializers.ChoiceField(choices=QueryVersionStatus.choices)
+    status = StrictChoiceField(choices=QueryVersionStatus.choices)
     author = serializers.EmailField(source="author.email", allow_null=True, default=None)
     reviewed_by = serializers.EmailField(source="reviewed_by.email", allow_null=True, default=None)
     review_comment = StrictCharField()
@@ -448,17 +455,17 @@ class ABQuerySerializer(serializers.Serializer):
     """A saved query with its versions, newest first. `approved_version` is the version
     experiments run (the newest approved one), null until one is approved."""
 
-    id = serializers.IntegerField()
+    id = StrictIntegerField()
     name = StrictCharField()
     description = StrictCharField()
-    kind = serializers.ChoiceField(choices=QueryKind.choices)
+    kind = StrictChoiceField(choices=QueryKind.choices)
     metric_type = StrictCharField(help_text="Empty for an exposure query.")
-    data_source = serializers.IntegerField(source="data_source_id")
+    data_source = StrictIntegerField(source="data_source_id")
     approved_version = serializers.SerializerMethodField()
     versions = ABQueryVersionSerializer(many=True, source="version_list")
     created_at = serializers.DateTimeField()
 
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    @extend_schema_field(StrictIntegerField(allow_null=True))
     def get_approved_version(self, query: Any) -> int | None:
         approved = [v.number for v in query.version_list if v.status == QueryVersionStatus.APPROVED]
         return max(approved, default=None)

@@ -3,7 +3,14 @@ summary (lists) or in detail with its results."""
 
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIdField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from evaluation.models import Evaluation, EvaluationTask
 
 RESULT_KEYS = (
@@ -18,7 +25,7 @@ RESULT_KEYS = (
 )
 
 
-class DefaultTrueField(serializers.BooleanField):
+class DefaultTrueField(StrictBooleanField):
     """A boolean that is true when left out, also in a multipart form (where DRF would
     read a missing checkbox as false)."""
 
@@ -27,11 +34,11 @@ class DefaultTrueField(serializers.BooleanField):
 
 class EvaluationInputSerializer(serializers.Serializer):
     file = serializers.FileField()
-    task = serializers.ChoiceField(choices=EvaluationTask.choices)
+    task = StrictChoiceField(choices=EvaluationTask.choices)
     columns = serializers.JSONField(binary=True)
     options = serializers.JSONField(binary=True, required=False)
     name = StrictCharField(max_length=200, required=False, allow_blank=True)
-    target_metric = serializers.IntegerField(
+    target_metric = StrictIdField(
         required=False,
         allow_null=True,
         help_text="Id of a model metric of the project's current cycle; on success its "
@@ -52,10 +59,8 @@ class EvaluationInputSerializer(serializers.Serializer):
 
 
 class EvaluationSummarySerializer(StrictModelSerializer):
-    project = serializers.IntegerField(source="project_id", read_only=True)
-    target_metric = serializers.IntegerField(
-        source="target_metric_id", read_only=True, allow_null=True
-    )
+    project = StrictIntegerField(source="project_id", read_only=True)
+    target_metric = StrictIntegerField(source="target_metric_id", read_only=True, allow_null=True)
     file = serializers.SerializerMethodField()
     error = StrictCharField(read_only=True, allow_null=True, help_text="null unless failed")
 

@@ -4,10 +4,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.fields import (
-    MAX_ID,
     QuerySerializer,
+    StrictBooleanField,
     StrictCharField,
+    StrictChoiceField,
     StrictFloatField,
+    StrictIdField,
     StrictIntegerField,
     StrictModelSerializer,
 )
@@ -39,16 +41,16 @@ class DriftReportInputSerializer(serializers.Serializer):
 
 class DriftColumnSerializer(serializers.Serializer):
     column = StrictCharField()
-    type = serializers.ChoiceField(choices=["numeric", "categorical"])
+    type = StrictChoiceField(choices=["numeric", "categorical"])
     method = StrictCharField(help_text="ks, wasserstein, psi, jensenshannon, chisquare, z")
-    statistic = serializers.FloatField(
+    statistic = StrictFloatField(
         allow_null=True, help_text="A p-value for ks/chisquare/z, a distance for the others."
     )
-    threshold = serializers.FloatField()
-    drifted = serializers.BooleanField()
-    psi = serializers.FloatField(allow_null=True)
-    reference_rows = serializers.IntegerField(help_text="Non-missing values in the reference.")
-    current_rows = serializers.IntegerField(help_text="Non-missing values in the current data.")
+    threshold = StrictFloatField()
+    drifted = StrictBooleanField()
+    psi = StrictFloatField(allow_null=True)
+    reference_rows = StrictIntegerField(help_text="Non-missing values in the reference.")
+    current_rows = StrictIntegerField(help_text="Non-missing values in the current data.")
 
 
 class DriftFileSerializer(serializers.Serializer):
@@ -62,7 +64,7 @@ class DriftFilesSerializer(serializers.Serializer):
 
 
 class DriftReportSerializer(StrictModelSerializer):
-    project = serializers.IntegerField(source="project_id", read_only=True)
+    project = StrictIntegerField(source="project_id", read_only=True)
     error = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     columns = serializers.SerializerMethodField()
@@ -138,7 +140,7 @@ class DeploymentInputSerializer(serializers.Serializer):
     )
     environment = StrictCharField(max_length=100, required=False, default="production")
     since = serializers.DateTimeField(help_text="When it started serving (ISO 8601).")
-    traffic_share = serializers.FloatField(
+    traffic_share = StrictFloatField(
         min_value=0, max_value=1, required=False, default=1.0, help_text="0–1; 1 = all traffic."
     )
     notes = StrictCharField(required=False, allow_blank=True, default="")
@@ -156,7 +158,7 @@ class DeploymentInputSerializer(serializers.Serializer):
 
 
 class DeploymentSerializer(StrictModelSerializer):
-    project = serializers.IntegerField(source="project_id", read_only=True)
+    project = StrictIntegerField(source="project_id", read_only=True)
     recorded_by = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField(
         help_text='The registered model version that is deployed ("name/version"), or null.'
@@ -206,9 +208,7 @@ class DeploymentListSerializer(serializers.Serializer):
 
 
 class MetricValueInputSerializer(serializers.Serializer):
-    metric = StrictIntegerField(
-        min_value=1, max_value=MAX_ID, help_text="Id of a metric of the project (step 4)."
-    )
+    metric = StrictIdField(help_text="Id of a metric of the project (step 4).")
     timestamp = serializers.DateTimeField()
     value = StrictFloatField()
     segment = StrictCharField(
@@ -224,13 +224,13 @@ class MetricValuesInputSerializer(serializers.Serializer):
 
 
 class MetricValuesRecordedSerializer(serializers.Serializer):
-    received = serializers.IntegerField()
-    created = serializers.IntegerField()
-    replaced = serializers.IntegerField()
+    received = StrictIntegerField()
+    created = StrictIntegerField()
+    replaced = StrictIntegerField()
 
 
 class MetricValueSerializer(StrictModelSerializer):
-    metric = serializers.IntegerField(source="metric_id", read_only=True)
+    metric = StrictIntegerField(source="metric_id", read_only=True)
 
     class Meta:
         model = MetricValue
@@ -242,7 +242,7 @@ class MetricValueListSerializer(serializers.Serializer):
 
 
 class MetricValueQuerySerializer(QuerySerializer):
-    metric = serializers.IntegerField(required=False, help_text="Only this metric's values.")
+    metric = StrictIdField(required=False, help_text="Only this metric's values.")
     # "from" is a Python keyword: the field is named in `get_fields`.
     to = serializers.DateTimeField(required=False, help_text="Up to this time (inclusive).")
     segment = StrictCharField(required=False, allow_blank=True)
@@ -259,11 +259,9 @@ class MetricValueQuerySerializer(QuerySerializer):
 
 
 class AlertSerializer(StrictModelSerializer):
-    project = serializers.IntegerField(source="project_id", read_only=True)
-    metric = serializers.IntegerField(source="metric_id", read_only=True, allow_null=True)
-    drift_report = serializers.IntegerField(
-        source="drift_report_id", read_only=True, allow_null=True
-    )
+    project = StrictIntegerField(source="project_id", read_only=True)
+    metric = StrictIntegerField(source="metric_id", read_only=True, allow_null=True)
+    drift_report = StrictIntegerField(source="drift_report_id", read_only=True, allow_null=True)
     acknowledged_by = serializers.SerializerMethodField()
     resolved_by = serializers.SerializerMethodField()
 
@@ -302,7 +300,7 @@ class AlertListSerializer(serializers.Serializer):
 
 
 class AlertQuerySerializer(QuerySerializer):
-    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
+    status = StrictChoiceField(choices=AlertStatus.choices, required=False)
 
 
 # -- findings ---------------------------------------------------------------------------------
@@ -321,15 +319,15 @@ class FindingInputSerializer(serializers.Serializer):
         help_text="A link to the evidence (default: back to the alert, window or slice).",
     )
     suspected_cause = StrictCharField(required=False, allow_blank=True)
-    as_cause = serializers.BooleanField(
+    as_cause = StrictBooleanField(
         required=False,
         default=False,
         help_text="Carried into the next cycle, it becomes a cause in the problem tree too.",
     )
-    alert = serializers.IntegerField(
+    alert = StrictIdField(
         required=False, help_text="An alert of the project this finding comes from."
     )
-    window = serializers.IntegerField(
+    window = StrictIdField(
         required=False,
         help_text="A monitoring window of the project (an id of GET …/monitoring/); with "
         "`column` for a drift cell, or with `slice_column` and `slice_value` for a worst slice.",
@@ -364,9 +362,9 @@ class FindingInputSerializer(serializers.Serializer):
 
 
 class FindingSerializer(StrictModelSerializer):
-    cycle = serializers.IntegerField(source="cycle.number", read_only=True)
-    hypothesis = serializers.IntegerField(source="hypothesis_id", read_only=True, allow_null=True)
-    cause = serializers.IntegerField(source="cause_id", read_only=True, allow_null=True)
+    cycle = StrictIntegerField(source="cycle.number", read_only=True)
+    hypothesis = StrictIntegerField(source="hypothesis_id", read_only=True, allow_null=True)
+    cause = StrictIntegerField(source="cause_id", read_only=True, allow_null=True)
     decided_by = serializers.SerializerMethodField()
     evidence = serializers.JSONField(
         read_only=True, help_text="What the alert, drift cell or slice showed when recorded."
@@ -401,7 +399,7 @@ class FindingListSerializer(serializers.Serializer):
 
 
 class FindingDecisionInputSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(
+    decision = StrictChoiceField(
         choices=[
             ("carry", "Carry into the next cycle"),
             ("wont_fix", "Won't fix (give a reason)"),
@@ -446,7 +444,7 @@ class LabelRowsInputSerializer(serializers.Serializer):
 
 
 class IngestedSerializer(serializers.Serializer):
-    received = serializers.IntegerField(help_text="Rows stored.")
+    received = StrictIntegerField(help_text="Rows stored.")
     recomputing = serializers.ListField(
         child=serializers.DateField(), help_text="Day partitions whose windows are recomputed."
     )
@@ -483,5 +481,5 @@ class WindowSerializer(StrictModelSerializer):
 
 
 class WindowListSerializer(serializers.Serializer):
-    size = serializers.ChoiceField(choices=WindowSize.choices, help_text="The project's setting.")
+    size = StrictChoiceField(choices=WindowSize.choices, help_text="The project's setting.")
     results = WindowSerializer(many=True)

@@ -1,6 +1,11 @@
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictIdField,
+    StrictModelSerializer,
+)
 from evaluation.prototypes.models import PrototypeCall, PrototypeFeedback, Verdict
 
 
@@ -26,8 +31,8 @@ class CallSerializer(StrictModelSerializer):
 
 
 class PrototypeFeedbackInputSerializer(serializers.Serializer):
-    call = serializers.IntegerField(help_text="The id of a call you made (from predict).")
-    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    call = StrictIdField(help_text="The id of a call you made (from predict).")
+    verdict = StrictChoiceField(choices=Verdict.choices)
     comment = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 

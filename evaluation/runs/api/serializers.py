@@ -2,10 +2,19 @@
 Output serializers are separate and list their fields explicitly."""
 
 import math
+import sys
 
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictFloatField,
+    StrictIdField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from evaluation.models import Run, RunStatus
 from evaluation.runs.models import from_json_number
 from evaluation.runs.services import (
@@ -18,7 +27,7 @@ from evaluation.runs.services import (
 )
 
 
-class ScalarStringField(serializers.CharField):
+class ScalarStringField(StrictCharField):
     """A string; numbers and booleans are accepted and stored as their text, as MLflow
     stores params and tags (`{"lr": 0.01}` is the param "0.01")."""
 
@@ -39,9 +48,9 @@ def _key_values(max_length: int) -> serializers.DictField:
     )
 
 
-def _objective_field() -> serializers.IntegerField:
+def _objective_field() -> StrictIdField:
     # Whether the id is an objective of the run's project is checked by the service.
-    return serializers.IntegerField(
+    return StrictIdField(
         required=False,
         allow_null=True,
         help_text="Id of an objective of the project's lifecycle (null unlinks).",
@@ -56,16 +65,16 @@ class RunCreateSerializer(serializers.Serializer):
 
 
 class RunUpdateSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    status = StrictChoiceField(choices=RunStatus.choices, required=False)
     name = StrictCharField(max_length=250, required=False)
     objective = _objective_field()
 
 
 class MetricInSerializer(serializers.Serializer):
     key = StrictCharField(max_length=MAX_KEY_LENGTH)
-    value = serializers.FloatField()
-    step = serializers.IntegerField(required=False, default=0)
-    timestamp = serializers.IntegerField(
+    value = StrictFloatField()
+    step = StrictIntegerField(required=False, default=0)
+    timestamp = StrictIntegerField(
         required=False, default=None, allow_null=True, help_text="Milliseconds since the epoch."
     )
 
@@ -95,14 +104,11 @@ class MetricListField(serializers.ListField):
 
 
 def _integer(value, field: str, errors: dict) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    # A JSON integer only, as `StrictIntegerField` (not "5", 5.0 or true).
+    if isinstance(value, bool) or not isinstance(value, int):
         errors[field] = ["A valid integer is required."]
         return None
-    try:
-        return int(value)
-    except ValueError:
-        errors[field] = ["A valid integer is required."]
-        return None
+    return value
 
 
 def _metric(item) -> tuple[dict | None, dict]:
@@ -115,13 +121,10 @@ def _metric(item) -> tuple[dict | None, dict]:
     elif len(key) > MAX_KEY_LENGTH:
         errors["key"] = [f"Ensure this field has no more than {MAX_KEY_LENGTH} characters."]
     value = item.get("value")
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            value = None
     if isinstance(value, bool) or not isinstance(value, int | float):
         errors["value"] = ["A valid number is required."]
+    elif isinstance(value, int) and abs(value) > sys.float_info.max:
+        errors["value"] = ["Integer value too large to convert to float"]  # as DRF's
     elif not math.isfinite(value):
         errors["value"] = ["A finite number is required (not NaN or ±inf)."]
     step = _integer(item.get("step", 0), "step", errors)
@@ -148,7 +151,7 @@ class LogBatchSerializer(serializers.Serializer):
     )
 
 
-class FiniteFloatField(serializers.FloatField):
+class FiniteFloatField(StrictFloatField):
     """A metric value in strict JSON: NaN and ±inf (which the mlflow client can log) are
     null. Latest values come as stored in `Run.latest_metrics` (±inf as ±MAX_FLOAT)."""
 
@@ -159,13 +162,13 @@ class FiniteFloatField(serializers.FloatField):
 
 class LatestMetricSerializer(serializers.Serializer):
     value = FiniteFloatField(allow_null=True)
-    step = serializers.IntegerField()
-    timestamp = serializers.IntegerField()
+    step = StrictIntegerField()
+    timestamp = StrictIntegerField()
 
 
 class RunSerializer(StrictModelSerializer):
-    project = serializers.IntegerField(source="project_id", read_only=True)
-    objective = serializers.IntegerField(source="objective_id", read_only=True, allow_null=True)
+    project = StrictIntegerField(source="project_id", read_only=True)
+    objective = StrictIntegerField(source="objective_id", read_only=True, allow_null=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
     metrics = serializers.DictField(
         source="latest_metrics",
@@ -203,9 +206,9 @@ class RunPageSerializer(serializers.Serializer):
 
 
 class MetricPointSerializer(serializers.Serializer):
-    step = serializers.IntegerField()
+    step = StrictIntegerField()
     value = FiniteFloatField(allow_null=True)
-    timestamp = serializers.IntegerField()
+    timestamp = StrictIntegerField()
 
 
 class MetricHistorySerializer(serializers.Serializer):
@@ -214,12 +217,12 @@ class MetricHistorySerializer(serializers.Serializer):
 
 
 class SpeedAccuracyRowSerializer(serializers.Serializer):
-    run_id = serializers.IntegerField()
-    run_name = serializers.CharField()
-    role = serializers.CharField(allow_blank=True, help_text="baseline, candidate or empty")
-    quality = serializers.FloatField()
-    latency = serializers.FloatField(allow_null=True)
-    pareto = serializers.BooleanField(
+    run_id = StrictIntegerField()
+    run_name = StrictCharField()
+    role = StrictCharField(allow_blank=True, help_text="baseline, candidate or empty")
+    quality = StrictFloatField()
+    latency = StrictFloatField(allow_null=True)
+    pareto = StrictBooleanField(
         allow_null=True, help_text="Not beaten on both by another run; null without a latency."
     )
 
@@ -227,9 +230,9 @@ class SpeedAccuracyRowSerializer(serializers.Serializer):
 class SpeedAccuracySerializer(serializers.Serializer):
     """The project's runs side by side on one quality and one latency metric."""
 
-    quality_key = serializers.CharField(allow_blank=True)
-    quality_lower_is_better = serializers.BooleanField()
-    latency_key = serializers.CharField(allow_blank=True)
-    quality_keys = serializers.ListField(child=serializers.CharField())
-    latency_keys = serializers.ListField(child=serializers.CharField())
+    quality_key = StrictCharField(allow_blank=True)
+    quality_lower_is_better = StrictBooleanField()
+    latency_key = StrictCharField(allow_blank=True)
+    quality_keys = serializers.ListField(child=StrictCharField())
+    latency_keys = serializers.ListField(child=StrictCharField())
     rows = SpeedAccuracyRowSerializer(many=True)

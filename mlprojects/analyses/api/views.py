@@ -18,7 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import OrgScopedAPIView
-from accounts.api.fields import StrictCharField, StrictModelSerializer
+from accounts.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictModelSerializer,
+    StrictPrimaryKeyRelatedField,
+)
 from mlprojects.analyses import selectors, services
 from mlprojects.lifecycle.api.serializers import ProjectSerializer
 from mlprojects.models import BusinessAnalysis, DataSource, Interview, Offering, OutputUse, UseCase
@@ -32,8 +39,8 @@ class OfferingSerializer(StrictModelSerializer):
         fields = ["id", "name", "value", "created_at", "updated_at"]
 
 
-def _rating_output() -> serializers.IntegerField:
-    return serializers.IntegerField(read_only=True, allow_null=True, min_value=1, max_value=5)
+def _rating_output() -> StrictIntegerField:
+    return StrictIntegerField(read_only=True, allow_null=True, min_value=1, max_value=5)
 
 
 class DataSourceSerializer(StrictModelSerializer):
@@ -69,8 +76,8 @@ class DataSourceSerializer(StrictModelSerializer):
 
 
 class UseCaseSerializer(StrictModelSerializer):
-    data_sources = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    customer_facing = serializers.BooleanField(source="is_customer_facing", read_only=True)
+    data_sources = StrictPrimaryKeyRelatedField(many=True, read_only=True)
+    customer_facing = StrictBooleanField(source="is_customer_facing", read_only=True)
 
     class Meta:
         model = UseCase
@@ -123,7 +130,7 @@ class AnalysisSerializer(StrictModelSerializer):
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class OrgRelatedField(serializers.PrimaryKeyRelatedField):
+class OrgRelatedField(StrictPrimaryKeyRelatedField):
     """A primary key looked up only among the request organization's objects."""
 
     def __init__(self, model, **kwargs: Any) -> None:
@@ -145,8 +152,8 @@ class OfferingInputSerializer(serializers.Serializer):
     value = StrictCharField(required=False, allow_blank=True)
 
 
-def _rating() -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+def _rating() -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=5, required=False, allow_null=True)
 
 
 class DataSourceInputSerializer(serializers.Serializer):
@@ -165,7 +172,7 @@ class UseCaseInputSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200)
     data_sources = OrgRelatedField(DataSource, many=True, required=False)
     prediction = StrictCharField()
-    output_use = serializers.ChoiceField(choices=OutputUse.choices)
+    output_use = StrictChoiceField(choices=OutputUse.choices)
     output_detail = StrictCharField(required=False, allow_blank=True)
     expected_impact = StrictCharField(required=False, allow_blank=True)
 

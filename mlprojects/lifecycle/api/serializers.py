@@ -10,7 +10,7 @@ from accounts.api.fields import (
     MAX_ID,
     StrictCharField,
     StrictChoiceField,
-    StrictIntegerField,
+    StrictIdField,
     StrictModelSerializer,
     StrictPrimaryKeyRelatedField,
     WholeItemsField,
@@ -45,7 +45,7 @@ from mlprojects.models import (
 class ProjectSerializer(StrictModelSerializer):
     owner = serializers.EmailField(source="owner.email", read_only=True, default=None)
     # "" until the feasibility section has a verdict.
-    verdict = serializers.ChoiceField(
+    verdict = StrictChoiceField(
         choices=Project._meta.get_field("verdict").choices, allow_blank=True, read_only=True
     )
 
@@ -124,7 +124,7 @@ class IdOrObjectField(serializers.Field):
 
 
 class HypothesisInput(StrictModelSerializer):
-    id = StrictIntegerField(required=False)
+    id = StrictIdField(required=False)
 
     class Meta:
         model = Hypothesis
@@ -191,7 +191,7 @@ class ReferenceInput(StrictModelSerializer):
 
 
 class FeedbackInput(StrictModelSerializer):
-    id = StrictIntegerField(required=False)
+    id = StrictIdField(required=False)
 
     class Meta:
         model = Feedback
@@ -200,7 +200,7 @@ class FeedbackInput(StrictModelSerializer):
 
 class WatchedMetricInput(CycleScoped, StrictModelSerializer):
     cycle_fields = {"metric": Metric}
-    id = StrictIntegerField(required=False)
+    id = StrictIdField(required=False)
     metric = _related()
 
     class Meta:

@@ -14,7 +14,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.fields import StrictCharField
+from accounts.api.fields import StrictCharField, StrictChoiceField, StrictIdField
 from accounts.api.schema import ListSchema
 from accounts.models import User
 from accounts.permissions import Perm
@@ -39,13 +39,13 @@ class SubmitInput(serializers.Serializer):
 
 
 class DecisionInput(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=Decision.choices)
+    decision = StrictChoiceField(choices=Decision.choices)
     comment = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class CommentInput(serializers.Serializer):
     body = StrictCharField(max_length=services.COMMENT_MAX_LENGTH)
-    parent = serializers.IntegerField(required=False, allow_null=True)
+    parent = StrictIdField(required=False, allow_null=True)
 
 
 def dump_proposal(proposal: Proposal, *, snapshot: bool = False) -> dict:

@@ -484,3 +484,62 @@ def test_bad_sample_size_input_is_a_400(api, query):
     response = api.get(f"/api/v1/sample-size/?{query}")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+
+
+# --- JSON types ----------------------------------------------------------------------------
+
+CONTROL = {"key": "control", "allocation": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": 5}, "name"),
+        ({"variants": [{**CONTROL, "allocation": "0.5"}, ARM("b", 0.5)]}, "variants"),
+        ({"metrics": [{**BINOMIAL("a"), "type": 1}]}, "metrics"),
+        ({"metrics": [{**BINOMIAL("a"), "direction": True}]}, "metrics"),
+        ({"metrics": [{**BINOMIAL("a"), "quantile_level": "0.5"}]}, "metrics"),
+        ({"planned_days": "14"}, "planned_days"),
+        ({"planned_days": 14.5}, "planned_days"),
+        ({"planned_users_per_variant": True}, "planned_users_per_variant"),
+        ({"objective": "1"}, "objective"),
+        ({"objective": 2**70}, "objective"),
+        ({"business_metric": 1.0}, "business_metric"),
+        ({"sequential_testing": 1}, "sequential_testing"),
+        ({"sequential_testing": "true"}, "sequential_testing"),
+        ({"sequential_tuning_parameter": "5000"}, "sequential_tuning_parameter"),
+    ],
+)  # fmt: skip
+def test_a_wrong_json_type_in_a_design_is_a_400_naming_the_field(api, project, change, field):
+    response = post(api, f"/api/v1/projects/{project.pk}/ab-tests/", {**CONTRACT_BODY, **change})
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ABTest.objects.exists()
+
+
+def test_a_result_given_as_a_string_is_a_400_that_changes_nothing(api, running_abtest):
+    before = sorted(ABResult.objects.values_list("pk", "users"))
+    variants = {**RESULTS["conversion"], "control": {"users": "1000", "conversions": 100}}
+    body = {"metric": "conversion", "variants": variants}
+    response = post(api, f"/api/v1/ab-tests/{running_abtest.pk}/results/", body)
+    assert response.status_code == 400
+    assert "variants" in response.json()["error"]["fields"]
+    assert sorted(ABResult.objects.values_list("pk", "users")) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"alpha": "0.05"}, "alpha"),
+        ({"correction": 0}, "correction"),
+        ({"cuped": 1}, "cuped"),
+        ({"sequential": "false"}, "sequential"),
+        ({"sequential_tuning_parameter": True}, "sequential_tuning_parameter"),
+        ({"prior": {"mean": "0", "variance": 1}}, "prior"),
+    ],
+)
+def test_a_wrong_json_type_in_analysis_options_is_a_400(api, running_abtest, options, field):
+    response = post(api, f"/api/v1/ab-tests/{running_abtest.pk}/analyze/", options)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ABTestAnalysis.objects.exists()

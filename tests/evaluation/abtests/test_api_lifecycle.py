@@ -159,3 +159,25 @@ def test_the_web_decision_records_the_tests_business_metric(
     )
     assert response.status_code == 302
     assert ABTestDecision.objects.get().business_metric == lifecycle.revisit
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"outcome": 1}, "outcome"),
+        ({"rationale": 5}, "rationale"),
+        ({"business_metric": "1"}, "business_metric"),
+        ({"business_metric": True}, "business_metric"),
+        ({"measured_value": "0.31"}, "measured_value"),
+    ],
+)
+def test_a_wrong_json_type_in_a_decision_is_a_400_that_decides_nothing(
+    org, member, analyzed_abtest, change, field
+):
+    body = {"outcome": "ship", "rationale": "Looks good.", **change}
+    response = post(
+        token_client(org, member), f"/api/v1/ab-tests/{analyzed_abtest.pk}/decide/", body
+    )
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ABTestDecision.objects.exists()

@@ -8,7 +8,7 @@ from django.test import Client
 from accounts.models import AuditEvent
 from accounts.services import api_token_create
 from evaluation.abtests import services
-from evaluation.models import ABQuery, ABQueryVersion
+from evaluation.models import ABDataSource, ABQuery, ABQueryVersion
 
 from .conftest import VARIANTS
 
@@ -274,3 +274,87 @@ def test_a_test_is_pointed_at_approved_saved_queries(org, member, admin, source,
     response = client.put(url, wrong_kind, content_type="application/json")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"exposure_query", "metric_revenue"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"data_source": "1"}, "data_source"),
+        ({"data_source": 2**63}, "data_source"),
+        ({"kind": 1}, "kind"),
+        ({"metric_type": False}, "metric_type"),
+        ({"sql": 1}, "sql"),
+    ],
+)
+def test_a_wrong_json_type_in_a_definition_is_a_400_that_saves_nothing(
+    org, member, body, change, field
+):
+    response = post(token_client(org, member), "/api/v1/ab-queries/", {**body, **change})
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ABQuery.objects.exists()
+
+
+def test_a_review_decision_that_is_no_string_is_a_400(org, admin, query):
+    url = f"/api/v1/ab-queries/{query.pk}/versions/1/review/"
+    response = post(token_client(org, admin), url, {"decision": 1})
+    assert response.status_code == 400
+    assert "decision" in response.json()["error"]["fields"]
+    assert query.versions.get().status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"statement_timeout_ms": "60000"}, "statement_timeout_ms"),
+        ({"row_cap": 1.5}, "row_cap"),
+        ({"row_cap": True}, "row_cap"),
+    ],
+)
+def test_a_wrong_json_type_in_a_data_source_is_a_400_that_saves_nothing(org, admin, change, field):
+    body = {"name": "dwh", "url": "postgresql+psycopg://reader:pw@127.0.0.1:1/dwh", **change}
+    response = post(token_client(org, admin), "/api/v1/ab-data-sources/", body)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ABDataSource.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"exposure_query": "1"}, "exposure_query"),
+        ({"metric_queries": {"conversion": 1.0}}, "metric_queries"),
+        ({"conversion_window_hours": "72"}, "conversion_window_hours"),
+        ({"cuped_lookback_days": False}, "cuped_lookback_days"),
+    ],
+)
+def test_a_wrong_json_type_in_a_tests_queries_is_a_400_that_changes_nothing(
+    org, member, abtest, query, change, field
+):
+    body = {"exposure_query": query.pk, "metric_queries": {}, **change}
+    url = f"/api/v1/ab-tests/{abtest.pk}/queries/"
+    response = token_client(org, member).put(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    abtest.refresh_from_db()
+    assert abtest.exposure_query_id is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"data_source": "1"}, "data_source"),
+        ({"conversion_window_hours": "72"}, "conversion_window_hours"),
+        ({"exposure_sql": 1}, "exposure_sql"),
+    ],
+)
+def test_a_wrong_json_type_in_a_tests_warehouse_is_a_400_that_changes_nothing(
+    org, member, abtest, source, change, field
+):
+    body = {"data_source": source.pk, "exposure_sql": EXPOSURE_SQL, "metric_sql": {}, **change}
+    url = f"/api/v1/ab-tests/{abtest.pk}/warehouse/"
+    response = token_client(org, member).put(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    abtest.refresh_from_db()
+    assert (abtest.data_source_id, abtest.exposure_sql) == (None, "")

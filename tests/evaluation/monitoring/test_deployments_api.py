@@ -1,6 +1,8 @@
 """GET/POST /api/v1/projects/{id}/deployments/: what runs where, since when, on which
 share of the traffic, who recorded it."""
 
+import pytest
+
 from evaluation.models import Deployment
 
 
@@ -67,3 +69,20 @@ def test_a_viewer_may_read_but_not_record(viewer, client_for, project):
         content_type="application/json",
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"what": 5}, "what"),
+        ({"since": 1764489600}, "since"),
+        ({"traffic_share": "0.5"}, "traffic_share"),
+        ({"traffic_share": True}, "traffic_share"),
+    ],
+)
+def test_a_wrong_json_type_is_a_400_that_records_nothing(api, project, change, field):
+    body = {"what": "m", "since": "2026-11-01T00:00:00Z", **change}
+    response = api.post(url(project), body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Deployment.objects.exists()

@@ -84,3 +84,37 @@ def test_a_viewer_cannot_record_a_finding(viewer, client_for, project, alert):
         url(project), {"alert": alert.pk}, content_type="application/json"
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"alert": "ALERT"}, "alert"),
+        ({"alert": 2**63}, "alert"),
+        ({"window": 1.0}, "window"),
+        ({"as_cause": 1}, "as_cause"),
+        ({"as_cause": "true"}, "as_cause"),
+        ({"suspected_cause": 5}, "suspected_cause"),
+    ],
+)
+def test_a_wrong_json_type_is_a_400_that_records_nothing(api, project, alert, change, field):
+    body = {"what": "Night traffic doubled", **change}
+    if body.get("alert") == "ALERT":
+        body["alert"] = str(alert.pk)
+    response = api.post(url(project), body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Finding.objects.exists()
+
+
+@pytest.mark.parametrize("decision", [1, True, ["carry"]])
+def test_a_decision_that_is_no_string_is_a_400_that_decides_nothing(api, project, decision):
+    finding = api.post(url(project), {"what": "x"}, content_type="application/json").json()
+    response = api.post(
+        f"{url(project)}{finding['id']}/decision/",
+        {"decision": decision},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "decision" in response.json()["error"]["fields"]
+    assert Finding.objects.get().status == "open"

@@ -68,3 +68,43 @@ def test_a_read_only_token_can_not_post(echo_endpoint, auth, client):
     response = client.post(url, {"inputs": {}}, content_type="application/json", **auth("read"))
     assert response.status_code == 403
     assert not PrototypeCall.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"call": "CALL"}, "call"),
+        ({"call": 1.0}, "call"),
+        ({"call": True}, "call"),
+        ({"call": 2**63}, "call"),
+        ({"verdict": 1}, "verdict"),
+        ({"comment": 5}, "comment"),
+    ],
+)
+def test_feedback_of_a_wrong_json_type_is_a_400_that_saves_nothing(
+    echo_endpoint, auth, client, change, field
+):
+    headers = auth()
+    base = f"/api/v1/projects/{echo_endpoint.project.pk}/prototype/"
+    call = client.post(
+        base + "predict/", {"inputs": {"favourite_dishes": "x"}},
+        content_type="application/json", **headers,
+    ).json()  # fmt: skip
+    body = {"call": call["id"], "verdict": "up", **change}
+    if body["call"] == "CALL":
+        body["call"] = str(call["id"])
+    response = client.post(base + "feedback/", body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not PrototypeFeedback.objects.exists()
+
+
+@pytest.mark.parametrize("inputs", [["favourite_dishes"], "favourite_dishes=x", 5])
+def test_inputs_that_are_no_object_are_a_400_that_calls_nothing(
+    echo_endpoint, auth, client, inputs
+):
+    url = f"/api/v1/projects/{echo_endpoint.project.pk}/prototype/predict/"
+    response = client.post(url, {"inputs": inputs}, content_type="application/json", **auth())
+    assert response.status_code == 400
+    assert "inputs" in response.json()["error"]["fields"]
+    assert not PrototypeCall.objects.exists()

@@ -110,8 +110,31 @@ def test_log_batch_refuses_1001_metrics_and_writes_nothing(api, run):
         {"key": "f1"},
         {"key": "", "value": 1},
         {"key": "f1", "value": 1, "step": "first"},
+        {"key": "f1", "value": "0.5"},
+        {"key": "f1", "value": True},
+        {"key": "f1", "value": 10**400},
+        {"key": "f1", "value": 1, "step": "1"},
+        {"key": "f1", "value": 1, "step": 1.5},
+        {"key": "f1", "value": 1, "timestamp": "1000"},
+        {"key": "f1", "value": 1, "timestamp": False},
+        {"key": 5, "value": 1},
     ],
-    ids=["non-numeric", "nan", "infinity", "no-value", "no-key", "bad-step"],
+    ids=[
+        "non-numeric",
+        "nan",
+        "infinity",
+        "no-value",
+        "no-key",
+        "bad-step",
+        "number-as-string",
+        "boolean-value",
+        "beyond-float",
+        "step-as-string",
+        "fractional-step",
+        "timestamp-as-string",
+        "boolean-timestamp",
+        "numeric-key",
+    ],
 )
 def test_one_bad_metric_fails_the_whole_batch(api, run, bad):
     good = {"key": "f1", "value": 0.5}
@@ -174,6 +197,25 @@ def test_an_unknown_status_answers_400(api, run):
     assert "status" in response.json()["error"]["fields"]
     run.refresh_from_db()
     assert run.status == "running"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": 1}, "status"),
+        ({"name": 5}, "name"),
+        ({"objective": "1"}, "objective"),
+        ({"objective": 1.0}, "objective"),
+        ({"objective": 2**63}, "objective"),
+    ],
+)
+def test_a_wrong_json_type_in_a_patch_is_a_400_that_changes_nothing(api, run, body, field):
+    before = (run.status, run.name, run.objective_id)
+    response = api.patch(f"/api/v1/runs/{run.pk}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    run.refresh_from_db()
+    assert (run.status, run.name, run.objective_id) == before
 
 
 def test_a_read_token_may_not_patch(api_for, member, run):

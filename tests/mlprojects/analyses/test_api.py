@@ -195,3 +195,49 @@ def test_the_schema_describes_the_analysis_endpoints(client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/v1/analyses/{analysis_id}/use-cases/" in schema
     assert "/api/v1/use-cases/{use_case_id}/create-project/" in schema
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"continuity": "4"}, "continuity"),
+        ({"continuity": 4.0}, "continuity"),
+        ({"continuity": True}, "continuity"),
+        ({"analysis": "ANALYSIS"}, "analysis"),
+        ({"analysis": 1.0}, "analysis"),
+        ({"owning_team": 5}, "owning_team"),
+    ],
+)
+def test_a_data_source_of_a_wrong_json_type_is_a_400_that_saves_nothing(
+    api, analysis, change, field
+):
+    data = {"name": "GPS", **change}
+    if data.get("analysis") == "ANALYSIS":
+        data["analysis"] = str(analysis.pk)
+    response = api("post", "/api/v1/data-sources/", data)
+    assert response.status_code == 400
+    assert field in fields_of(response)
+    assert not DataSource.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"output_use": 1}, "output_use"),
+        ({"data_sources": "SOURCE"}, "data_sources"),
+        ({"data_sources": {"SOURCE": 1}}, "data_sources"),
+        ({"data_sources": [True]}, "data_sources"),
+        ({"prediction": 5}, "prediction"),
+    ],
+)
+def test_a_use_case_of_a_wrong_json_type_is_a_400_that_saves_nothing(api, analysis, change, field):
+    source = DataSourceFactory(analysis=analysis, name="GPS")
+    data = {"name": "ETA", "prediction": "x", "output_use": "filter", **change}
+    if data.get("data_sources") == "SOURCE":
+        data["data_sources"] = [str(source.pk)]
+    elif data.get("data_sources") == {"SOURCE": 1}:
+        data["data_sources"] = {str(source.pk): 1}
+    response = api("post", f"/api/v1/analyses/{analysis.pk}/use-cases/", data)
+    assert response.status_code == 400
+    assert field in fields_of(response)
+    assert not UseCase.objects.exists()

@@ -420,12 +420,22 @@ def test_another_organizations_project_is_404(api, other_project):
         ("feasibility/", {"business_case": {"estimated_cost": "1e3"}}, "business_case"),
         ("phenomenon/", {"hypotheses": [{"id": "1", "statement": "s"}]}, "hypotheses"),
         ("phenomenon/", {"data_sources": [2**64]}, "data_sources"),
+        ("phenomenon/", {"hypotheses": [{"id": 2**63, "statement": "s"}]}, "hypotheses"),
+        ("prototype/", {"feedback": [{"id": 1.0, "who": "w", "text": "t"}]}, "feedback"),
     ],
 )
 def test_a_value_of_another_json_type_than_the_schemas_is_a_400(api, proj, path, body, field):
     response = api("patch", base(proj) + path, body)
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+def test_an_id_given_as_a_string_in_a_list_of_ids_is_a_400_that_links_nothing(api, proj):
+    metric = api("post", base(proj) + "metrics/", {"name": "Recall"}).json()
+    response = api("patch", base(proj) + "evaluation-plan/", {"metrics": [str(metric["id"])]})
+    assert response.status_code == 400
+    assert "metrics" in response.json()["error"]["fields"]
+    assert not selectors.cycle_get(project=proj).evaluation_plan.metrics.exists()
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import pytest
 
 from mlprojects.lifecycle.services import section_update
+from mlprojects.review.models import Comment, Proposal, ProposalReview
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,66 @@ def test_comments_are_created_and_listed_on_a_section(proj, member, stakeholder,
 def test_comments_on_an_unknown_section_are_404(proj, member, client_for):
     url = f"/api/v1/projects/{proj.pk}/sections/nonsense/comments/"
     assert client_for(member).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"decision": 1}, "decision"),
+        ({"decision": ["approve"]}, "decision"),
+        ({"decision": "approve", "comment": 5}, "comment"),
+    ],
+)
+def test_a_review_of_a_wrong_json_type_is_a_400_that_decides_nothing(
+    submitted, stakeholder, client_for, body, field
+):
+    response = client_for(stakeholder).post(
+        f"/api/v1/projects/{submitted.project_id}/proposals/1/reviews/",
+        body,
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not ProposalReview.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reviewers": "stakeholder@acme.test"}, "reviewers"),
+        ({"reviewers": [5]}, "reviewers"),
+        ({"message": 5}, "message"),
+    ],
+)
+def test_a_submission_of_a_wrong_json_type_is_a_400_that_submits_nothing(
+    written, member, client_for, body, field
+):
+    response = client_for(member).post(
+        f"/api/v1/projects/{written.pk}/proposals/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Proposal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"body": 5}, "body"),
+        ({"body": "Sure", "parent": "PARENT"}, "parent"),
+        ({"body": "Sure", "parent": 1.0}, "parent"),
+        ({"body": "Sure", "parent": True}, "parent"),
+        ({"body": "Sure", "parent": 2**63}, "parent"),
+    ],
+)
+def test_a_comment_of_a_wrong_json_type_is_a_400_that_saves_nothing(
+    proj, member, client_for, body, field
+):
+    url = f"/api/v1/projects/{proj.pk}/sections/phenomenon/comments/"
+    root = client_for(member).post(url, {"body": "Root"}, content_type="application/json")
+    if body.get("parent") == "PARENT":
+        body = {**body, "parent": str(root.json()["id"])}
+    response = client_for(member).post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Root"]
