@@ -598,6 +598,12 @@ class WindowRows:
             column = column.filter(pa.array(self.mask))
         return column.to_pandas()
 
+    def pop(self, name: str) -> pd.Series:
+        """The column, removed from these rows: its Arrow memory goes once it is used."""
+        column = self[name]
+        self.table = self.table.drop_columns([name])
+        return column
+
     def where(self, keep: np.ndarray) -> WindowRows:
         """The rows where `keep` (a flag per row of these rows) is true."""
         if self.mask is None:
@@ -871,16 +877,18 @@ def partition_context(project: Project) -> PartitionContext:
     ref_start, reference = reference_window(project, size)
     if reference is None or not reference.rows:
         return PartitionContext(size, ref_start)
+    cbpe_model = _fit_cbpe(reference)
     score_column = "score" if "score" in reference else "prediction"
-    types = {
-        c: infer_column_type(reference[c]) for c in [*feature_columns(reference), score_column]
-    }
-    partials = {
-        c: column_partial(reference[c], column_type=kind) for c, kind in types.items() if kind
-    }
-    return PartitionContext(
-        size, ref_start, reference.rows, types, partials, cbpe_model=_fit_cbpe(reference)
-    )
+    # One column at a time, each dropped from the reference once summarized: memory holds
+    # the reference's Arrow table shrinking as its partials grow, never both whole.
+    types, partials = {}, {}
+    for column in [*feature_columns(reference), score_column]:
+        values = reference.pop(column)
+        types[column] = kind = infer_column_type(values)
+        if kind is not None:
+            partials[column] = column_partial(values, column_type=kind)
+        del values
+    return PartitionContext(size, ref_start, reference.rows, types, partials, cbpe_model)
 
 
 def compute_partition(
