@@ -222,6 +222,7 @@ def stage_ours(args: argparse.Namespace) -> dict:
     web, port = start_web(env, workdir)
     auth = {"Authorization": f"Bearer {token}"}
     worker = None
+    child_start = 0
     if args.broker:
         from mlprojects.celery import app
 
@@ -243,7 +244,7 @@ def stage_ours(args: argparse.Namespace) -> dict:
         # A child starts as a fork of the parent: its growth is measured from this.
         child_start = memory_bytes(worker.pid)["VmRSS"]
     stages = {}
-    child_peak = child_start = 0
+    child_peak = 0
     try:
         # A first request loads the API code: the growth measured is the ingest's.
         warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
