@@ -144,8 +144,8 @@ def _on_comment_write(sender, instance: Model, **kwargs) -> None:
 
 
 def _on_site_write(sender, instance: Model, update_fields=None, **kwargs) -> None:
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
-        return  # every sign-in saves it; no page shows it
+    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+        return  # a sign-in saves them (the password when its hash is upgraded); no page shows them
     site_changed()
 
 

@@ -264,3 +264,12 @@ def test_a_live_part_outside_the_workspace_is_a_template_error():
 
     with pytest.raises(TemplateSyntaxError):
         Template("{% load lifecycle %}{% live %}x{% endlive %}")
+
+
+def test_signing_in_keeps_the_stored_pages(proj, member, rf):
+    request = rf.get("/")
+    request.membership = member.memberships.get()
+    before = page_cache.workspace_key(request, proj, None)
+    member.save(update_fields=["last_login"])
+    member.save(update_fields=["password"])  # a hash upgraded at sign-in
+    assert page_cache.workspace_key(request, proj, None) == before
