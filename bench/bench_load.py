@@ -11,8 +11,9 @@ project's lists (runs, evaluations, A/B tests, proposals), the API lists, run lo
 (log-batch, 50 values a request) and comments. Phase 2: --focus-users users reading
 project pages only, for --focus-duration; its p95 is compared with the goal (150 ms).
 Prints requests/s, p50/p95 and errors per endpoint group, the ratio p95 / goal, and exits
-non-zero when a request failed. The database (mlprojects_bench) is kept between runs (the
-data commands are idempotent); gunicorn and locust are stopped when it ends, however it ends.
+non-zero when a request failed. The database (--db-name, mlprojects_bench) is kept between
+runs (the data commands are idempotent); gunicorn and locust are stopped when it ends,
+however it ends.
 """
 
 import argparse
@@ -44,14 +45,14 @@ def manage(env: dict, *args: str, timeout: int = 600) -> str:
     return done.stdout
 
 
-def prepare_database(postgres_url: str) -> str:
+def prepare_database(postgres_url: str, name: str) -> str:
     import psycopg
 
     with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return f"{postgres_url}/{DB_NAME}"
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{postgres_url}/{name}"
 
 
 FIXTURE = """
@@ -117,6 +118,7 @@ def report(title: str, rows: list[dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--db-name", default=DB_NAME, help="the PostgreSQL database (kept)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--factor", type=int, default=100)
     parser.add_argument("--users", type=int, default=50)
@@ -132,7 +134,7 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "mlprojects.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": prepare_database(args.postgres_url.rstrip("/")),
+        "DATABASE_URL": prepare_database(args.postgres_url.rstrip("/"), args.db_name),
         "CELERY_BROKER_URL": args.redis_url,
         "REDIS_URL": args.redis_url,
         "SECURE_SSL_REDIRECT": "false",

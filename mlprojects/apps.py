@@ -10,11 +10,13 @@ class MlprojectsConfig(AppConfig):
         # Bind `shared_task` to the configured Celery app in every process that loads
         # Django, so `transaction.on_commit(task.delay)` reaches the configured broker.
         from mlprojects.celery import app  # noqa: F401
+        from mlprojects.lifecycle import page_cache
         from mlprojects.site.logs import forget_request_id
 
         # Log lines after a response is sent belong to no request.
         request_finished.connect(forget_request_id, dispatch_uid="forget_request_id")
         register_notification_kinds()
+        page_cache.connect_signals()
         register_demo_loaders()
 
 

@@ -245,7 +245,8 @@ def _tree_root_from_statement(cycle: ProjectCycle, statement: str) -> None:
     if not roots:
         ProblemNode.objects.create(cycle=cycle, title=title)
     elif len(roots) == 1 and roots[0].title != title:
-        ProblemNode.objects.filter(pk=roots[0].pk).update(title=title)
+        roots[0].title = title
+        roots[0].save(update_fields=["title"])  # a save: the project page hears of it
 
 
 def _statement_from_tree_root(cycle: ProjectCycle, node: ProblemNode) -> None:

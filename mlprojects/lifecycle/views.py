@@ -13,7 +13,7 @@ from accounts.access import require_perm
 from accounts.forms import add_validation_errors
 from accounts.models import User
 from accounts.permissions import Perm
-from mlprojects.lifecycle import feasibility, forms, readiness, selectors, services
+from mlprojects.lifecycle import feasibility, forms, page_cache, readiness, selectors, services
 from mlprojects.lifecycle.diffs import section_diff
 from mlprojects.lifecycle.rules import describe_rules
 from mlprojects.models import (
@@ -206,7 +206,16 @@ def workspace_context(request: HttpRequest, project: Project, number: int | None
 def project_detail(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = selectors.project_get(org=request.org, slug=project_slug)
     number = request.GET.get("cycle", "")
-    context = workspace_context(request, project, int(number) if number.isdigit() else None)
+    cycle = int(number) if number.isdigit() else None
+    key = page_cache.workspace_key(request, project, cycle)
+    html = page_cache.get(key) if key else None
+    if html is not None:
+        context = {"project": project, "workspace_html": html}
+    else:
+        if key:  # read the project again after its version, as the rest: a write
+            # committed in between then shows in what is stored under that version
+            project = selectors.project_get(org=request.org, slug=project_slug)
+        context = {**workspace_context(request, project, cycle), "workspace_key": key}
     return render(request, "mlprojects/lifecycle/project_detail.html", context)
 
 

@@ -441,6 +441,13 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Seconds a rendered project workspace is kept in the cache (any write to the project
+# forgets it sooner: mlprojects.lifecycle.page_cache); 0 renders it on every request. Off
+# by default without Redis: a per-process cache would not hear the worker's writes.
+PROJECT_PAGE_CACHE_SECONDS = env_int("PROJECT_PAGE_CACHE_SECONDS", 3600 if REDIS_URL else 0)
+if PROJECT_PAGE_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("PROJECT_PAGE_CACHE_SECONDS must be 0 (off) or more.")
+
 # The deepest nesting of arrays and objects a JSON body of the API or /mlflow may have;
 # deeper bodies answer 400 (the Python JSON decoder and everything that walks the data
 # recursively would otherwise run out of stack near 1,000).

@@ -28,6 +28,7 @@ if not REDIS_URL:  # noqa: F405
             "LOCATION": CELERY_BROKER_URL,  # noqa: F405
         }
     }
+    PROJECT_PAGE_CACHE_SECONDS = env_int("PROJECT_PAGE_CACHE_SECONDS", 3600)
 
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

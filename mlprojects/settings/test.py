@@ -17,6 +17,9 @@ MEDIA_ROOT = VAR_DIR / f"test-media{os.environ.get('PYTEST_XDIST_WORKER', '')}" 
 # Rate-limit and throttle counters start empty in each test (tests/conftest.py clears
 # it), whatever REDIS_URL says.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One process (tasks run inline): the project page's cache is on, so every test that
+# writes and then reads the page checks that the write shows.
+PROJECT_PAGE_CACHE_SECONDS = 3600
 # Tasks run inline in ordinary tests; tests marked `worker` start a real worker process.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -173,7 +173,9 @@ class Command(BaseCommand):
                 for f in model._meta.concrete_fields:
                     if isinstance(f, models.UUIDField) and f.unique:
                         setattr(row, f.attname, uuid.uuid4())
-                if not pk_is_relation:
+                if isinstance(model._meta.pk, models.CharField):
+                    row.pk = self.new_key(model, row.pk)  # chosen by the app, not the database
+                elif not pk_is_relation:
                     row.pk = None
                 row._state.adding = True
             created = model._base_manager.bulk_create(rows, batch_size=BATCH)
@@ -188,6 +190,12 @@ class Command(BaseCommand):
                 model._base_manager.bulk_update(
                     created, [f.attname for f in self_fks], batch_size=BATCH
                 )
+
+    @staticmethod
+    def new_key(model, old: str) -> str:
+        """A fresh text primary key shaped like `old` (e.g. a logged model's "m-<hex>")."""
+        prefix = old.rsplit("-", 1)[0] + "-" if "-" in old else ""
+        return (prefix + uuid.uuid4().hex)[: model._meta.pk.max_length]
 
     @staticmethod
     def suffix(model, name: str, value: str, copy: int) -> str:

@@ -197,8 +197,9 @@ def test_the_project_page_query_count_is_bounded(
     client = client_for(member)
     # The nine steps with their panels (runs, evaluations, A/B tests, prototype, monitoring,
     # deployments, findings) are 30 queries however many items they hold; the first request
-    # in an organization also remembers it in the session.
-    with django_assert_max_num_queries(34):
+    # in an organization also remembers it in the session, and a page not yet in the cache
+    # reads the project again after its version (mlprojects.lifecycle.page_cache).
+    with django_assert_max_num_queries(35):
         assert client.get(url(proj, "project_detail")).status_code == 200
 
 
