@@ -473,11 +473,10 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "accounts.api.parsers.DepthLimitedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only; the endpoints that take files name their own parsers. A form or
+    # multipart body on a JSON endpoint is refused with 415 instead of being read as an
+    # empty (valid) partial update.
+    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_METADATA_CLASS": "accounts.api.metadata.ApiMetadata",
     "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "accounts.api.base.exception_handler",

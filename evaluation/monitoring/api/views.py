@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -311,7 +311,7 @@ class RowsIngestView(ProjectScopedView):
     # JSON {"rows": [...]} (at most 10,000 rows, a body of at most
     # DATA_UPLOAD_MAX_MEMORY_SIZE) or a multipart `file` (streamed, at most
     # MONITORING_MAX_UPLOAD_BYTES) → 202; the windows they touch are recomputed by a worker.
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
     serializer_class = IngestedSerializer
     service = staticmethod(services.predictions_ingest)
 

@@ -218,6 +218,27 @@ def test_a_wrong_json_type_in_a_patch_is_a_400_that_changes_nothing(api, run, bo
     assert (run.status, run.name, run.objective_id) == before
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; boundary=b",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+    ],
+)
+def test_a_body_that_is_not_json_answers_415_and_changes_nothing(api, run, content_type):
+    # A malformed multipart body once parsed as an empty form: a valid partial update
+    # that changed nothing and answered 200, though the body was not the published JSON.
+    before = (run.status, run.name, run.updated_at)
+    response = api.patch(
+        f"/api/v1/runs/{run.pk}/", "--b\r\n-2534653778328836.0--b--\r\n", content_type=content_type
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"]
+    run.refresh_from_db()
+    assert (run.status, run.name, run.updated_at) == before
+
+
 def test_a_read_token_may_not_patch(api_for, member, run):
     response = api_for(member, "read").patch(
         f"/api/v1/runs/{run.pk}/", {"status": "killed"}, content_type="application/json"
