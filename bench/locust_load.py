@@ -2,8 +2,11 @@
 pages and API lists, logging metrics to runs and commenting.
 
 Each simulated user logs in through the login form (one of the demo logins) and also
-holds an API token (BENCH_TOKEN, a write token of the demo organization). Requests are
-named by endpoint group, which is what the summary reports."""
+holds an API token (BENCH_TOKEN, a write token of the demo organization). `Member` mixes
+everything (the mixed phase); `ProjectReader` only reads project pages, at the same pace,
+with sessions signed in beforehand (the focus phase: `locust -f bench/locust_load.py
+ProjectReader`). Requests are named by
+endpoint group, which is what the summary reports."""
 
 import itertools
 import json
@@ -12,20 +15,21 @@ import random
 import re
 import time
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, HttpUser, between, task
 
 ORG = "demo"
 PASSWORD = os.environ.get("BENCH_PASSWORD", "mlprojects-demo")
 TOKEN = os.environ["BENCH_TOKEN"]
 PROJECTS = json.loads(os.environ["BENCH_PROJECTS"])  # [[id, slug], …]
 RUNS = json.loads(os.environ["BENCH_RUNS"])  # [run id, …]
+SESSIONS = json.loads(os.environ.get("BENCH_SESSIONS", "[]"))  # [Cookie header, …]
 LOGINS = ["owner@example.com", "admin@example.com", "member@example.com"]
-PHASE = os.environ.get("BENCH_PHASE", "mixed")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _users = itertools.count()
 
 
-class Member(HttpUser):
+class SignedIn(HttpUser):
+    abstract = True
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
@@ -43,28 +47,47 @@ class Member(HttpUser):
     def project(self) -> tuple[int, str]:
         return random.choice(PROJECTS)
 
-    @task(6)
     def project_page(self) -> None:
         _, slug = self.project()
         self.client.get(f"/o/{ORG}/projects/{slug}/", name="page: project")
 
+
+class ProjectReader(FastHttpUser):
+    """Reads project pages as one of the demo logins, signed in before the phase started
+    (BENCH_SESSIONS: the Cookie header of a session per login), so the minute measures
+    reading and not twenty password hashes; with locust's low-overhead client, as the load
+    generator shares the server's cores."""
+
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        self.cookie = SESSIONS[next(_users) % len(SESSIONS)]
+
+    @task
+    def read_project(self) -> None:
+        _, slug = random.choice(PROJECTS)
+        self.client.get(
+            f"/o/{ORG}/projects/{slug}/", headers={"Cookie": self.cookie}, name="page: project"
+        )
+
+
+class Member(SignedIn):
+    @task(6)
+    def read_project(self) -> None:
+        self.project_page()
+
     @task(2)
     def dashboard(self) -> None:
-        if PHASE == "mixed":
-            self.client.get(f"/o/{ORG}/", name="page: dashboard")
+        self.client.get(f"/o/{ORG}/", name="page: dashboard")
 
     @task(2)
     def project_lists(self) -> None:
-        if PHASE != "mixed":
-            return
         _, slug = self.project()
         page = random.choice(["runs/", "evaluations/", "ab-tests/", "proposals/"])
         self.client.get(f"/o/{ORG}/projects/{slug}/{page}", name="page: project lists")
 
     @task(3)
     def api_lists(self) -> None:
-        if PHASE != "mixed":
-            return
         pk, _ = self.project()
         url = random.choice(
             [
@@ -78,8 +101,6 @@ class Member(HttpUser):
 
     @task(2)
     def log_batch(self) -> None:
-        if PHASE != "mixed":
-            return
         run = random.choice(RUNS)
         now = int(time.time() * 1000)
         body = {
@@ -94,8 +115,6 @@ class Member(HttpUser):
 
     @task(1)
     def comment(self) -> None:
-        if PHASE != "mixed":
-            return
         _, slug = self.project()
         self.client.post(
             f"/o/{ORG}/projects/{slug}/comments/phenomenon/new/",

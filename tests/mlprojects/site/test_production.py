@@ -134,6 +134,8 @@ def test_the_https_settings_follow_the_environment():
         ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be at least 1"),
         ("PASSWORD_RESET_RATE_PER_EMAIL", "3 per hour", "is not a rate"),
         ("TRUSTED_PROXY_COUNT", "one", "is not an integer"),
+        ("CONN_MAX_AGE", "a minute", "is not an integer"),
+        ("CONN_MAX_AGE", "-1", "CONN_MAX_AGE must be 0"),
     ],
 )
 def test_a_malformed_setting_stops_the_process_with_its_name(variable, value, message):
@@ -148,6 +150,16 @@ def test_production_logs_json_unless_told_otherwise():
     values = settings_values("LOG_FORMAT", "LOGGING", LOG_FORMAT="text")
     assert values["LOG_FORMAT"] == "text"
     assert values["LOGGING"]["handlers"]["console"]["formatter"] == "text"
+
+
+def test_production_keeps_database_connections_and_reads_sessions_from_the_cache():
+    values = settings_values("DATABASES", "SESSION_ENGINE")
+    database = values["DATABASES"]["default"]
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+    assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    database = settings_values("DATABASES", CONN_MAX_AGE="0")["DATABASES"]["default"]
+    assert database["CONN_MAX_AGE"] == 0
 
 
 def test_production_shares_its_cache_through_redis():
