@@ -3,7 +3,8 @@
     DJANGO_SETTINGS_MODULE=mlprojects.settings.production DATABASE_URL=… \\
         python bench/query_counts.py
 
-bench/bench_load.py runs it on its database before the load. In one transaction that is
+bench/bench_load.py runs it on its database before the load, and
+tests/test_query_counts.py on the test database. In one transaction that is
 rolled back at the end (nothing stays): a new organization, a member and a project; for
 each page (the dashboard, the project page, the project's lists, the activity page and
 the API lists) one row of what it lists, the page's queries counted (a second view, as the
@@ -120,25 +121,27 @@ def queries(client: Client, url: str, headers: dict) -> int:
     return len(captured)
 
 
-def measure() -> list[tuple[str, int, int]]:
-    rows = []
+def measure_page(pattern: str, add) -> tuple[int, int]:
+    """The queries of the page at `pattern` with 1 and with 100 rows that `add` makes, in
+    an organization of its own (so rows added for one page don't count for the next)."""
+    tag = secrets.token_hex(5)
+    org = Organization.objects.create(name=f"Counted {tag}", slug=f"counted-{tag}")
+    member = User.objects.create_user(email=f"counted-{tag}@example.invalid", password=None)
+    Membership.objects.create(organization=org, user=member, role=Role.MEMBER)
+    project = _project(org, member, "Counted")
     host = os.environ.get("ALLOWED_HOSTS", "localhost").split(",")[0].strip() or "localhost"
-    for name, pattern, add in PAGES:
-        # One organization per page, so the rows added for one page don't count for the next.
-        tag = secrets.token_hex(5)
-        org = Organization.objects.create(name=f"Counted {tag}", slug=f"counted-{tag}")
-        member = User.objects.create_user(email=f"counted-{tag}@example.invalid", password=None)
-        Membership.objects.create(organization=org, user=member, role=Role.MEMBER)
-        project = _project(org, member, "Counted")
-        client = Client(HTTP_HOST=host, **{"wsgi.url_scheme": "https"})
-        client.force_login(member)
-        url = pattern.format(org=org.slug, slug=project.slug, pk=project.pk)
-        headers = {"X-Organization": org.slug} if url.startswith("/api/") else {}
-        add(org, project, member, 1)
-        one = queries(client, url, headers)
-        add(org, project, member, 99)
-        rows.append((name, one, queries(client, url, headers)))
-    return rows
+    client = Client(HTTP_HOST=host, **{"wsgi.url_scheme": "https"})
+    client.force_login(member)
+    url = pattern.format(org=org.slug, slug=project.slug, pk=project.pk)
+    headers = {"X-Organization": org.slug} if url.startswith("/api/") else {}
+    add(org, project, member, 1)
+    one = queries(client, url, headers)
+    add(org, project, member, 99)
+    return one, queries(client, url, headers)
+
+
+def measure() -> list[tuple[str, int, int]]:
+    return [(name, *measure_page(pattern, add)) for name, pattern, add in PAGES]
 
 
 def main() -> int:
