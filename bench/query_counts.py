@@ -73,6 +73,25 @@ def add_evaluations(org, project, member, n):
     )
 
 
+def add_ranking_evaluations(org, project, member, n):
+    """Ranking evaluations show their cut-off k beside the headline (`NDCG@10`)."""
+    start = Evaluation.objects.filter(project=project).count()
+    Evaluation.objects.bulk_create(
+        Evaluation(
+            project=project,
+            name=f"Ranking {start + i}",
+            status="succeeded",
+            task="ranking",
+            file="evaluations/0/missing.csv",
+            file_format="csv",
+            columns={"group": "query", "y_true": "relevance", "y_score": "score"},
+            options={"k": 10},
+            result={"info": {"k": 10}},
+        )
+        for i in range(n)
+    )
+
+
 def add_abtests(org, project, member, n):
     start = ABTest.objects.filter(project=project).count()
     ABTest.objects.bulk_create(
@@ -102,12 +121,15 @@ PAGES = [
     ("project page", "/o/{org}/projects/{slug}/", add_runs),
     ("runs list", "/o/{org}/projects/{slug}/runs/", add_runs),
     ("evaluations list", "/o/{org}/projects/{slug}/evaluations/", add_evaluations),
+    ("ranking evaluations", "/o/{org}/projects/{slug}/evaluations/", add_ranking_evaluations),
+    ("project page, ranking", "/o/{org}/projects/{slug}/", add_ranking_evaluations),
     ("A/B test list", "/o/{org}/projects/{slug}/ab-tests/", add_abtests),
     ("proposals list", "/o/{org}/projects/{slug}/proposals/", add_proposals),
     ("activity", "/o/{org}/activity/", add_events),
     ("api projects", "/api/v1/projects/", add_projects),
     ("api runs", "/api/v1/projects/{pk}/runs/", add_runs),
     ("api evaluations", "/api/v1/projects/{pk}/evaluations/", add_evaluations),
+    ("api ranking evals", "/api/v1/projects/{pk}/evaluations/", add_ranking_evaluations),
     ("api A/B tests", "/api/v1/projects/{pk}/ab-tests/", add_abtests),
 ]
 

@@ -1,6 +1,7 @@
 """Reads of evaluations, always narrowed to one organization."""
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 
 from evaluation.metrics import PRIMARY_METRIC
@@ -55,11 +56,16 @@ def metric_label(name: str, *, k: int | None = None) -> str:
 
 
 def evaluation_k(evaluation: Evaluation) -> int | None:
-    """The ranking cut-off an evaluation was computed with (None for other tasks)."""
+    """The ranking cut-off an evaluation was computed with (None for other tasks). An
+    evaluation from `evaluation_list` carries the two values it is read from, so a list
+    never loads the deferred result and options for it."""
     if evaluation.task != "ranking":
         return None
-    info = (evaluation.result or {}).get("info") or {}
-    k = info.get("k") or (evaluation.options or {}).get("k")
+    if hasattr(evaluation, "result_k"):
+        k = evaluation.result_k or evaluation.options_k
+    else:
+        info = (evaluation.result or {}).get("info") or {}
+        k = info.get("k") or (evaluation.options or {}).get("k")
     return int(k) if isinstance(k, int | float) and not isinstance(k, bool) else None
 
 
@@ -69,6 +75,10 @@ def evaluation_list(*, project: Project) -> QuerySet[Evaluation]:
         Evaluation.objects.filter(project=project)
         .select_related("created_by")
         .defer(*_LIST_DEFERRED)
+        .annotate(
+            result_k=KeyTransform("k", KeyTransform("info", "result")),
+            options_k=KeyTransform("k", "options"),
+        )
         .prefetch_related(
             Prefetch("metric_values", queryset=model_metrics, to_attr="model_metrics")
         )
