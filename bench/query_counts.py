@@ -58,7 +58,7 @@ def add_runs(org, project, member, n):
     Run.objects.bulk_create(Run(project=project, name=f"run-{start + i}") for i in range(n))
 
 
-def add_evaluations(org, project, member, n):
+def _evaluations(project, n: int, **fields) -> None:
     start = Evaluation.objects.filter(project=project).count()
     Evaluation.objects.bulk_create(
         Evaluation(
@@ -67,28 +67,25 @@ def add_evaluations(org, project, member, n):
             status="succeeded",
             file="evaluations/0/missing.csv",
             file_format="csv",
-            columns={"y_true": "label", "y_score": "score"},
+            **fields,
         )
         for i in range(n)
     )
 
 
+def add_evaluations(org, project, member, n):
+    _evaluations(project, n, columns={"y_true": "label", "y_score": "score"})
+
+
 def add_ranking_evaluations(org, project, member, n):
     """Ranking evaluations show their cut-off k beside the headline (`NDCG@10`)."""
-    start = Evaluation.objects.filter(project=project).count()
-    Evaluation.objects.bulk_create(
-        Evaluation(
-            project=project,
-            name=f"Ranking {start + i}",
-            status="succeeded",
-            task="ranking",
-            file="evaluations/0/missing.csv",
-            file_format="csv",
-            columns={"group": "query", "y_true": "relevance", "y_score": "score"},
-            options={"k": 10},
-            result={"info": {"k": 10}},
-        )
-        for i in range(n)
+    _evaluations(
+        project,
+        n,
+        task="ranking",
+        columns={"group": "query", "y_true": "relevance", "y_score": "score"},
+        options={"k": 10},
+        result={"info": {"k": 10}},
     )
 
 
