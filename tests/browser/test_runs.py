@@ -120,7 +120,15 @@ def test_the_run_page_shows_artifacts_at_desktop_and_phone_width(
     section = page.locator(".run-artifacts")
     expect(section.get_by_role("img", name="plots/roc.png")).to_be_visible()
     expect(section.get_by_role("cell", name="a long question text")).to_be_visible()
-    assert page.evaluate("document.querySelector('.artifact-image').naturalWidth") == 1
+    # Visible is not yet loaded: wait until the browser has fetched the image (a broken
+    # one ends complete at width 0). Polled from here: the page's CSP forbids the string
+    # evaluation that page.wait_for_function uses.
+    image = section.locator(".artifact-image")
+    for _ in range(100):
+        if image.evaluate("img => img.complete"):
+            break
+        page.wait_for_timeout(50)
+    assert image.evaluate("img => img.naturalWidth") == 1
     screenshot("run-artifacts-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
