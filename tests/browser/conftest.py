@@ -72,6 +72,17 @@ def screenshot(page):
 FACTORY_PASSWORD = "correct-horse-battery"  # every UserFactory user's password
 
 
+def wait_until(page, expression: str, timeout_ms: int = 5000) -> None:
+    """Wait until the JavaScript `expression` is true in the page. Polled from here:
+    page.wait_for_function evaluates a string, which the pages' CSP (no 'unsafe-eval')
+    refuses whenever the first check is false."""
+    for _ in range(timeout_ms // 50):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"still false after {timeout_ms} ms: {expression}")
+
+
 def log_in(page, email: str, password: str = FACTORY_PASSWORD) -> None:
     """Log in through the login form, as a person would."""
     page.goto("/accounts/login/")

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from evaluation.models import Run
 from evaluation.runs.services import MetricPoint, run_create, run_log_batch
+from tests.browser.conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +56,7 @@ def test_a_member_reviews_sorts_compares_and_marks_runs(page, screenshot, member
     expect(page.get_by_role("heading", name="Compare 2 runs")).to_be_visible()
     expect(page.locator("tr.diff")).to_have_count(3)  # depth, lr, model
     expect(page.locator("canvas[data-chart-index]")).to_have_count(2)
-    page.wait_for_function("Chart.getChart(document.querySelector('canvas')) !== undefined")
+    wait_until(page, "Chart.getChart(document.querySelector('canvas')) !== undefined")
     screenshot("runs-compare")
 
     page.get_by_label("Role of logreg-baseline").select_option("baseline")
@@ -121,14 +122,9 @@ def test_the_run_page_shows_artifacts_at_desktop_and_phone_width(
     expect(section.get_by_role("img", name="plots/roc.png")).to_be_visible()
     expect(section.get_by_role("cell", name="a long question text")).to_be_visible()
     # Visible is not yet loaded: wait until the browser has fetched the image (a broken
-    # one ends complete at width 0). Polled from here: the page's CSP forbids the string
-    # evaluation that page.wait_for_function uses.
-    image = section.locator(".artifact-image")
-    for _ in range(100):
-        if image.evaluate("img => img.complete"):
-            break
-        page.wait_for_timeout(50)
-    assert image.evaluate("img => img.naturalWidth") == 1
+    # one ends complete at width 0).
+    wait_until(page, "document.querySelector('.artifact-image').complete")
+    assert page.evaluate("document.querySelector('.artifact-image').naturalWidth") == 1
     screenshot("run-artifacts-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
