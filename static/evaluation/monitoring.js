@@ -31,19 +31,23 @@
       },
     });
   const flat = (lo, hi, y) => [{ x: lo, y }, { x: hi, y }];
-  // Vertical markers (deployments, alerts) inside [lo, hi], from ymin to ymax.
-  const markers = (items, lo, hi, ymin, ymax, color, prefix, dash) =>
-    items
-      .filter((d) => d.x >= lo && d.x <= hi)
-      .map((d, i) => ({
-        label: `${prefix}: ${d.label}`,
-        data: [{ x: d.x, y: ymin, text: d.label }, { x: d.x, y: ymax, text: d.label }],
-        borderColor: color,
-        borderDash: dash,
-        borderWidth: 1,
-        pointRadius: 0,
-        hideInLegend: i > 0,
-      }));
+  // Vertical markers (deployments, alerts) inside [lo, hi], from ymin to ymax. One legend
+  // entry for all of them, short enough for a phone: the prefix and the count, or the one
+  // marker's name cut to fit; each marker's tooltip has its whole text.
+  const short = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+  const markers = (items, lo, hi, ymin, ymax, color, prefix, dash) => {
+    const shown = items.filter((d) => d.x >= lo && d.x <= hi);
+    const legend = shown.length > 1 ? `${prefix} (${shown.length})` : `${prefix}: ${short(shown[0]?.label || "", 28)}`;
+    return shown.map((d, i) => ({
+      label: legend,
+      data: [{ x: d.x, y: ymin, text: d.label }, { x: d.x, y: ymax, text: d.label }],
+      borderColor: color,
+      borderDash: dash,
+      borderWidth: 1,
+      pointRadius: 0,
+      hideInLegend: i > 0,
+    }));
+  };
 
   const source = document.getElementById("monitoring-charts");
   const data = source ? JSON.parse(source.textContent) : null;
