@@ -31,14 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from logins import LOGINS, ORG, sign_in
 from servers import free_port, start, stop, wait_until_up  # the same process handling
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 DB_NAME = "mlprojects_bench"
 GOAL_P95_MS = 150
-LOGINS = ["owner@example.com", "admin@example.com", "member@example.com"]
-DEMO_PASSWORD = os.environ.get("BENCH_PASSWORD", "mlprojects-demo")
 
 
 def manage(env: dict, *args: str, timeout: int = 600) -> str:
@@ -105,39 +104,29 @@ def run_locust(
     return rows, failed
 
 
-def sign_in(host: str, email: str) -> str:
+def session_cookie(host: str, email: str) -> str:
     """The Cookie header of a session of `email` (a demo login), signed in through the
     login form as a browser does."""
-    import re
-
     import requests
 
     with requests.Session() as session:
-        page = session.get(f"{host}/accounts/login/", timeout=60)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        answer = session.post(
-            f"{host}/accounts/login/",
-            data={"username": email, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{host}/accounts/login/"},
-            timeout=60,
-        )
+        answer = sign_in(session, host, email, timeout=60)
         if answer.status_code != 200 or "sessionid" not in session.cookies:
             raise RuntimeError(f"could not sign in as {email}: {answer.status_code}")
         return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
 
-def warm_up(host: str, sessions: str, projects: list) -> None:
+def warm_up(host: str, cookie: str, projects: list) -> None:
     """Each project page once, one after another, before the focus phase: the server
     finishes what the mixed phase left queued, and the pages whose stored copy its
     comments made stale are rendered anew."""
     import requests
 
-    cookie = json.loads(sessions)[0]
     took = []
     with requests.Session() as session:
         for _, slug in projects:
             began = time.monotonic()
-            session.get(f"{host}/o/demo/projects/{slug}/", headers={"Cookie": cookie}, timeout=60)
+            session.get(f"{host}/o/{ORG}/projects/{slug}/", headers={"Cookie": cookie}, timeout=60)
             took.append(time.monotonic() - began)
     took.sort()
     print(
@@ -236,9 +225,10 @@ def main() -> int:
             log,
         )
         wait_until_up(f"{host}/healthz", gunicorn, log)
+        cookies = [session_cookie(host, email) for email in LOGINS]
         locust_env = {
             **env,
-            "BENCH_SESSIONS": json.dumps([sign_in(host, email) for email in LOGINS]),
+            "BENCH_SESSIONS": json.dumps(cookies),
             "BENCH_TOKEN": fixture["token"],
             "BENCH_PROJECTS": json.dumps(fixture["projects"]),
             "BENCH_RUNS": json.dumps(fixture["runs"]),
@@ -246,7 +236,7 @@ def main() -> int:
         mixed, mixed_failed = run_locust(
             host, locust_env, args.users, args.duration, workdir, "mixed", "Member"
         )
-        warm_up(host, locust_env["BENCH_SESSIONS"], fixture["projects"])
+        warm_up(host, cookies[0], fixture["projects"])
         focus, focus_failed = run_locust(
             host,
             locust_env,

@@ -5,51 +5,23 @@ Each simulated user logs in through the login form (one of the demo logins) and 
 holds an API token (BENCH_TOKEN, a write token of the demo organization). `Member` mixes
 everything (the mixed phase); `ProjectReader` only reads project pages, at the same pace,
 with sessions signed in beforehand (the focus phase: `locust -f bench/locust_load.py
-ProjectReader`). Requests are named by
-endpoint group, which is what the summary reports."""
+ProjectReader`). Requests are named by endpoint group, which is what the summary
+reports."""
 
 import itertools
 import json
 import os
 import random
-import re
 import time
 
 from locust import FastHttpUser, HttpUser, between, task
+from logins import LOGINS, ORG, sign_in  # bench/, which locust puts on the path
 
-ORG = "demo"
-PASSWORD = os.environ.get("BENCH_PASSWORD", "mlprojects-demo")
 TOKEN = os.environ["BENCH_TOKEN"]
 PROJECTS = json.loads(os.environ["BENCH_PROJECTS"])  # [[id, slug], …]
 RUNS = json.loads(os.environ["BENCH_RUNS"])  # [run id, …]
 SESSIONS = json.loads(os.environ.get("BENCH_SESSIONS", "[]"))  # [Cookie header, …]
-LOGINS = ["owner@example.com", "admin@example.com", "member@example.com"]
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _users = itertools.count()
-
-
-class SignedIn(HttpUser):
-    abstract = True
-    wait_time = between(0.5, 1.5)
-
-    def on_start(self) -> None:
-        email = LOGINS[next(_users) % len(LOGINS)]
-        page = self.client.get("/accounts/login/", name="login")
-        token = CSRF.search(page.text).group(1)
-        self.client.post(
-            "/accounts/login/",
-            data={"username": email, "password": PASSWORD, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{self.host}/accounts/login/"},
-            name="login",
-        )
-        self.api = {"Authorization": f"Bearer {TOKEN}"}
-
-    def project(self) -> tuple[int, str]:
-        return random.choice(PROJECTS)
-
-    def project_page(self) -> None:
-        _, slug = self.project()
-        self.client.get(f"/o/{ORG}/projects/{slug}/", name="page: project")
 
 
 class ProjectReader(FastHttpUser):
@@ -71,10 +43,20 @@ class ProjectReader(FastHttpUser):
         )
 
 
-class Member(SignedIn):
+class Member(HttpUser):
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        sign_in(self.client, self.host, LOGINS[next(_users) % len(LOGINS)], name="login")
+        self.api = {"Authorization": f"Bearer {TOKEN}"}
+
+    def project(self) -> tuple[int, str]:
+        return random.choice(PROJECTS)
+
     @task(6)
     def read_project(self) -> None:
-        self.project_page()
+        _, slug = self.project()
+        self.client.get(f"/o/{ORG}/projects/{slug}/", name="page: project")
 
     @task(2)
     def dashboard(self) -> None:

@@ -32,25 +32,17 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from accounts.models import AuditEvent, Membership, Organization, User  # noqa: E402
 from accounts.permissions import Role  # noqa: E402
 from evaluation.models import ABTest, Evaluation, Run  # noqa: E402
-from mlprojects.lifecycle.services import cycle_create  # noqa: E402
-from mlprojects.models import Project, Proposal  # noqa: E402
+from mlprojects.lifecycle.services import project_create  # noqa: E402
+from mlprojects.models import Proposal  # noqa: E402
 
 
 class RolledBack(Exception):
     pass
 
 
-def _project(org: Organization, owner: User, name: str) -> Project:
-    project = Project.objects.create(
-        organization=org, owner=owner, name=name, slug=f"p-{secrets.token_hex(5)}"
-    )
-    cycle_create(project=project, number=project.cycle, user=None)
-    return project
-
-
 def add_projects(org, project, member, n):
     for i in range(n):
-        _project(org, member, f"Counted {i}")
+        project_create(org=org, user=member, name=f"Counted {i}")
 
 
 def add_runs(org, project, member, n):
@@ -147,7 +139,7 @@ def measure_page(pattern: str, add) -> tuple[int, int]:
     org = Organization.objects.create(name=f"Counted {tag}", slug=f"counted-{tag}")
     member = User.objects.create_user(email=f"counted-{tag}@example.invalid", password=None)
     Membership.objects.create(organization=org, user=member, role=Role.MEMBER)
-    project = _project(org, member, "Counted")
+    project = project_create(org=org, user=member, name="Counted")
     host = os.environ.get("ALLOWED_HOSTS", "localhost").split(",")[0].strip() or "localhost"
     client = Client(HTTP_HOST=host, **{"wsgi.url_scheme": "https"})
     client.force_login(member)
